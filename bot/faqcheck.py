@@ -1,0 +1,216 @@
+"""`python -m bot faq check`: everything that can be wrong in the FAQ files, with file:line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from rapidfuzz import fuzz, process
+
+from bot.knowledge import (
+    BOOK,
+    LANGUAGES,
+    OUT_OF_SCOPE,
+    EvalQuestion,
+    Knowledge,
+    Language,
+    Problem,
+    collect_knowledge,
+)
+from bot.matching import Matcher
+from bot.text import fold
+
+# Two phrasings of different entries this similar (0-100, after normalization) cannot be told
+# apart by the matcher.
+NEAR_DUPLICATE_SCORE = 95.0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """The problems found, and a one-line summary."""
+
+    problems: list[Problem]
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not any(not problem.warning for problem in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrasing:
+    entry_id: str
+    language: Language
+    index: int | None  # None for the canonical question
+    normalized: str
+
+
+def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
+    """Validate every file under `faq_dir`; return problems and a summary."""
+    knowledge, problems = collect_knowledge(faq_dir)
+    if knowledge is None:
+        errors = sum(not problem.warning for problem in problems)
+        return CheckReport(problems, f"{faq_dir}: {errors} error(s); fix them and run again")
+    matcher = Matcher(knowledge)
+    phrasings = list(_phrasings(knowledge, matcher))
+    problems += _near_duplicates(knowledge, phrasings)
+    problems += _stale_reviews(knowledge, today, max_age_days)
+    problems += _empty_topics(knowledge)
+    eval_count = 0
+    for path in sorted((faq_dir / "eval").glob("*.yaml")):
+        found, count = _check_eval_set(path, faq_dir, knowledge)
+        problems += found
+        eval_count += count
+    errors = sum(not problem.warning for problem in problems)
+    warnings = len(problems) - errors
+    summary = (
+        f"{faq_dir}: {len(knowledge.entries)} entries in {len(LANGUAGES)} languages, "
+        f"{len(phrasings)} phrasings, {len(knowledge.sources)} source(s), "
+        f"{eval_count} evaluation questions: "
+        + ("OK" if errors == 0 else f"{errors} error(s)")
+        + (f", {warnings} warning(s)" if warnings else "")
+    )
+    return CheckReport(problems, summary)
+
+
+def _phrasings(knowledge: Knowledge, matcher: Matcher) -> Iterator[_Phrasing]:
+    for entry in knowledge.entries.values():
+        for language in LANGUAGES:
+            localized = entry.text(language)
+            yield _Phrasing(entry.id, language, None, matcher.normalize(localized.question))
+            for index, phrasing in enumerate(localized.phrasings):
+                yield _Phrasing(entry.id, language, index, matcher.normalize(phrasing))
+
+
+def _line(knowledge: Knowledge, phrasing: _Phrasing) -> tuple[str, int]:
+    located = knowledge.entry_paths[phrasing.entry_id]
+    if phrasing.index is None:
+        return located.path, located.line(phrasing.language, "question")
+    return located.path, located.line(phrasing.language, "phrasings", phrasing.index)
+
+
+def _near_duplicates(knowledge: Knowledge, phrasings: list[_Phrasing]) -> list[Problem]:
+    problems: list[Problem] = []
+    texts = [phrasing.normalized for phrasing in phrasings]
+    reported: set[frozenset[str]] = set()
+    for position, phrasing in enumerate(phrasings):
+        if not phrasing.normalized:
+            path, line = _line(knowledge, phrasing)
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"[{phrasing.entry_id}] every word of this phrasing is a common word, so "
+                    "the matcher will never use it; add the words that carry its meaning",
+                    warning=True,
+                )
+            )
+            continue
+        matches = process.extract(
+            phrasing.normalized,
+            texts,
+            scorer=fuzz.token_sort_ratio,
+            score_cutoff=NEAR_DUPLICATE_SCORE,
+            limit=None,
+        )
+        for _, score, other_position in matches:
+            other = phrasings[other_position]
+            pair = frozenset({phrasing.entry_id, other.entry_id})
+            if (
+                other_position <= position
+                or other.entry_id == phrasing.entry_id
+                or pair in reported
+            ):
+                continue
+            reported.add(pair)
+            path, line = _line(knowledge, phrasing)
+            other_path, other_line = _line(knowledge, other)
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"[{phrasing.entry_id}] phrasing is too close (score {score:.0f}) to one of "
+                    f"'{other.entry_id}' at {other_path}:{other_line}; the matcher cannot tell "
+                    "them apart",
+                )
+            )
+    return problems
+
+
+def _stale_reviews(knowledge: Knowledge, today: date, max_age_days: int) -> list[Problem]:
+    problems: list[Problem] = []
+    for entry in knowledge.entries.values():
+        age = (today - entry.reviewed).days
+        located = knowledge.entry_paths[entry.id]
+        if age > max_age_days:
+            problems.append(
+                Problem(
+                    located.path,
+                    located.line("reviewed"),
+                    f"[{entry.id}] last reviewed {age} days ago (over {max_age_days}); check it "
+                    "against its source and update 'reviewed'",
+                    warning=True,
+                )
+            )
+        elif age < 0:
+            problems.append(
+                Problem(
+                    located.path,
+                    located.line("reviewed"),
+                    f"[{entry.id}] 'reviewed' date {entry.reviewed} is in the future",
+                )
+            )
+    return problems
+
+
+def _empty_topics(knowledge: Knowledge) -> list[Problem]:
+    used = {entry.topic for entry in knowledge.entries.values()}
+    return [
+        Problem("topics.yaml", 1, f"topic '{topic_id}' has no entries", warning=True)
+        for topic_id in knowledge.topics
+        if topic_id not in used
+    ]
+
+
+def _check_eval_set(path: Path, faq_dir: Path, knowledge: Knowledge) -> tuple[list[Problem], int]:
+    shown = str(path.relative_to(faq_dir.resolve().parent)) if path.is_absolute() else str(path)
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return [Problem(shown, mark.line + 1 if mark else 1, f"YAML syntax error: {error}")], 0
+    if not isinstance(data, list) or not isinstance(node, yaml.SequenceNode):
+        return [Problem(shown, 1, "an evaluation set is a list of questions")], 0
+    known = {
+        fold(text): entry.id
+        for entry in knowledge.entries.values()
+        for language in LANGUAGES
+        for text in (entry.text(language).question, *entry.text(language).phrasings)
+    }
+    valid = {*knowledge.entries, OUT_OF_SCOPE, BOOK}
+    problems: list[Problem] = []
+    for item, item_node in zip(data, node.value, strict=True):
+        line = item_node.start_mark.line + 1
+        try:
+            question = EvalQuestion.model_validate(item)
+        except ValidationError as error:
+            problems.append(Problem(shown, line, f"invalid question: {error.errors()[0]['msg']}"))
+            continue
+        if question.expect not in valid:
+            problems.append(Problem(shown, line, f"'{question.expect}' is not an entry id"))
+        if fold(question.q) in known:
+            problems.append(
+                Problem(
+                    shown,
+                    line,
+                    f"question is also a phrasing of '{known[fold(question.q)]}'; keep the "
+                    "evaluation set apart from the FAQ",
+                )
+            )
+    return problems, len(data)

@@ -1,0 +1,417 @@
+"""Fuzzy matching of free-text questions to FAQ entries, with an honest "I don't know".
+
+The index is built once from the entries: every canonical question and phrasing, in both
+languages, is folded (case, accents, punctuation, emoji), its synonyms mapped to canonical
+words and its stopwords dropped. A question then goes through the same steps, plus a light
+spelling correction against the FAQ's own vocabulary, and is scored in two stages:
+
+1. a token prefilter: entries are ranked by how much of the question's content they explain
+   (IDF-weighted recall over each entry's vocabulary); only the best few go on;
+2. a fuzzy re-rank of those entries' phrasings with rapidfuzz.
+
+The decision is `answer` (one clear winner), `suggest` (a few plausible entries) or
+`fallback` (nothing close, or the question names a place or process the FAQ does not cover).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language
+from bot.language import STOPWORDS, LanguageDetector
+from bot.text import PhraseMap, fold, stem
+
+Outcome = Literal["answer", "suggest", "fallback"]
+Intent = Literal["book"]
+
+MAX_SUGGESTIONS = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Thresholds:
+    """Score cut-offs (0-100) of the decision, calibrated on the evaluation set."""
+
+    answer: float = 60.0
+    margin: float = 1.0
+    suggest: float = 45.0
+    # Above this a question is answered even when its words are common ones ("is LA a
+    # sanctuary city"): it says nearly exactly what one phrasing says.
+    sure: float = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """An entry offered as "did you mean"."""
+
+    entry_id: str
+    question: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """What the matcher decided about one question."""
+
+    question: str
+    language: Language
+    outcome: Outcome
+    entry_id: str | None
+    score: float
+    suggestions: tuple[Suggestion, ...]
+    intent: Intent | None
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        """Return the documented JSON shape of `python -m bot ask --json`."""
+        return {
+            "question": self.question,
+            "language": self.language,
+            "outcome": self.outcome,
+            "entry_id": self.entry_id,
+            "score": round(self.score, 1),
+            "answer": None,
+            "suggestions": [
+                {"entry_id": s.entry_id, "question": s.question, "score": round(s.score, 1)}
+                for s in self.suggestions
+            ],
+            "intent": self.intent,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    entry: int
+    text: str
+    weights: dict[str, float]
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    raw_tokens: list[str]
+    content: list[str]
+    text: str
+
+
+# Spelling correction only rewrites words it is nearly sure of: one edit (a wrong, missing,
+# extra or swapped letter) in words of 5 to 7 letters, two from 8 letters; shorter words are
+# left alone, since one letter turns "daca" into "data".
+_MIN_CORRECTABLE = 5
+_LONG_WORD = 8
+# How many entries survive the token prefilter into the fuzzy re-rank.
+_PREFILTER_ENTRIES = 12
+# The score of a phrasing mixes its wording similarity with an overlap of meaning; most of
+# the weight is on the meaning, since people rarely word a question like our phrasings.
+_FUZZY_WEIGHT = 0.15
+# A word the FAQ has never seen is probably what the question is really about ("asylum",
+# "Houston"), so it weighs as much as the rarest known word.
+_UNKNOWN_WORD_WEIGHT = 1.0
+# Below the "sure" score, a question answers only if its known words together are at least as
+# specific as one word found in this many entries: "ICE" alone is asked about in several
+# entries and gets "did you mean", while "SB 54" or "LAPD ICE" gets an answer.
+_SPECIFIC_ENTRIES = 2
+# Multi-word intent phrases this long or longer also match with small typos.
+_FUZZY_INTENT_MIN_LENGTH = 12
+_FUZZY_INTENT_CUTOFF = 92.0
+
+
+class Matcher:
+    """Answers free-text questions from a prebuilt index of the FAQ."""
+
+    def __init__(self, knowledge: Knowledge, *, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._knowledge = knowledge
+        self._entry_ids = list(knowledge.entries)
+        self._synonyms = PhraseMap.from_groups(knowledge.synonyms)
+        self._canonical_words = frozenset(knowledge.synonyms)
+        self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
+        self._intent_phrases = _intent_phrases(knowledge)
+        self._intent_map = PhraseMap({phrase: BOOK for phrase in self._intent_phrases})
+        self._book_entry = next(
+            (entry.id for entry in knowledge.entries.values() if entry.intent == BOOK), None
+        )
+
+        raw_vocabulary: dict[Language, set[str]] = {language: set() for language in LANGUAGES}
+        entry_raw_words: list[set[str]] = []
+        entry_texts: list[list[tuple[list[str], Language]]] = []
+        for entry in knowledge.entries.values():
+            texts: list[tuple[list[str], Language]] = []
+            words: set[str] = set()
+            for language in LANGUAGES:
+                localized = entry.text(language)
+                for text in (localized.question, *localized.phrasings):
+                    tokens = fold(text).split()
+                    texts.append((tokens, language))
+                    words.update(tokens)
+                    raw_vocabulary[language].update(tokens)
+            entry_raw_words.append(words)
+            entry_texts.append(texts)
+
+        self._entry_raw_words = entry_raw_words
+        self._detector = LanguageDetector(raw_vocabulary["en"], raw_vocabulary["es"])
+        self._entry_vocabulary: list[set[str]] = []
+        prepared: list[list[list[str]]] = []
+        for texts in entry_texts:
+            contents = [self._content(self._synonyms.apply(tokens)) for tokens, _ in texts]
+            prepared.append(contents)
+            self._entry_vocabulary.append({word for content in contents for word in content})
+
+        entry_count = len(self._entry_ids)
+        document_frequency: dict[str, int] = defaultdict(int)
+        for vocabulary in self._entry_vocabulary:
+            for word in vocabulary:
+                document_frequency[word] += 1
+        self._idf = {
+            word: math.log((entry_count + 1) / (count + 0.5))
+            for word, count in document_frequency.items()
+        }
+        self._unknown_weight = _UNKNOWN_WORD_WEIGHT * max(self._idf.values(), default=1.0)
+        self._min_specificity = math.log((entry_count + 1) / (_SPECIFIC_ENTRIES + 0.5))
+        self._entries_by_word: dict[str, list[int]] = defaultdict(list)
+        for index, vocabulary in enumerate(self._entry_vocabulary):
+            for word in vocabulary:
+                self._entries_by_word[word].append(index)
+
+        self._choices_by_entry: list[list[_Choice]] = []
+        for index, contents in enumerate(prepared):
+            choices = [
+                _Choice(
+                    index,
+                    " ".join(content),
+                    {word: self._idf[word] for word in content},
+                    sum(self._idf[word] for word in content),
+                )
+                for content in contents
+                if content
+            ]
+            self._choices_by_entry.append(choices)
+
+        known = {word for words in entry_raw_words for word in words}
+        known |= self._synonyms.words | self._intent_map.words
+        known |= {word for word in STOPWORDS if len(word) >= _MIN_CORRECTABLE}
+        self._known_words = known
+        self._correctable = sorted(known)
+        self._scope_words = {
+            word for term in knowledge.scope.terms() for word in fold(term).split()
+        }
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The knowledge this index was built from."""
+        return self._knowledge
+
+    @property
+    def size(self) -> int:
+        """How many phrasings the index holds."""
+        return sum(len(choices) for choices in self._choices_by_entry)
+
+    def normalize(self, text: str) -> str:
+        """Return `text` as the index sees it: folded, synonyms mapped, stopwords dropped."""
+        return " ".join(self._content(self._synonyms.apply(fold(text).split())))
+
+    def detect_language(self, text: str, hint: Language | None = None) -> Language:
+        """Return the language `text` is written in, `hint` breaking ties."""
+        return self._detector.detect(text, fold(text).split(), hint)
+
+    def match(self, text: str, language_hint: Language | None = None) -> MatchResult:
+        """Decide how to answer `text`: one entry, a few suggestions, or no answer."""
+        raw_tokens = fold(text).split()
+        language = self._detector.detect(text, raw_tokens, language_hint)
+        corrected = self._correct(raw_tokens)
+        intent = self._intent(raw_tokens)
+        query = _Query(raw_tokens, self._content(self._synonyms.apply(corrected)), text)
+
+        if not query.content:
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
+
+        if intent == BOOK and self._book_entry is not None:
+            return self._result(
+                query, language, "answer", self._book_entry, 100.0, (), intent, "intent"
+            )
+
+        scored = self._score(query.content)
+        uncovered = self._scope.find(raw_tokens)
+        if uncovered:
+            scored = [
+                (index, score)
+                for index, score in scored
+                if all(self._mentions(index, term) for term in uncovered)
+            ]
+            if not scored:
+                return self._result(
+                    query, language, "fallback", None, 0.0, (), intent, "not-covered"
+                )
+
+        if not scored or scored[0][1] < self.thresholds.suggest:
+            best = scored[0][1] if scored else 0.0
+            return self._result(query, language, "fallback", None, best, (), intent, "low-score")
+
+        best_index, best_score = scored[0]
+        runner_up = scored[1][1] if len(scored) > 1 else 0.0
+        if (
+            best_score >= self.thresholds.answer
+            and best_score - runner_up >= self.thresholds.margin
+            and (
+                best_score >= self.thresholds.sure
+                or self._specificity(query.content) >= self._min_specificity
+            )
+        ):
+            entry_id = self._entry_ids[best_index]
+            entry_intent: Intent | None = (
+                BOOK if self._knowledge.entries[entry_id].intent else intent
+            )
+            return self._result(
+                query, language, "answer", entry_id, best_score, (), entry_intent, "matched"
+            )
+
+        suggestions = tuple(
+            Suggestion(
+                self._entry_ids[index],
+                self._knowledge.entries[self._entry_ids[index]].text(language).question,
+                score,
+            )
+            for index, score in scored[:MAX_SUGGESTIONS]
+            if score >= self.thresholds.suggest
+        )
+        return self._result(
+            query,
+            language,
+            "suggest",
+            suggestions[0].entry_id,
+            best_score,
+            suggestions,
+            intent,
+            "ambiguous" if best_score >= self.thresholds.answer else "unsure",
+        )
+
+    def _mentions(self, entry_index: int, term: str) -> bool:
+        return set(term.split()) <= self._entry_raw_words[entry_index]
+
+    def _result(
+        self,
+        query: _Query,
+        language: Language,
+        outcome: Outcome,
+        entry_id: str | None,
+        score: float,
+        suggestions: tuple[Suggestion, ...],
+        intent: Intent | None,
+        reason: str,
+    ) -> MatchResult:
+        return MatchResult(
+            question=query.text,
+            language=language,
+            outcome=outcome,
+            entry_id=entry_id,
+            score=score,
+            suggestions=suggestions,
+            intent=intent,
+            reason=reason,
+        )
+
+    def _content(self, tokens: Iterable[str]) -> list[str]:
+        """Return the distinct meaningful words of `tokens`, stemmed, in order."""
+        seen: dict[str, None] = {}
+        for token in tokens:
+            if token in STOPWORDS:
+                continue
+            seen.setdefault(token if token in self._canonical_words else stem(token))
+        return list(seen)
+
+    def _correct(self, tokens: Sequence[str]) -> list[str]:
+        corrected: list[str] = []
+        for token in tokens:
+            if (
+                len(token) < _MIN_CORRECTABLE
+                or token in self._known_words
+                or token in self._scope_words
+                or not token.isalpha()
+            ):
+                corrected.append(token)
+                continue
+            found = process.extractOne(
+                token,
+                self._correctable,
+                scorer=OSA.distance,
+                score_cutoff=2 if len(token) >= _LONG_WORD else 1,
+            )
+            corrected.append(found[0] if found is not None else token)
+        return corrected
+
+    def _intent(self, tokens: Sequence[str]) -> Intent | None:
+        if self._intent_map.find(tokens):
+            return BOOK
+        folded = " ".join(tokens)
+        for phrase in self._intent_phrases:
+            if (
+                len(phrase) >= _FUZZY_INTENT_MIN_LENGTH
+                and len(folded) >= len(phrase) - 2
+                and (fuzz.partial_ratio(phrase, folded, score_cutoff=_FUZZY_INTENT_CUTOFF))
+            ):
+                return BOOK
+        return None
+
+    def _specificity(self, content: Sequence[str]) -> float:
+        """Return how much the known words of a question narrow it down (summed IDF)."""
+        return sum(self._idf.get(word, 0.0) for word in content)
+
+    def _weight(self, word: str) -> float:
+        return self._idf.get(word, self._unknown_weight)
+
+    def _score(self, content: Sequence[str]) -> list[tuple[int, float]]:
+        """Return (entry index, score) pairs, best first, for entries sharing a word."""
+        weights = {word: self._weight(word) for word in content}
+        total = sum(weights.values())
+        explained: dict[int, float] = defaultdict(float)
+        for word, weight in weights.items():
+            for index in self._entries_by_word.get(word, ()):
+                explained[index] += weight
+        if not explained:
+            return []
+        shortlist = sorted(explained, key=explained.__getitem__, reverse=True)
+        shortlist = shortlist[:_PREFILTER_ENTRIES]
+
+        query_text = " ".join(content)
+        results: list[tuple[int, float]] = []
+        for index in shortlist:
+            entry_recall = explained[index] / total
+            best = 0.0
+            for choice in self._choices_by_entry[index]:
+                precision = (
+                    sum(w for word, w in choice.weights.items() if word in weights) / choice.total
+                )
+                # Meaning: the question must hold what this phrasing asks (precision) and ask
+                # nothing the entry does not talk about (recall over all its phrasings); the
+                # harmonic mean needs both, so "Is Chicago a sanctuary city?" scores low on
+                # recall however well "sanctuary city" matches.
+                overlap = _harmonic_mean(precision, entry_recall)
+                # Wording: token_sort_ratio compares whole texts regardless of word order,
+                # rewarding the phrasing that says the same thing and forgiving typos the
+                # correction missed; token_set_ratio would score any phrasing contained in
+                # the question 100 and so cannot tell a long question from a near miss.
+                fuzzy = fuzz.token_sort_ratio(query_text, choice.text) / 100.0
+                score = 100.0 * (_FUZZY_WEIGHT * fuzzy + (1 - _FUZZY_WEIGHT) * overlap)
+                best = max(best, score)
+            results.append((index, best))
+        results.sort(key=lambda pair: pair[1], reverse=True)
+        return results
+
+
+def _intent_phrases(knowledge: Knowledge) -> list[str]:
+    phrases = {
+        fold(phrase)
+        for language in LANGUAGES
+        for phrase in knowledge.intents.book.get(language, [])
+    }
+    return sorted(phrase for phrase in phrases if phrase)
+
+
+def _harmonic_mean(first: float, second: float) -> float:
+    return 2 * first * second / (first + second) if first + second else 0.0

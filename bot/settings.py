@@ -1,0 +1,44 @@
+"""Settings from environment variables (optionally a `.env` file), validated once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names match the environment variables, case-insensitive."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: str | None = Field(default=None, repr=False)
+    telegram_api_base_url: str | None = None
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'bot.sqlite3'}"
+    bot_data_key: str | None = Field(default=None, repr=False)
+    bot_admin_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    faq_dir: Path = Path("faq")
+    faq_review_max_age_days: int = Field(default=365, ge=1)
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    lead_retention_days: int = Field(default=90, ge=1)
+
+    @field_validator("bot_admin_chat_ids", mode="before")
+    @classmethod
+    def _parse_chat_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment and `.env`."""
+    return Settings()

@@ -1,0 +1,114 @@
+"""Text normalization shared by the matcher, the language detector and the FAQ checks.
+
+Everything the matcher compares goes through `fold` first, so that case, accents,
+punctuation, emoji and spacing never decide a match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import snowballstemmer
+
+# "LA" written in capitals is the city; lower-case "la" is far more often the Spanish article,
+# so only the capitalised forms are read as Los Angeles.
+_CITY_ABBREVIATION = re.compile(r"(?<![A-Za-z])L\.?A\.?(?![A-Za-z])")
+_POSSESSIVE = re.compile("['\u2019`]s\\b")
+_APOSTROPHE = re.compile("['\u2019`]")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+CITY_WORD = "losangeles"
+
+
+def fold(text: str) -> str:
+    """Return `text` lower-cased, without accents, punctuation or emoji, spaces collapsed."""
+    text = _CITY_ABBREVIATION.sub(f" {CITY_WORD} ", text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    lowered = without_marks.casefold()
+    lowered = _POSSESSIVE.sub("", lowered)
+    lowered = _APOSTROPHE.sub("", lowered)
+    return _NOT_WORD.sub(" ", lowered).strip()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split `text` into folded words."""
+    return fold(text).split()
+
+
+class PhraseMap:
+    """Replaces known phrases in a token list by a canonical word, longest phrase first."""
+
+    def __init__(self, canonical_by_phrase: Mapping[str, str]) -> None:
+        self._canonical: dict[tuple[str, ...], str] = {}
+        for phrase, canonical in canonical_by_phrase.items():
+            key = tuple(tokenize(phrase))
+            if key:
+                self._canonical[key] = canonical
+        self._longest = max((len(key) for key in self._canonical), default=0)
+
+    @classmethod
+    def from_groups(cls, groups: Mapping[str, Iterable[str]]) -> PhraseMap:
+        """Build from {canonical: [variant, ...]}; each canonical word also maps to itself."""
+        mapping: dict[str, str] = {}
+        for canonical, variants in groups.items():
+            mapping[canonical] = canonical
+            for variant in variants:
+                mapping[variant] = canonical
+        return cls(mapping)
+
+    @property
+    def words(self) -> set[str]:
+        """Every single word that appears in a known phrase or canonical form."""
+        found = {word for key in self._canonical for word in key}
+        found.update(self._canonical.values())
+        return found
+
+    def apply(self, tokens: Sequence[str]) -> list[str]:
+        """Return `tokens` with every known phrase replaced by its canonical word."""
+        result: list[str] = []
+        position = 0
+        while position < len(tokens):
+            for size in range(min(self._longest, len(tokens) - position), 0, -1):
+                canonical = self._canonical.get(tuple(tokens[position : position + size]))
+                if canonical is not None:
+                    result.append(canonical)
+                    position += size
+                    break
+            else:
+                result.append(tokens[position])
+                position += 1
+        return result
+
+    def find(self, tokens: Sequence[str]) -> list[str]:
+        """Return the canonical words of the known phrases that occur in `tokens`."""
+        found: list[str] = []
+        for size in range(1, self._longest + 1):
+            for position in range(len(tokens) - size + 1):
+                canonical = self._canonical.get(tuple(tokens[position : position + size]))
+                if canonical is not None:
+                    found.append(canonical)
+        return found
+
+
+_ENGLISH_STEMMER = snowballstemmer.stemmer("english")
+_SPANISH_STEMMER = snowballstemmer.stemmer("spanish")
+_MIN_STEMMED_LENGTH = 4
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Return the stem of a folded word, the same whichever of our languages it is in.
+
+    Messages mix languages, so a word is stemmed as English and then as Spanish: applied
+    alike to questions and phrasings, this maps "deported", "deportations" and "deportan" to
+    one stem without first having to decide which language each word is in.
+    """
+    if len(word) < _MIN_STEMMED_LENGTH or not word.isalpha():
+        return word
+    english: str = _ENGLISH_STEMMER.stemWord(word)
+    spanish: str = _SPANISH_STEMMER.stemWord(english)
+    return spanish
