@@ -54,23 +54,36 @@ _SPANISH_MARKS = re.compile(r"[¿¡ñÑáéíóúÁÉÍÓÚ]")
 # A hint (the user's setting or Telegram's language_code) only breaks ties: a message that
 # reads as Spanish gets Spanish even when the hint says English.
 _HINT_WEIGHT = 0.5
+# Function words tell the language of a sentence better than nouns, which Spanish speakers
+# often borrow from English ("¿LA es sanctuary city?").
+_VOCABULARY_WEIGHT = 0.5
 
 
 class LanguageDetector:
     """Chooses English or Spanish for a message from its words and an optional hint."""
 
     def __init__(self, english_words: Iterable[str], spanish_words: Iterable[str]) -> None:
-        english = set(english_words) | ENGLISH_STOPWORDS
-        spanish = set(spanish_words) | SPANISH_STOPWORDS
-        self._english_only = frozenset(english - spanish)
-        self._spanish_only = frozenset(spanish - english)
+        english_stopwords = ENGLISH_STOPWORDS - SPANISH_STOPWORDS
+        spanish_stopwords = SPANISH_STOPWORDS - ENGLISH_STOPWORDS
+        self._weights: dict[str, tuple[float, float]] = {}
+        for word in set(english_words) - set(spanish_words) - SPANISH_STOPWORDS:
+            self._weights[word] = (_VOCABULARY_WEIGHT, 0.0)
+        for word in set(spanish_words) - set(english_words) - ENGLISH_STOPWORDS:
+            self._weights[word] = (0.0, _VOCABULARY_WEIGHT)
+        for word in english_stopwords:
+            self._weights[word] = (1.0, 0.0)
+        for word in spanish_stopwords:
+            self._weights[word] = (0.0, 1.0)
 
     def detect(
         self, raw_text: str, tokens: Sequence[str], hint: Language | None = None
     ) -> Language:
         """Return the language of a message, given its raw text and its folded words."""
-        english = sum(1.0 for token in tokens if token in self._english_only)
-        spanish = sum(1.0 for token in tokens if token in self._spanish_only)
+        english = spanish = 0.0
+        for token in tokens:
+            english_weight, spanish_weight = self._weights.get(token, (0.0, 0.0))
+            english += english_weight
+            spanish += spanish_weight
         if _SPANISH_MARKS.search(raw_text):
             spanish += 1.0
         if hint == "en":

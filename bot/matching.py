@@ -26,6 +26,7 @@ from rapidfuzz.distance import OSA
 
 from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language
 from bot.language import STOPWORDS, LanguageDetector
+from bot.privacy import strip_contacts
 from bot.text import PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
@@ -89,7 +90,6 @@ class MatchResult:
 class _Choice:
     entry: int
     text: str
-    weights: dict[str, float]
     total: float
 
 
@@ -113,6 +113,7 @@ _FUZZY_WEIGHT = 0.15
 # A word the FAQ has never seen is probably what the question is really about ("asylum",
 # "Houston"), so it weighs as much as the rarest known word.
 _UNKNOWN_WORD_WEIGHT = 1.0
+_NOISE_LENGTH = 2
 # Below the "sure" score, a question answers only if its known words together are at least as
 # specific as one word found in this many entries: "ICE" alone is asked about in several
 # entries and gets "did you mean", while "SB 54" or "LAPD ICE" gets an answer.
@@ -179,19 +180,16 @@ class Matcher:
             for word in vocabulary:
                 self._entries_by_word[word].append(index)
 
-        self._choices_by_entry: list[list[_Choice]] = []
+        self._choices: list[_Choice] = []
+        self._choices_by_word: dict[str, list[int]] = defaultdict(list)
         for index, contents in enumerate(prepared):
-            choices = [
-                _Choice(
-                    index,
-                    " ".join(content),
-                    {word: self._idf[word] for word in content},
-                    sum(self._idf[word] for word in content),
-                )
-                for content in contents
-                if content
-            ]
-            self._choices_by_entry.append(choices)
+            for content in contents:
+                if not content:
+                    continue
+                for word in content:
+                    self._choices_by_word[word].append(len(self._choices))
+                total = sum(self._idf[word] for word in content)
+                self._choices.append(_Choice(index, " ".join(content), total))
 
         known = {word for words in entry_raw_words for word in words}
         known |= self._synonyms.words | self._intent_map.words
@@ -210,7 +208,7 @@ class Matcher:
     @property
     def size(self) -> int:
         """How many phrasings the index holds."""
-        return sum(len(choices) for choices in self._choices_by_entry)
+        return len(self._choices)
 
     def normalize(self, text: str) -> str:
         """Return `text` as the index sees it: folded, synonyms mapped, stopwords dropped."""
@@ -222,7 +220,8 @@ class Matcher:
 
     def match(self, text: str, language_hint: Language | None = None) -> MatchResult:
         """Decide how to answer `text`: one entry, a few suggestions, or no answer."""
-        raw_tokens = fold(text).split()
+        # A phone number or email in a question says nothing about what it asks.
+        raw_tokens = fold(strip_contacts(text)).split()
         language = self._detector.detect(text, raw_tokens, language_hint)
         corrected = self._correct(raw_tokens)
         intent = self._intent(raw_tokens)
@@ -363,43 +362,56 @@ class Matcher:
         return sum(self._idf.get(word, 0.0) for word in content)
 
     def _weight(self, word: str) -> float:
-        return self._idf.get(word, self._unknown_weight)
+        if word in self._idf:
+            return self._idf[word]
+        # One- and two-letter leftovers ("iz", "q", "u") are noise, not a topic.
+        return self._unknown_weight if len(word) > _NOISE_LENGTH else 0.0
 
     def _score(self, content: Sequence[str]) -> list[tuple[int, float]]:
         """Return (entry index, score) pairs, best first, for entries sharing a word."""
         weights = {word: self._weight(word) for word in content}
         total = sum(weights.values())
+        if total == 0:
+            return []
         explained: dict[int, float] = defaultdict(float)
         for word, weight in weights.items():
             for index in self._entries_by_word.get(word, ()):
                 explained[index] += weight
         if not explained:
             return []
-        shortlist = sorted(explained, key=explained.__getitem__, reverse=True)
-        shortlist = shortlist[:_PREFILTER_ENTRIES]
+        shortlist = set(
+            sorted(explained, key=explained.__getitem__, reverse=True)[:_PREFILTER_ENTRIES]
+        )
+
+        # Only phrasings sharing a word with the question can score above the wording weight
+        # alone, which is under every threshold; the others are never looked at.
+        shared: dict[int, float] = defaultdict(float)
+        for word, weight in weights.items():
+            for choice_id in self._choices_by_word.get(word, ()):
+                shared[choice_id] += weight
 
         query_text = " ".join(content)
-        results: list[tuple[int, float]] = []
-        for index in shortlist:
-            entry_recall = explained[index] / total
-            best = 0.0
-            for choice in self._choices_by_entry[index]:
-                precision = (
-                    sum(w for word, w in choice.weights.items() if word in weights) / choice.total
-                )
-                # Meaning: the question must hold what this phrasing asks (precision) and ask
-                # nothing the entry does not talk about (recall over all its phrasings); the
-                # harmonic mean needs both, so "Is Chicago a sanctuary city?" scores low on
-                # recall however well "sanctuary city" matches.
-                overlap = _harmonic_mean(precision, entry_recall)
-                # Wording: token_sort_ratio compares whole texts regardless of word order,
-                # rewarding the phrasing that says the same thing and forgiving typos the
-                # correction missed; token_set_ratio would score any phrasing contained in
-                # the question 100 and so cannot tell a long question from a near miss.
-                fuzzy = fuzz.token_sort_ratio(query_text, choice.text) / 100.0
-                score = 100.0 * (_FUZZY_WEIGHT * fuzzy + (1 - _FUZZY_WEIGHT) * overlap)
-                best = max(best, score)
-            results.append((index, best))
+        best: dict[int, float] = {}
+        for choice_id, shared_weight in shared.items():
+            choice = self._choices[choice_id]
+            if choice.entry not in shortlist:
+                continue
+            # Meaning: the question must hold what this phrasing asks (precision) and ask
+            # nothing the entry does not talk about (recall over all its phrasings); the
+            # harmonic mean needs both, so "Is Chicago a sanctuary city?" scores low on
+            # recall however well "sanctuary city" matches.
+            precision = shared_weight / choice.total
+            overlap = _harmonic_mean(precision, explained[choice.entry] / total)
+            meaning = 100.0 * (1 - _FUZZY_WEIGHT) * overlap
+            if meaning + 100.0 * _FUZZY_WEIGHT <= best.get(choice.entry, 0.0):
+                continue
+            # Wording: token_sort_ratio compares whole texts regardless of word order,
+            # rewarding the phrasing that says the same thing and forgiving typos the
+            # correction missed; token_set_ratio would score any phrasing contained in
+            # the question 100 and so cannot tell a long question from a near miss.
+            wording = _FUZZY_WEIGHT * fuzz.token_sort_ratio(query_text, choice.text)
+            best[choice.entry] = max(best.get(choice.entry, 0.0), meaning + wording)
+        results = list(best.items())
         results.sort(key=lambda pair: pair[1], reverse=True)
         return results
 

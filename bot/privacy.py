@@ -15,5 +15,13 @@ PHONE_MARK = "[phone]"
 
 def scrub_contacts(text: str) -> str:
     """Return `text` with email addresses and phone numbers replaced by placeholders."""
-    without_emails = _EMAIL.sub(EMAIL_MARK, text)
-    return _PHONE.sub(PHONE_MARK, without_emails)
+    return _replace_contacts(text, EMAIL_MARK, PHONE_MARK)
+
+
+def strip_contacts(text: str) -> str:
+    """Return `text` with email addresses and phone numbers removed."""
+    return _replace_contacts(text, " ", " ")
+
+
+def _replace_contacts(text: str, email: str, phone: str) -> str:
+    return _PHONE.sub(phone, _EMAIL.sub(email, text))

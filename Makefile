@@ -1,0 +1,27 @@
+# The same steps as .ci/run, one at a time.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install lint test bench check chat
+
+install:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -e ".[test]"
+
+lint:
+	$(VENV)/bin/ruff check bot tests benchmarks
+	$(VENV)/bin/ruff format --check bot tests benchmarks
+	$(VENV)/bin/mypy bot
+
+check:
+	$(PY) -m bot faq check
+
+test:
+	$(PY) -m pytest
+
+bench:
+	$(PY) benchmarks/match.py
+	$(PY) -m bot faq eval
+
+chat:
+	$(PY) -m bot chat

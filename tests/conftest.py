@@ -1,0 +1,49 @@
+"""Shared fixtures: the real FAQ, loaded once, and a clean environment for every test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.dialogue import Dialogue
+from bot.knowledge import Knowledge, load_knowledge
+from bot.matching import Matcher
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FAQ_DIR = PROJECT_ROOT / "faq"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment() -> Iterator[None]:
+    """Restore os.environ after each test, so no setting leaks into the next one."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> Knowledge:
+    return load_knowledge(FAQ_DIR)
+
+
+@pytest.fixture(scope="session")
+def matcher(knowledge: Knowledge) -> Matcher:
+    return Matcher(knowledge)
+
+
+@pytest.fixture(scope="session")
+def dialogue(knowledge: Knowledge, matcher: Matcher) -> Dialogue:
+    return Dialogue(knowledge, matcher)
+
+
+@pytest.fixture
+def faq_copy(tmp_path: Path) -> Path:
+    """A writable copy of the real FAQ, for tests that break it on purpose."""
+    target = tmp_path / "faq"
+    shutil.copytree(FAQ_DIR, target)
+    return target

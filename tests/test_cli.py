@@ -1,0 +1,105 @@
+"""The commands, run as a person or a script would: real processes, real stdin/stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FAQ_DIR, PROJECT_ROOT
+
+JSON_KEYS = [
+    "question",
+    "language",
+    "outcome",
+    "entry_id",
+    "score",
+    "answer",
+    "suggestions",
+    "intent",
+]
+
+
+def _run(*args: str, stdin: str = "", faq_dir: Path = FAQ_DIR) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "FAQ_DIR": str(faq_dir), "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=PROJECT_ROOT,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_ask_json_batch_answers_each_line_in_order() -> None:
+    questions = ["sb54?", "Is Chicago a sanctuary city?", "", "quiero una cita", "ice"]
+    done = _run("ask", "--json", "-", stdin="\n".join(questions) + "\n")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [row["question"] for row in rows] == questions
+    assert all(list(row) == JSON_KEYS for row in rows)
+    sb54, chicago, empty, booking, ice = rows
+    assert (sb54["outcome"], sb54["entry_id"], sb54["intent"]) == (
+        "answer",
+        "california-sb54",
+        None,
+    )
+    assert "2017" in sb54["answer"]
+    assert (chicago["outcome"], chicago["answer"]) == ("fallback", None)
+    assert empty["outcome"] == "fallback"
+    assert (booking["language"], booking["intent"]) == ("es", "book")
+    assert ice["outcome"] == "suggest"
+    assert {"entry_id", "question", "score"} == set(ice["suggestions"][0])
+
+
+def test_ask_one_question_in_text() -> None:
+    done = _run("ask", "¿La policía de LA ayuda a ICE?")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("No. La nueva ley prohíbe")
+    assert "Fuente:" in done.stdout
+
+
+def test_ask_language_hint() -> None:
+    done = _run("ask", "sb54", "--lang", "es", "--json")
+    assert json.loads(done.stdout)["language"] == "es"
+
+
+def test_faq_check_clean_and_broken(faq_copy: Path) -> None:
+    clean = _run("faq", "check")
+    assert clean.returncode == 0, clean.stdout
+    assert clean.stdout.strip().endswith(": OK")
+
+    entry = faq_copy / "entries" / "news-source.yaml"
+    entry.write_text(entry.read_text(encoding="utf-8").replace("id: news-source", "id: Bad Id"))
+    broken = _run("faq", "check", faq_dir=faq_copy)
+    assert broken.returncode == 1
+    assert "faq/entries/news-source.yaml:1:" in broken.stdout
+    assert "'id'" in broken.stdout
+
+
+def test_other_commands_refuse_a_broken_faq(faq_copy: Path) -> None:
+    (faq_copy / "firm.yaml").unlink()
+    done = _run("ask", "sb54", faq_dir=faq_copy)
+    assert done.returncode == 1
+    assert "faq check" in done.stderr
+
+
+def test_chat_holds_a_conversation_until_end_of_input() -> None:
+    done = _run("chat", stdin="hola\nque es la sb54\n1\n")
+    assert done.returncode == 0, done.stderr
+    assert "¡Hola!" in done.stdout
+    assert 'California es un "estado santuario" desde 2017' in done.stdout
+    assert done.stdout.rstrip().endswith("¡Hasta luego! Cuídese.")
+
+
+def test_faq_eval_reports_rates_and_latency() -> None:
+    done = _run("faq", "eval")
+    assert done.returncode == 0, done.stderr
+    assert "in-scope top-1 accuracy" in done.stdout
+    assert "p99" in done.stdout

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from bot.console import format_reply, parse_console_input, run_console
+from bot.dialogue import Button, ButtonPress, Command, Dialogue, Reply, TextMessage
+from bot.knowledge import Knowledge
+
+BUTTONS = (Button("Ask", "ask"), Button("Topics", "topics"))
+
+
+def test_parse_numbers_commands_and_text() -> None:
+    assert parse_console_input("2", BUTTONS) == ButtonPress("topics")
+    assert parse_console_input("3", BUTTONS) == TextMessage("3")
+    assert parse_console_input("/Language es", BUTTONS) == Command("language", "es")
+    assert parse_console_input("is LA safe?", BUTTONS) == TextMessage("is LA safe?")
+
+
+def test_format_reply_numbers_buttons() -> None:
+    assert format_reply(Reply("Hi", BUTTONS)) == "Hi\n  1. Ask\n  2. Topics"
+
+
+def test_console_conversation(dialogue: Dialogue, knowledge: Knowledge) -> None:
+    output: list[str] = []
+    run_console(dialogue, knowledge, ["sb54?", "1", "/quit", "never read"], output.append)
+    transcript = "\n".join(output)
+    assert knowledge.texts["en"]["welcome"] in transcript
+    assert knowledge.answer("california-sb54", "en") in transcript
+    first_related = knowledge.entries["california-sb54"].related[0]
+    assert knowledge.answer(first_related, "en") in transcript
+    assert output[-1] == knowledge.texts["en"]["goodbye"]

@@ -1,0 +1,62 @@
+"""`faq check`: clean on the real FAQ, precise on broken copies."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from bot.faqcheck import check_faq
+from tests.conftest import FAQ_DIR
+
+TODAY = date(2026, 11, 24)
+
+
+def test_real_faq_is_clean() -> None:
+    report = check_faq(FAQ_DIR, today=TODAY, max_age_days=365)
+    assert report.ok
+    assert [str(problem) for problem in report.problems] == []
+    assert report.summary.endswith(": OK")
+
+
+def test_near_duplicate_phrasings_of_two_entries_are_reported(faq_copy: Path) -> None:
+    path = faq_copy / "entries" / "news-source.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('"who reported this"', '"can LAPD help ICE?"', 1), encoding="utf-8"
+    )
+    report = check_faq(faq_copy, today=TODAY, max_age_days=365)
+    assert not report.ok
+    messages = [str(problem) for problem in report.problems]
+    assert any(
+        m.startswith("faq/entries/news-source.yaml:")
+        and "too close" in m
+        and "police-and-deportations" in m
+        for m in messages
+    ), messages
+
+
+def test_old_review_is_a_warning_not_an_error(faq_copy: Path) -> None:
+    later = TODAY + timedelta(days=400)
+    report = check_faq(faq_copy, today=later, max_age_days=365)
+    assert report.ok
+    warnings = [str(problem) for problem in report.problems if problem.warning]
+    assert any(
+        w.startswith("faq/entries/news-source.yaml:5: warning: [news-source] last reviewed")
+        for w in warnings
+    ), warnings
+
+
+def test_eval_question_copied_from_a_phrasing_is_reported(faq_copy: Path) -> None:
+    path = faq_copy / "eval" / "questions.yaml"
+    with path.open("a", encoding="utf-8") as file:
+        file.write('- {lang: en, expect: california-sb54, q: "What is SB54?"}\n')
+    report = check_faq(faq_copy, today=TODAY, max_age_days=365)
+    assert any("keep the evaluation set apart" in str(problem) for problem in report.problems)
+
+
+def test_eval_question_naming_an_unknown_entry(faq_copy: Path) -> None:
+    path = faq_copy / "eval" / "questions.yaml"
+    with path.open("a", encoding="utf-8") as file:
+        file.write('- {lang: en, expect: no-such-entry, q: "anything at all here"}\n')
+    report = check_faq(faq_copy, today=TODAY, max_age_days=365)
+    assert any("'no-such-entry' is not an entry id" in str(p) for p in report.problems)

@@ -1,0 +1,152 @@
+"""The matcher answers what the FAQ covers and knows when it does not know."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.knowledge import LANGUAGES, Knowledge, load_knowledge
+from bot.matching import Matcher, Thresholds
+from tests.conftest import FAQ_DIR
+
+# (question, entry that must answer it, or None when the FAQ must not answer)
+CASES: list[tuple[str, str | None]] = [
+    ("sb54?", "california-sb54"),
+    ("lapd ice", "police-and-deportations"),
+    ("Can the LAPD work with la migra??", "police-and-deportations"),
+    ("will the city give my information to ICE", "city-data-sharing"),
+    ("iz LA a santuary citty", "is-la-sanctuary-city"),
+    ("porque aprobaron la ley santuario", "why-la-passed-the-law"),
+    ("no tengo papeles, la ley me protege?", "who-is-protected"),
+    ("what do the critics of the law say", "reactions-to-the-law"),
+    ("QUE ES LA SB 54", "california-sb54"),
+    ("Does New York have a sanctuary law?", None),
+    ("Is Chicago a sanctuary city?", None),
+    ("How do I get a green card?", None),
+    ("Can I renew DACA?", None),
+    ("What is asylum?", None),
+    ("¿Cuánto cuesta una visa?", None),
+    ("hello", None),
+    ("hola buenas", None),
+    ("asdkjh qwpoe zzxq", None),
+    ("🙂🙂🙂", None),
+    ("", None),
+    ("ice", None),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), CASES)
+def test_match_table(matcher: Matcher, question: str, expected: str | None) -> None:
+    result = matcher.match(question)
+    if expected is None:
+        assert result.outcome != "answer", result
+    else:
+        assert (result.outcome, result.entry_id) == ("answer", expected), result
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["I want to talk to a lawyer", "can someone call me back", "quiero una cita", "llamenme"],
+)
+def test_booking_intent(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.intent == "book"
+    assert (result.outcome, result.entry_id) == ("answer", "book-consultation")
+
+
+def test_questions_about_the_law_are_not_booking(matcher: Matcher) -> None:
+    for question in ("are you a lawyer?", "what does SB 54 do", "who is protected"):
+        assert matcher.match(question).intent is None
+
+
+def test_spanish_question_gets_spanish_even_with_english_hint(matcher: Matcher) -> None:
+    result = matcher.match("¿La policía de Los Ángeles ayuda a la migra?", "en")
+    assert result.language == "es"
+    assert result.entry_id == "police-and-deportations"
+
+
+def test_ambiguous_question_suggests_distinct_entries(matcher: Matcher) -> None:
+    result = matcher.match("ice")
+    assert result.outcome == "suggest"
+    ids = [suggestion.entry_id for suggestion in result.suggestions]
+    assert 1 <= len(ids) <= 3
+    assert len(set(ids)) == len(ids)
+
+
+def test_named_other_place_is_not_the_entry_question(matcher: Matcher) -> None:
+    result = matcher.match("is san diego a sanctuary city")
+    assert result.outcome == "fallback"
+    assert result.reason == "not-covered"
+
+
+def test_thresholds_are_keyword_only_and_used(knowledge: Knowledge) -> None:
+    strict = Matcher(knowledge, thresholds=Thresholds(answer=101.0, suggest=101.0))
+    assert strict.match("sb54?").outcome == "fallback"
+
+
+def test_json_shape(matcher: Matcher) -> None:
+    shape = matcher.match("sb54?").to_json()
+    assert list(shape) == [
+        "question",
+        "language",
+        "outcome",
+        "entry_id",
+        "score",
+        "answer",
+        "suggestions",
+        "intent",
+    ]
+
+
+def _phrasings(knowledge: Knowledge) -> list[tuple[str, str]]:
+    return [
+        (text, entry.id)
+        for entry in knowledge.entries.values()
+        for language in LANGUAGES
+        for text in (entry.text(language).question, *entry.text(language).phrasings)
+    ]
+
+
+def test_every_phrasing_finds_its_own_entry(knowledge: Knowledge, matcher: Matcher) -> None:
+    wrong = []
+    for text, entry_id in _phrasings(knowledge):
+        result = matcher.match(text)
+        if result.intent == "book" and knowledge.entries[entry_id].intent == "book":
+            continue
+        found = {result.entry_id, *(s.entry_id for s in result.suggestions)}
+        if entry_id not in found:
+            wrong.append((text, entry_id, result.outcome, result.entry_id))
+    assert wrong == []
+
+
+PHRASINGS = _phrasings(load_knowledge(FAQ_DIR))
+VARIANTS = [str.upper, str.lower, lambda text: f"  {text} ?? 🙏", lambda text: text + "..."]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.integers(0, len(PHRASINGS) - 1), variant=st.sampled_from(VARIANTS))
+def test_phrasing_in_other_case_and_punctuation_finds_its_entry(
+    knowledge: Knowledge,
+    matcher: Matcher,
+    position: int,
+    variant: Callable[[str], str],
+) -> None:
+    text, entry_id = PHRASINGS[position]
+    result = matcher.match(variant(text))
+    if knowledge.entries[entry_id].intent == "book" and result.intent == "book":
+        return
+    assert entry_id in {result.entry_id, *(s.entry_id for s in result.suggestions)}
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_any_text_gets_a_valid_decision(matcher: Matcher, text: str) -> None:
+    result = matcher.match(text)
+    assert result.outcome in ("answer", "suggest", "fallback")
+    assert result.language in LANGUAGES
+    assert len(result.suggestions) <= 3
+    if result.outcome == "answer":
+        assert result.entry_id is not None
