@@ -133,10 +133,11 @@ class Scope(_Strict):
     places: list[str] = Field(default_factory=list)
     processes: list[str] = Field(default_factory=list)
     money: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
 
     def terms(self) -> list[str]:
         """Return every uncovered term."""
-        return [*self.places, *self.processes, *self.money]
+        return [*self.places, *self.processes, *self.money, *self.topics]
 
 
 class EvalQuestion(_Strict):

@@ -39,7 +39,7 @@ MAX_SUGGESTIONS = 3
 class Thresholds:
     """Score cut-offs (0-100) of the decision, calibrated on the evaluation set."""
 
-    answer: float = 60.0
+    answer: float = 52.0
     margin: float = 1.0
     suggest: float = 45.0
     # Above this a question is answered even when its words are common ones ("is LA a
@@ -112,8 +112,13 @@ _PREFILTER_ENTRIES = 12
 _FUZZY_WEIGHT = 0.15
 # A word the FAQ has never seen is probably what the question is really about ("asylum",
 # "Houston"), so it weighs as much as the rarest known word.
-_UNKNOWN_WORD_WEIGHT = 1.0
+_UNKNOWN_WORD_WEIGHT = 0.85
 _NOISE_LENGTH = 2
+# "Why", "when", "who" and "where" (canonical words of synonyms.yaml) say which of several
+# entries about the same law is asked for: "why did the council vote" is not "what did the
+# council vote".
+_QUESTION_WORDS = frozenset({"why", "when", "who", "where"})
+_QUESTION_WORD_BOOST = 2.0
 # Below the "sure" score, a question answers only if its known words together are at least as
 # specific as one word found in this many entries: "ICE" alone is asked about in several
 # entries and gets "did you mean", while "SB 54" or "LAPD ICE" gets an answer.
@@ -171,6 +176,7 @@ class Matcher:
                 document_frequency[word] += 1
         self._idf = {
             word: math.log((entry_count + 1) / (count + 0.5))
+            * (_QUESTION_WORD_BOOST if word in _QUESTION_WORDS else 1.0)
             for word, count in document_frequency.items()
         }
         self._unknown_weight = _UNKNOWN_WORD_WEIGHT * max(self._idf.values(), default=1.0)
@@ -319,7 +325,7 @@ class Matcher:
         """Return the distinct meaningful words of `tokens`, stemmed, in order."""
         seen: dict[str, None] = {}
         for token in tokens:
-            if token in STOPWORDS:
+            if token in STOPWORDS and token not in self._canonical_words:
                 continue
             seen.setdefault(token if token in self._canonical_words else stem(token))
         return list(seen)
