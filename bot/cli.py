@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import csv
 import json
+import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from bot.console import run_console, typed_lines
-from bot.dialogue import Dialogue
+from bot.crypto import DataKeyError, Vault
 from bot.evaluation import evaluate
 from bot.faqcheck import check_faq
 from bot.knowledge import FaqError, Knowledge, Language, load_eval_set, load_knowledge
 from bot.matching import Matcher, MatchResult
-from bot.settings import load_settings
+from bot.runtime import open_runtime, resolve_data_key
+from bot.settings import Settings, load_settings
+from bot.storage import Store
+
+MISSING_CREDENTIALS_HELP = """TELEGRAM_BOT_TOKEN is not set.
+
+To get a token, open Telegram, talk to @BotFather, send /newbot and follow the steps; it
+answers with a token like 123456789:AAE... Then set it, for example in a .env file:
+
+    TELEGRAM_BOT_TOKEN=123456789:AAE...
+
+To try the bot without Telegram, run `python -m bot chat` (no token needed)."""
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -30,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A bilingual FAQ and booking assistant for an immigration law firm.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
 
     ask = commands.add_parser("ask", help="answer one question (or one per line from stdin)")
     ask.add_argument("question", help='the question, or "-" to read one per line from stdin')
@@ -52,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", type=Path, help="evaluation file (default: FAQ_DIR/eval/questions.yaml)"
     )
     evaluation.add_argument("--misses", action="store_true", help="list every wrong answer")
+
+    leads = commands.add_parser("leads", help="consultation requests, for the firm's staff")
+    leads_commands = leads.add_subparsers(dest="leads_command", required=True, metavar="ACTION")
+    export = leads_commands.add_parser("export", help="print every lead, decrypted")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
     return parser
 
 
@@ -77,15 +99,95 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if arguments.command == "ask":
         return _ask(knowledge, matcher, arguments.question, arguments.lang, arguments.json)
+    if arguments.command == "run":
+        return _run(settings, knowledge)
     if arguments.command == "chat":
-        dialogue = Dialogue(knowledge, matcher)
-        run_console(dialogue, knowledge, typed_lines(), print, language=arguments.lang)
-        return EXIT_OK
+        return asyncio.run(_chat(settings, knowledge, arguments.lang))
+    if arguments.command == "leads":
+        return asyncio.run(_export_leads(settings, arguments.format))
     eval_path = arguments.set or settings.faq_dir / "eval" / "questions.yaml"
     evaluation = evaluate(matcher, load_eval_set(eval_path))
     print(f"evaluation set: {eval_path}")
     print("\n".join(evaluation.lines(show_misses=arguments.misses)))
     return EXIT_OK
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _run(settings: Settings, knowledge: Knowledge) -> int:
+    if not settings.telegram_bot_token:
+        print(MISSING_CREDENTIALS_HELP, file=sys.stderr)
+        return EXIT_USAGE
+    _configure_logging()
+    try:
+        resolve_data_key(settings)
+    except DataKeyError as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    from bot.telegram_channel import run_bot  # only this command needs python-telegram-bot
+
+    run_bot(settings, knowledge)
+    return EXIT_OK
+
+
+async def _chat(settings: Settings, knowledge: Knowledge, language: Language | None) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        runtime = await open_runtime(settings, knowledge)
+    except DataKeyError as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        await run_console(runtime.service, knowledge, typed_lines(), print, language=language)
+    finally:
+        await runtime.close()
+    return EXIT_OK
+
+
+LEAD_FIELDS = [
+    "reference",
+    "created_at",
+    "updated_at",
+    "urgent",
+    "language",
+    "name",
+    "phone",
+    "email",
+    "preferred_time",
+    "voicemail_ok",
+    "topic",
+]
+
+
+async def _export_leads(settings: Settings, output_format: str) -> int:
+    try:
+        store = await Store.open(settings.database_url, Vault(resolve_data_key(settings)))
+    except DataKeyError as error:
+        print(f"Cannot read the leads: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        leads = await store.all_leads()
+    except DataKeyError as error:
+        print(f"Cannot read the leads: {error}.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    finally:
+        await store.close()
+    rows = [{name: _plain(asdict(lead)[name]) for name in LEAD_FIELDS} for lead in leads]
+    if output_format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=LEAD_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return EXIT_OK
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _ask(

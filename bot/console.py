@@ -1,25 +1,20 @@
 """The console chat: the same conversation as on Telegram, in a terminal.
 
-Buttons are shown as numbered choices; typing the number presses the button.
+Buttons are shown as numbered choices; typing the number presses the button. It runs on the
+same chat service and database as the Telegram bot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from bot.dialogue import (
-    Button,
-    ButtonPress,
-    Command,
-    Dialogue,
-    Event,
-    Reply,
-    SessionState,
-    TextMessage,
-)
+from bot.dialogue import Button, ButtonPress, Command, Event, Reply, TextMessage
 from bot.knowledge import Knowledge, Language
+from bot.service import ChatService, Incoming
 
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
+# The console is one private chat; its id only has to differ from Telegram's, which are > 0.
+CONSOLE_CHAT_ID = -1
 
 
 def parse_console_input(line: str, buttons: tuple[Button, ...]) -> Event:
@@ -40,8 +35,8 @@ def format_reply(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def run_console(
-    dialogue: Dialogue,
+async def run_console(
+    service: ChatService,
     knowledge: Knowledge,
     lines: Iterable[str],
     write: Callable[[str], None],
@@ -50,25 +45,25 @@ def run_console(
 ) -> None:
     """Hold a conversation over `lines` (typed input), writing replies with `write`."""
     typed = iter(lines)
-    turn = dialogue.handle(
-        SessionState(chosen_language=language), Command("start"), language_hint=language
-    )
+    event: Event = Command("start")
+    shown_language: Language = language or "en"
     while True:
-        for reply in turn.replies:
+        response = await service.handle(
+            Incoming(CONSOLE_CHAT_ID, CONSOLE_CHAT_ID, language, event)
+        )
+        shown_language = response.language
+        for reply in response.replies:
             write(format_reply(reply))
-        buttons = turn.replies[-1].buttons if turn.replies else ()
+            if reply.request_contact:
+                write(knowledge.text(shown_language, "console_no_contact"))
+        buttons = response.replies[-1].buttons if response.replies else ()
         if buttons:
-            write(knowledge.text(_language(turn.state, language), "choose_number"))
+            write(knowledge.text(shown_language, "choose_number"))
         line = next(typed, None)
         if line is None or line.strip().lower() in QUIT_COMMANDS:
             break
         event = parse_console_input(line, buttons)
-        turn = dialogue.handle(turn.state, event, language_hint=language)
-    write(knowledge.text(_language(turn.state, language), "goodbye"))
-
-
-def _language(state: SessionState, default: Language | None) -> Language:
-    return state.chosen_language or state.last_language or default or "en"
+    write(knowledge.text(shown_language, "goodbye"))
 
 
 def typed_lines(prompt: str = "> ") -> Iterator[str]:

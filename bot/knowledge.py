@@ -122,9 +122,10 @@ class Firm(_Strict):
 
 
 class Intents(_Strict):
-    """Phrases that ask for a person, per language."""
+    """Phrases that ask for a person, and phrases of an urgent situation, per language."""
 
     book: dict[Language, list[str]]
+    urgent: dict[Language, list[str]] = Field(default_factory=dict)
 
 
 class Scope(_Strict):
@@ -224,7 +225,7 @@ class Knowledge:
         template = self.entries[entry_id].text(language).answer
         return template.format_map(self.firm.placeholders(language))
 
-    def text(self, language: Language, key: str, **values: str) -> str:
+    def text(self, language: Language, key: str, /, **values: str) -> str:
         """Return the user-facing text `key` in `language`, placeholders filled in."""
         return self.texts[language][key].format_map({**self.firm.placeholders(language), **values})
 
@@ -473,8 +474,6 @@ def _load_texts(found: _Collector, folder: Path) -> dict[Language, dict[str, str
             found.add(located_by_language["es"].path, 1, f"text '{key}' is missing (it is in en)")
         for key in sorted(spanish.keys() - english.keys()):
             found.add(located_by_language["en"].path, 1, f"text '{key}' is missing (it is in es)")
-        for key in sorted(REQUIRED_TEXTS - english.keys()):
-            found.add(located_by_language["en"].path, 1, f"text '{key}' is required")
     return texts
 
 
@@ -570,41 +569,6 @@ def _check_source(
             where.line("quote"),
             f"{label} the quote is not found word for word in source '{entry.source}'",
         )
-
-
-REQUIRED_TEXTS = frozenset(
-    {
-        "welcome",
-        "disclaimer",
-        "help",
-        "ask_prompt",
-        "source_line",
-        "source_assistant",
-        "related_header",
-        "suggest_header",
-        "fallback",
-        "out_of_scope_place",
-        "greeting",
-        "topics_header",
-        "topic_header",
-        "booking_contact",
-        "language_prompt",
-        "language_set",
-        "unknown_command",
-        "unsupported_message",
-        "stale_button",
-        "empty_message",
-        "button_ask",
-        "button_topics",
-        "button_book",
-        "button_language",
-        "button_none",
-        "button_more",
-        "choose_number",
-        "goodbye",
-        "language_name",
-    }
-)
 
 
 def load_eval_set(path: Path) -> list[EvalQuestion]:

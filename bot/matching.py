@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language
 from bot.language import STOPWORDS, LanguageDetector
 from bot.privacy import strip_contacts
-from bot.text import PhraseMap, fold, stem
+from bot.text import PhraseDetector, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
 Intent = Literal["book"]
@@ -123,9 +123,6 @@ _QUESTION_WORD_BOOST = 2.0
 # specific as one word found in this many entries: "ICE" alone is asked about in several
 # entries and gets "did you mean", while "SB 54" or "LAPD ICE" gets an answer.
 _SPECIFIC_ENTRIES = 2
-# Multi-word intent phrases this long or longer also match with small typos.
-_FUZZY_INTENT_MIN_LENGTH = 12
-_FUZZY_INTENT_CUTOFF = 92.0
 
 
 class Matcher:
@@ -138,8 +135,8 @@ class Matcher:
         self._synonyms = PhraseMap.from_groups(knowledge.synonyms)
         self._canonical_words = frozenset(knowledge.synonyms)
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
-        self._intent_phrases = _intent_phrases(knowledge)
-        self._intent_map = PhraseMap({phrase: BOOK for phrase in self._intent_phrases})
+        self._booking = PhraseDetector(_phrases(knowledge.intents.book))
+        self._urgency = PhraseDetector(_phrases(knowledge.intents.urgent))
         self._book_entry = next(
             (entry.id for entry in knowledge.entries.values() if entry.intent == BOOK), None
         )
@@ -198,7 +195,7 @@ class Matcher:
                 self._choices.append(_Choice(index, " ".join(content), total))
 
         known = {word for words in entry_raw_words for word in words}
-        known |= self._synonyms.words | self._intent_map.words
+        known |= self._synonyms.words | self._booking.words
         known |= {word for word in STOPWORDS if len(word) >= _MIN_CORRECTABLE}
         self._known_words = known
         self._correctable = sorted(known)
@@ -351,17 +348,11 @@ class Matcher:
         return corrected
 
     def _intent(self, tokens: Sequence[str]) -> Intent | None:
-        if self._intent_map.find(tokens):
-            return BOOK
-        folded = " ".join(tokens)
-        for phrase in self._intent_phrases:
-            if (
-                len(phrase) >= _FUZZY_INTENT_MIN_LENGTH
-                and len(folded) >= len(phrase) - 2
-                and (fuzz.partial_ratio(phrase, folded, score_cutoff=_FUZZY_INTENT_CUTOFF))
-            ):
-                return BOOK
-        return None
+        return BOOK if self._booking.found(tokens) else None
+
+    def is_urgent(self, text: str) -> bool:
+        """Return whether `text` says someone is detained, at the door, or about to be deported."""
+        return self._urgency.found(fold(strip_contacts(text)).split())
 
     def _specificity(self, content: Sequence[str]) -> float:
         """Return how much the known words of a question narrow it down (summed IDF)."""
@@ -422,13 +413,8 @@ class Matcher:
         return results
 
 
-def _intent_phrases(knowledge: Knowledge) -> list[str]:
-    phrases = {
-        fold(phrase)
-        for language in LANGUAGES
-        for phrase in knowledge.intents.book.get(language, [])
-    }
-    return sorted(phrase for phrase in phrases if phrase)
+def _phrases(by_language: Mapping[Language, Sequence[str]]) -> list[str]:
+    return [phrase for phrases in by_language.values() for phrase in phrases]
 
 
 def _harmonic_mean(first: float, second: float) -> float:

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.knowledge import Language
+
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     lead_retention_days: int = Field(default=90, ge=1)
+    booking_timeout_minutes: int = Field(default=30, ge=1)
+    default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    staff_language: Language = "en"
 
     @field_validator("bot_admin_chat_ids", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import snowballstemmer
+from rapidfuzz import fuzz
 
 # "LA" written in capitals is the city; lower-case "la" is far more often the Spanish article,
 # so only the capitalised forms are read as Los Angeles.
@@ -112,3 +113,35 @@ def stem(word: str) -> str:
     english: str = _ENGLISH_STEMMER.stemWord(word)
     spanish: str = _SPANISH_STEMMER.stemWord(english)
     return spanish
+
+
+class PhraseDetector:
+    """Tells whether a message contains one of a list of phrases, tolerating small typos.
+
+    Phrases match whole words, after folding; phrases of at least `fuzzy_min_length`
+    characters also match with a typo or two (rapidfuzz partial_ratio >= `fuzzy_cutoff`).
+    """
+
+    def __init__(
+        self, phrases: Iterable[str], *, fuzzy_min_length: int = 12, fuzzy_cutoff: float = 92.0
+    ) -> None:
+        folded = sorted({fold(phrase) for phrase in phrases} - {""})
+        self._exact = PhraseMap({phrase: phrase for phrase in folded})
+        self._fuzzy = [phrase for phrase in folded if len(phrase) >= fuzzy_min_length]
+        self._cutoff = fuzzy_cutoff
+
+    @property
+    def words(self) -> set[str]:
+        """Every word of every phrase."""
+        return self._exact.words
+
+    def found(self, tokens: Sequence[str]) -> bool:
+        """Return whether the folded `tokens` contain one of the phrases."""
+        if self._exact.find(tokens):
+            return True
+        text = " ".join(tokens)
+        return any(
+            len(text) >= len(phrase) - 2
+            and fuzz.partial_ratio(phrase, text, score_cutoff=self._cutoff)
+            for phrase in self._fuzzy
+        )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.crypto import Vault
 from bot.dialogue import Dialogue
 from bot.knowledge import Knowledge, load_knowledge
 from bot.matching import Matcher
+from bot.service import ChatService
+from bot.storage import Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = PROJECT_ROOT / "faq"
@@ -47,3 +50,21 @@ def faq_copy(tmp_path: Path) -> Path:
     target = tmp_path / "faq"
     shutil.copytree(FAQ_DIR, target)
     return target
+
+
+TEST_SECRET = "unit-test-secret-0123456789-abcdefghij"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A real SQLite database in a temporary folder."""
+    opened = await Store.open(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}", Vault(TEST_SECRET)
+    )
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def service(dialogue: Dialogue, store: Store, knowledge: Knowledge) -> ChatService:
+    return ChatService(dialogue, store, knowledge, admin_chat_ids=(-100,))

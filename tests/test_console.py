@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from bot.console import format_reply, parse_console_input, run_console
-from bot.dialogue import Button, ButtonPress, Command, Dialogue, Reply, TextMessage
+from bot.dialogue import Button, ButtonPress, Command, Reply, TextMessage
 from bot.knowledge import Knowledge
+from bot.service import ChatService
 
 BUTTONS = (Button("Ask", "ask"), Button("Topics", "topics"))
 
@@ -18,9 +19,9 @@ def test_format_reply_numbers_buttons() -> None:
     assert format_reply(Reply("Hi", BUTTONS)) == "Hi\n  1. Ask\n  2. Topics"
 
 
-def test_console_conversation(dialogue: Dialogue, knowledge: Knowledge) -> None:
+async def test_console_conversation(service: ChatService, knowledge: Knowledge) -> None:
     output: list[str] = []
-    run_console(dialogue, knowledge, ["sb54?", "1", "/quit", "never read"], output.append)
+    await run_console(service, knowledge, ["sb54?", "1", "/quit", "never read"], output.append)
     transcript = "\n".join(output)
     assert knowledge.texts["en"]["welcome"] in transcript
     assert knowledge.answer("california-sb54", "en") in transcript

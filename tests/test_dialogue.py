@@ -1,10 +1,14 @@
-"""The channel-agnostic conversation engine, driven with plain events."""
+"""The channel-agnostic conversation engine, driven with plain events and a fixed clock."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.contacts import parse_email, parse_phone
 from bot.dialogue import (
     BOOK,
     NONE_OF_THESE,
@@ -13,20 +17,33 @@ from bot.dialogue import (
     Command,
     Dialogue,
     Event,
+    ForgetUser,
+    LeadRequest,
     OtherMessage,
+    QuestionAsked,
     SessionState,
+    SharedContact,
     TextMessage,
+    Turn,
     UnansweredQuestion,
 )
 from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge
+from bot.matching import Matcher
 
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 NEW_CHAT = SessionState()
+PHONE = "(213) 555-0147"
+PHONE_E164 = "+12135550147"
+
+
+def say(dialogue: Dialogue, state: SessionState, event: Event, **kwargs) -> Turn:  # type: ignore[no-untyped-def]
+    return dialogue.handle(state, event, now=kwargs.pop("now", NOW), **kwargs)
 
 
 def test_start_greets_in_the_hinted_language_with_menu(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
-    turn = dialogue.handle(NEW_CHAT, Command("start"), language_hint="es")
+    turn = say(dialogue, NEW_CHAT, Command("start"), language_hint="es")
     (reply,) = turn.replies
     assert knowledge.texts["es"]["welcome"] in reply.text
     assert knowledge.texts["es"]["disclaimer"] in reply.text
@@ -36,31 +53,30 @@ def test_start_greets_in_the_hinted_language_with_menu(
 def test_answer_names_its_source_and_offers_related_and_booking(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
-    turn = dialogue.handle(NEW_CHAT, TextMessage("can lapd help ICE?"))
+    turn = say(dialogue, NEW_CHAT, TextMessage("can lapd help ICE?"))
     (reply,) = turn.replies
     assert reply.text.startswith(knowledge.answer("police-and-deportations", "en"))
     assert "Source: " in reply.text
     data = [button.data for button in reply.buttons]
-    assert data[:-1] == [
-        f"q:{entry}" for entry in knowledge.entries["police-and-deportations"].related
-    ]
-    assert data[-1] == BOOK
+    related = knowledge.entries["police-and-deportations"].related
+    assert data == [f"q:{entry}" for entry in related] + [BOOK]
+    assert turn.effects == (QuestionAsked("answer", "en"),)
 
 
 def test_spanish_text_switches_the_conversation_to_spanish(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
-    turn = dialogue.handle(NEW_CHAT, TextMessage("¿qué es la SB 54?"), language_hint="en")
+    turn = say(dialogue, NEW_CHAT, TextMessage("¿qué es la SB 54?"), language_hint="en")
     assert turn.state.last_language == "es"
     assert knowledge.answer("california-sb54", "es") in turn.replies[0].text
-    help_turn = dialogue.handle(turn.state, Command("help"), language_hint="en")
+    help_turn = say(dialogue, turn.state, Command("help"), language_hint="en")
     assert help_turn.replies[0].text == knowledge.texts["es"]["help"]
 
 
 def test_suggestion_then_none_of_these_keeps_the_scrubbed_question(dialogue: Dialogue) -> None:
-    turn = dialogue.handle(NEW_CHAT, TextMessage("ice?? 213 555 0147"))
+    turn = say(dialogue, NEW_CHAT, TextMessage("ice?? 213 555 0147"))
     assert turn.replies[0].buttons[-1].data == NONE_OF_THESE
-    fallback = dialogue.handle(turn.state, ButtonPress(NONE_OF_THESE))
+    fallback = say(dialogue, turn.state, ButtonPress(NONE_OF_THESE))
     assert fallback.effects == (UnansweredQuestion("ice?? [phone]", "en"),)
     assert fallback.state.pending_question is None
 
@@ -68,83 +84,337 @@ def test_suggestion_then_none_of_these_keeps_the_scrubbed_question(dialogue: Dia
 def test_unknown_question_falls_back_with_the_firm_phone(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
-    turn = dialogue.handle(NEW_CHAT, TextMessage("How do I get a green card? mail me a@b.co"))
+    turn = say(dialogue, NEW_CHAT, TextMessage("How do I get a green card? mail me a@b.co"))
     (reply,) = turn.replies
     assert knowledge.firm.phone in reply.text
     assert [button.data for button in reply.buttons] == [BOOK]
-    assert turn.effects == (
-        UnansweredQuestion("How do I get a green card? mail me [email]", "en"),
-    )
+    assert UnansweredQuestion("How do I get a green card? mail me [email]", "en") in turn.effects
 
 
 def test_greeting_gets_a_greeting_not_a_fallback(dialogue: Dialogue, knowledge: Knowledge) -> None:
-    turn = dialogue.handle(NEW_CHAT, TextMessage("hola"))
+    turn = say(dialogue, NEW_CHAT, TextMessage("hola"))
     assert turn.replies[0].text == knowledge.texts["es"]["greeting"]
     assert turn.effects == ()
 
 
-def test_booking_intent_gives_the_firm_contact(dialogue: Dialogue, knowledge: Knowledge) -> None:
-    turn = dialogue.handle(NEW_CHAT, TextMessage("quiero hablar con un abogado"))
-    assert knowledge.firm.email in turn.replies[0].text
-    assert turn.state.last_language == "es"
-
-
 def test_topics_then_topic_lists_its_questions(dialogue: Dialogue, knowledge: Knowledge) -> None:
-    topics = dialogue.handle(NEW_CHAT, ButtonPress(TOPICS)).replies[0]
+    topics = say(dialogue, NEW_CHAT, ButtonPress(TOPICS)).replies[0]
     assert len(topics.buttons) == len(knowledge.topics)
-    topic = dialogue.handle(NEW_CHAT, ButtonPress(topics.buttons[0].data)).replies[0]
+    topic = say(dialogue, NEW_CHAT, ButtonPress(topics.buttons[0].data)).replies[0]
     topic_id = topics.buttons[0].data.removeprefix("topic:")
     expected = [e.id for e in knowledge.entries.values() if e.topic == topic_id]
     assert [b.data.removeprefix("q:") for b in topic.buttons] == expected
 
 
 def test_language_button_is_remembered(dialogue: Dialogue, knowledge: Knowledge) -> None:
-    turn = dialogue.handle(NEW_CHAT, ButtonPress("lang:es"))
+    turn = say(dialogue, NEW_CHAT, ButtonPress("lang:es"))
     assert turn.state.chosen_language == "es"
     assert turn.replies[0].text == knowledge.texts["es"]["language_set"]
-    again = dialogue.handle(turn.state, Command("start"), language_hint="en")
+    again = say(dialogue, turn.state, Command("start"), language_hint="en")
     assert knowledge.texts["es"]["welcome"] in again.replies[0].text
 
 
 def test_stale_or_forged_buttons_get_a_kind_reply(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
-    for data in ("q:removed-entry", "topic:gone", "topics:99", "lang:fr", "garbage", ""):
-        (reply,) = dialogue.handle(NEW_CHAT, ButtonPress(data)).replies
-        assert reply.text == knowledge.texts["en"]["stale_button"]
+    stale = knowledge.texts["en"]["stale_button"]
+    for data in ("q:removed-entry", "topic:gone", "topics:99", "lang:fr", "garbage", "", "b:x"):
+        (reply,) = say(dialogue, NEW_CHAT, ButtonPress(data)).replies
+        assert reply.text == stale
         assert reply.buttons
+
+
+def test_the_same_button_tapped_twice_is_done_once(dialogue: Dialogue) -> None:
+    first = say(dialogue, NEW_CHAT, ButtonPress(BOOK, message_id=7))
+    second = say(dialogue, first.state, ButtonPress(BOOK, message_id=7))
+    assert first.state.step == "consent"
+    assert second.state == first.state
+    (toast,) = second.replies
+    assert toast.toast
 
 
 def test_unreadable_messages_and_unknown_commands(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
-    sticker = dialogue.handle(NEW_CHAT, OtherMessage("sticker")).replies[0]
+    sticker = say(dialogue, NEW_CHAT, OtherMessage("sticker")).replies[0]
     assert sticker.text == knowledge.texts["en"]["unsupported_message"]
-    unknown = dialogue.handle(NEW_CHAT, Command("frobnicate")).replies[0]
+    edited = say(dialogue, NEW_CHAT, OtherMessage("edited")).replies[0]
+    assert edited.text == knowledge.texts["en"]["edited_message"]
+    unknown = say(dialogue, NEW_CHAT, Command("frobnicate")).replies[0]
     assert unknown.text == knowledge.texts["en"]["unknown_command"]
-    empty = dialogue.handle(NEW_CHAT, TextMessage("   \n ")).replies[0]
+    empty = say(dialogue, NEW_CHAT, TextMessage("   \n ")).replies[0]
     assert empty.text == knowledge.texts["en"]["empty_message"]
 
 
+def _book(dialogue: Dialogue, contact: Event, *, language: str = "en") -> list[Turn]:
+    turns = []
+    state = NEW_CHAT
+    events: list[Event] = [
+        Command("book"),
+        ButtonPress("b:consent:yes"),
+        TextMessage("  Ana\u200b María "),
+        ButtonPress("b:method:phone"),
+        contact,
+        ButtonPress("b:time:evening"),
+        ButtonPress("b:voicemail:no"),
+        TextMessage("my cousin's case"),
+        ButtonPress("b:confirm:yes"),
+    ]
+    for event in events:
+        turn = say(dialogue, state, event, language_hint=language)  # type: ignore[arg-type]
+        turns.append(turn)
+        state = turn.state
+    return turns
+
+
+def test_full_booking_by_phone_produces_one_validated_lead(dialogue: Dialogue) -> None:
+    turns = _book(dialogue, TextMessage(PHONE))
+    steps = [turn.state.step for turn in turns]
+    assert steps == [
+        "consent",
+        "name",
+        "method",
+        "phone",
+        "time",
+        "voicemail",
+        "topic",
+        "confirm",
+        None,
+    ]
+    assert all(not turn.effects for turn in turns[:-1])
+    (lead,) = turns[-1].effects
+    assert isinstance(lead, LeadRequest)
+    assert (lead.name, lead.phone, lead.email) == ("Ana María", PHONE_E164, None)
+    assert (lead.preferred_time, lead.voicemail_ok, lead.topic) == (
+        "evening",
+        False,
+        "my cousin's case",
+    )
+    assert lead.reference in turns[-1].replies[0].text
+    assert turns[-1].state.open_reference == lead.reference
+    assert turns[3].replies[0].request_contact  # the phone step offers "share my number"
+
+
+def test_booking_with_own_shared_contact(dialogue: Dialogue) -> None:
+    turns = _book(dialogue, SharedContact("12135550147", is_own=True))
+    (lead,) = turns[-1].effects
+    assert isinstance(lead, LeadRequest)
+    assert lead.phone == PHONE_E164
+
+
+def test_someone_elses_contact_is_refused(dialogue: Dialogue, knowledge: Knowledge) -> None:
+    turns = _book(dialogue, SharedContact("+12135550199", is_own=False))
+    assert turns[4].replies[0].text == knowledge.texts["en"]["contact_not_yours"]
+    assert turns[4].state.step == "phone"
+    assert all(not isinstance(e, LeadRequest) for turn in turns for e in turn.effects)
+
+
+def test_email_booking_and_typed_email_at_the_method_step(dialogue: Dialogue) -> None:
+    state = NEW_CHAT
+    for event in (Command("book"), ButtonPress("b:consent:yes"), TextMessage("Luis")):
+        state = say(dialogue, state, event).state
+    turn = say(dialogue, state, TextMessage("Luis.Perez@Example.org"))
+    assert turn.state.step == "time"
+    assert turn.state.draft.email == parse_email("Luis.Perez@Example.org")
+
+
+def test_three_invalid_phones_offer_a_way_out(dialogue: Dialogue, knowledge: Knowledge) -> None:
+    state = NEW_CHAT
+    for event in (
+        Command("book"),
+        ButtonPress("b:consent:yes"),
+        TextMessage("Luis"),
+        ButtonPress("b:method:phone"),
+    ):
+        state = say(dialogue, state, event).state
+    replies = []
+    for typed in ("12", "not a number", "+999 123"):
+        turn = say(dialogue, state, TextMessage(typed))
+        state = turn.state
+        replies.append(turn.replies[0])
+    assert replies[0].text == knowledge.texts["en"]["phone_length"]
+    assert replies[1].text == knowledge.texts["en"]["phone_invalid"]
+    assert knowledge.firm.phone in replies[2].text
+    assert [b.data for b in replies[2].buttons] == ["b:phone:email", "b:phone:cancel"]
+    moved = say(dialogue, state, ButtonPress("b:phone:email"))
+    assert moved.state.step == "email"
+
+
+def test_cancel_at_every_step_stores_nothing(dialogue: Dialogue, knowledge: Knowledge) -> None:
+    turns = _book(dialogue, TextMessage(PHONE))
+    for turn in turns[:-1]:
+        cancelled = say(dialogue, turn.state, Command("cancel"))
+        assert cancelled.state.step is None
+        assert cancelled.state.draft.name is None
+        assert cancelled.effects == ()
+        assert cancelled.replies[0].text == knowledge.texts["en"]["cancelled"]
+
+
+def test_decline_consent_stores_nothing(dialogue: Dialogue, knowledge: Knowledge) -> None:
+    state = say(dialogue, NEW_CHAT, Command("book")).state
+    turn = say(dialogue, state, ButtonPress("b:consent:no"))
+    assert turn.state.step is None
+    assert turn.effects == ()
+    assert knowledge.firm.phone in turn.replies[0].text
+
+
+def test_idle_booking_expires(dialogue: Dialogue, knowledge: Knowledge) -> None:
+    state = NEW_CHAT
+    for event in (Command("book"), ButtonPress("b:consent:yes")):
+        state = say(dialogue, state, event).state
+    later = NOW + timedelta(minutes=31)
+    turn = say(dialogue, state, TextMessage("sb54?"), now=later)
+    assert turn.replies[0].text == knowledge.texts["en"]["booking_expired"]
+    assert knowledge.answer("california-sb54", "en") in turn.replies[1].text
+    assert turn.state.step is None
+
+
+def test_second_booking_offers_to_update_the_first(dialogue: Dialogue) -> None:
+    done = _book(dialogue, TextMessage(PHONE))[-1].state
+    offer = say(dialogue, done, Command("book"))
+    assert offer.state.step == "update"
+    state = say(dialogue, offer.state, ButtonPress("b:update:yes")).state
+    for event in (
+        ButtonPress("b:consent:yes"),
+        TextMessage("Ana"),
+        TextMessage("ana@example.com"),
+        ButtonPress("b:time:any"),
+        ButtonPress("b:voicemail:yes"),
+        ButtonPress("b:topic:skip"),
+    ):
+        state = say(dialogue, state, event).state
+    final = say(dialogue, state, ButtonPress("b:confirm:yes"))
+    (lead,) = final.effects
+    assert isinstance(lead, LeadRequest)
+    assert lead.update
+    assert lead.reference == done.open_reference
+
+
+def test_change_something_returns_to_the_summary(dialogue: Dialogue) -> None:
+    state = _book(dialogue, TextMessage(PHONE))[-2].state
+    state = say(dialogue, state, ButtonPress("b:confirm:change")).state
+    state = say(dialogue, state, ButtonPress("b:change:name")).state
+    turn = say(dialogue, state, TextMessage("Ana López"))
+    assert turn.state.step == "confirm"
+    assert "Ana López" in turn.replies[0].text
+
+
+def test_urgent_message_gives_the_phone_first(dialogue: Dialogue, knowledge: Knowledge) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage("la migra está afuera de mi casa"))
+    (reply,) = turn.replies
+    assert reply.text == knowledge.text("es", "urgent")
+    booking = say(dialogue, turn.state, ButtonPress(reply.buttons[0].data))
+    assert booking.state.step == "consent"
+    assert booking.state.draft.urgent
+
+
+def test_forget_needs_confirmation(dialogue: Dialogue) -> None:
+    asked = say(dialogue, NEW_CHAT, Command("forget"))
+    assert asked.effects == ()
+    kept = say(dialogue, asked.state, ButtonPress("b:forget:no"))
+    assert kept.effects == ()
+    done = say(dialogue, asked.state, ButtonPress("b:forget:yes"))
+    assert done.effects == (ForgetUser(),)
+    assert done.state == SessionState()
+
+
+def test_state_survives_a_round_trip_through_json(dialogue: Dialogue) -> None:
+    for turn in _book(dialogue, TextMessage(PHONE)):
+        assert SessionState.from_dict(turn.state.to_dict()) == turn.state
+    assert SessionState.from_dict({"step": "nonsense", "draft": 3}) == SessionState()
+
+
+TEXTS = st.one_of(
+    st.text(max_size=200),
+    st.sampled_from(
+        ["sb54", "hola", "ice", "quiero una cita", "🙂", PHONE, "a@b.co", "Ana", "detained"]
+    ),
+)
+BUTTONS = st.sampled_from(
+    [
+        "none",
+        "lang:es",
+        "book",
+        "urgent",
+        "topics",
+        "ask",
+        "b:consent:yes",
+        "b:consent:no",
+        "b:method:phone",
+        "b:method:email",
+        "b:time:morning",
+        "b:voicemail:yes",
+        "b:topic:skip",
+        "b:confirm:yes",
+        "b:confirm:change",
+        "b:change:name",
+        "b:update:yes",
+        "b:forget:yes",
+        "b:phone:email",
+        "b:x:y",
+    ]
+)
 EVENTS = st.one_of(
-    st.builds(TextMessage, st.text(max_size=4096)),
-    st.builds(TextMessage, st.sampled_from(["sb54", "hola", "ice", "quiero una cita", "🙂"])),
-    st.builds(ButtonPress, st.one_of(st.text(max_size=64), st.sampled_from(["none", "lang:es"]))),
-    st.builds(Command, st.sampled_from(["start", "help", "topics", "language", "book", "x"])),
-    st.builds(OtherMessage, st.sampled_from(["sticker", "photo", "voice", "location"])),
+    st.builds(TextMessage, TEXTS),
+    st.builds(ButtonPress, BUTTONS, st.one_of(st.none(), st.integers(1, 3))),
+    st.builds(ButtonPress, st.text(max_size=64)),
+    st.builds(
+        Command,
+        st.sampled_from(["start", "help", "topics", "language", "book", "cancel", "forget", "x"]),
+    ),
+    st.builds(SharedContact, st.sampled_from([PHONE, "+447911123456", "12"]), st.booleans()),
+    st.builds(OtherMessage, st.sampled_from(["sticker", "photo", "edited", "location"])),
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(events=st.lists(EVENTS, min_size=1, max_size=12))
-def test_any_sequence_of_events_always_gets_replies(
-    dialogue: Dialogue, events: list[Event]
+# A complete booking, so that random sequences also reach (and interrupt) the end of the form.
+BOOKING_SCRIPT: list[Event] = [
+    Command("book"),
+    ButtonPress("b:consent:yes"),
+    TextMessage("Ana"),
+    TextMessage(PHONE),
+    ButtonPress("b:time:any"),
+    ButtonPress("b:voicemail:yes"),
+    ButtonPress("b:topic:skip"),
+    ButtonPress("b:confirm:yes"),
+]
+CHUNKS = st.lists(
+    st.one_of(EVENTS.map(lambda event: [event]), st.just(BOOKING_SCRIPT)), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunks=CHUNKS)
+def test_any_sequence_of_events(
+    knowledge: Knowledge, matcher: Matcher, chunks: list[list[Event]]
 ) -> None:
+    """Never raises, always replies, and stores a lead only after consent with a valid contact."""
+    engine = Dialogue(knowledge, matcher)
     state = NEW_CHAT
-    for event in events:
-        turn = dialogue.handle(state, event)
+    consented = False
+    for event in (event for chunk in chunks for event in chunk):
+        turn = engine.handle(state, event, now=NOW)
         assert turn.replies
         for reply in turn.replies:
             assert 0 < len(reply.text) <= TELEGRAM_MESSAGE_LIMIT
             assert all(len(button.data.encode()) <= 64 for button in reply.buttons)
+        if state.step == "consent" and turn.state.step == "name":
+            consented = True
+        for effect in turn.effects:
+            if isinstance(effect, LeadRequest):
+                assert consented
+                assert effect.name.strip()
+                if effect.phone is not None:
+                    assert parse_phone(effect.phone) == effect.phone
+                else:
+                    assert effect.email is not None
+                    assert parse_email(effect.email) == effect.email
+        if turn.state.step is None:
+            consented = False  # a finished, cancelled or expired form needs consent again
         state = turn.state
+
+
+def test_a_lead_needs_consent_even_with_forged_buttons(dialogue: Dialogue) -> None:
+    forged = replace(NEW_CHAT, step="confirm")
+    turn = say(dialogue, forged, ButtonPress("b:confirm:yes"))
+    assert not any(isinstance(effect, LeadRequest) for effect in turn.effects)

@@ -1,0 +1,135 @@
+"""Telegram updates in, plain values out; plain replies in, Telegram message arguments out."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit, ParseMode
+
+from bot.dialogue import (
+    ButtonPress,
+    Command,
+    Event,
+    OtherMessage,
+    Reply,
+    SharedContact,
+    TextMessage,
+)
+from bot.service import Incoming
+
+_ATTACHMENT_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "location",
+    "venue",
+    "poll",
+    "dice",
+    "game",
+    "story",
+)
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """Reduce an update to plain values, or None when there is nothing to answer."""
+    user = update.effective_user
+    language_code = user.language_code if user else None
+    user_id = user.id if user else None
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is None:
+            return None
+        chat = message.chat
+        event: Event = ButtonPress(query.data or "", message.message_id)
+        return Incoming(chat.id, user_id, language_code, event, chat.type == ChatType.PRIVATE)
+    if update.edited_message is not None:
+        chat = update.edited_message.chat
+        return Incoming(
+            chat.id, user_id, language_code, OtherMessage("edited"), chat.type == ChatType.PRIVATE
+        )
+    message = update.message
+    if message is None:
+        return None
+    return Incoming(
+        message.chat.id,
+        user_id,
+        language_code,
+        _message_event(message, user_id),
+        message.chat.type == ChatType.PRIVATE,
+    )
+
+
+def _message_event(message: Message, user_id: int | None) -> Event:
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/") and len(text) > 1:
+            head, _, argument = text[1:].partition(" ")
+            name = head.split("@", 1)[0].lower()
+            if name:
+                return Command(name, argument.strip())
+        return TextMessage(text)
+    if message.contact is not None:
+        contact = message.contact
+        is_own = contact.user_id is not None and contact.user_id == user_id
+        return SharedContact(contact.phone_number, is_own)
+    for kind in _ATTACHMENT_KINDS:
+        if getattr(message, kind, None):
+            return OtherMessage(kind)
+    return OtherMessage("other")
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split `text` into pieces Telegram accepts, at line breaks where possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    pieces.append(rest)
+    return [piece for piece in pieces if piece.strip()] or ["…"]
+
+
+def message_arguments(reply: Reply) -> list[dict[str, Any]]:
+    """Return the sendMessage arguments (text escaped as HTML) for one reply."""
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+    if reply.buttons:
+        markup = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.label, callback_data=button.data)]
+                for button in reply.buttons
+            ]
+        )
+    elif reply.request_contact:
+        markup = ReplyKeyboardMarkup(
+            [[KeyboardButton(reply.request_contact, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    elif reply.remove_keyboard:
+        markup = ReplyKeyboardRemove()
+    pieces = split_text(reply.text)
+    arguments: list[dict[str, Any]] = [
+        {"text": html.escape(piece, quote=False), "parse_mode": ParseMode.HTML} for piece in pieces
+    ]
+    if markup is not None:
+        arguments[-1]["reply_markup"] = markup
+    return arguments

@@ -1,0 +1,105 @@
+"""Runs the real Application against the fake Bot API, and lets tests talk to it as users."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+from typing import Any
+
+from bot.knowledge import Knowledge
+from bot.settings import Settings
+from bot.telegram_channel import build_application, start_application, stop_application
+from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
+from tests.auxil.telegram_users import (
+    TelegramUser,
+    make_callback_update,
+    make_contact_update,
+    make_text_update,
+)
+
+DATA_KEY = "test-data-key-0123456789-abcdefghijklmnop"
+SETTLE_SECONDS = 0.25
+
+
+def make_settings(api: FakeBotApi, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": api.token,
+        "telegram_api_base_url": api.base_url,
+        "database_url": database_url,
+        "bot_data_key": DATA_KEY,
+        "bot_admin_chat_ids": (),
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class BotHarness:
+    """One running bot and the users talking to it."""
+
+    def __init__(self, api: FakeBotApi, settings: Settings, knowledge: Knowledge) -> None:
+        self.api = api
+        self.settings = settings
+        self.knowledge = knowledge
+        self.application: Any = None
+        self._queries = itertools.count(1)
+
+    async def start(self) -> None:
+        self.application = build_application(self.settings, self.knowledge)
+        await start_application(self.application)
+
+    async def stop(self) -> None:
+        if self.application is not None:
+            await stop_application(self.application)
+            self.application = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    @property
+    def services(self) -> Any:
+        return self.application.bot_data["services"]
+
+    async def _exchange(
+        self, user: TelegramUser, update: dict[str, Any], *, expect: int = 1
+    ) -> list[SentMessage]:
+        before = len(self.api.messages_to(user.id))
+        update_id = await self.api.push(update)
+        await self.api.wait_until_consumed(update_id)
+        return await self.settle(user.id, before, expect=expect)
+
+    async def settle(self, chat_id: int, before: int, *, expect: int = 1) -> list[SentMessage]:
+        """Wait for at least `expect` new messages, then until no more arrive for a moment."""
+        if expect:
+            await self.api.wait_for_messages(chat_id, expect, after=before)
+        count = -1
+        while count != len(self.api.messages_to(chat_id)):
+            count = len(self.api.messages_to(chat_id))
+            await asyncio.sleep(SETTLE_SECONDS)
+        return self.api.messages_to(chat_id)[before:]
+
+    async def say(self, user: TelegramUser, text: str) -> list[SentMessage]:
+        """Send a text as `user`; return what the bot answered."""
+        return await self._exchange(user, make_text_update(user, self.api.next_message_id(), text))
+
+    async def share_contact(
+        self, user: TelegramUser, phone: str, owner_id: int | None
+    ) -> list[SentMessage]:
+        update = make_contact_update(user, self.api.next_message_id(), phone, owner_id)
+        return await self._exchange(user, update)
+
+    async def press(
+        self, user: TelegramUser, message: SentMessage, data: str, *, expect: int = 1
+    ) -> list[SentMessage]:
+        """Press the button with callback `data` under `message`."""
+        assert data in [button_data for _, button_data in message.buttons], message.buttons
+        update = make_callback_update(user, message, data, f"q{next(self._queries)}")
+        return await self._exchange(user, update, expect=expect)
+
+    async def send_raw(self, user: TelegramUser, update: dict[str, Any]) -> list[SentMessage]:
+        return await self._exchange(user, update)
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite+aiosqlite:///{folder / 'bot.sqlite3'}"
