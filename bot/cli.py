@@ -19,6 +19,7 @@ from bot.crypto import DataKeyError, Vault
 from bot.evaluation import evaluate
 from bot.faqcheck import check_faq
 from bot.knowledge import FaqError, Knowledge, Language, load_eval_set, load_knowledge
+from bot.logs import configure_logging
 from bot.matching import Matcher, MatchResult
 from bot.runtime import open_runtime, resolve_data_key
 from bot.settings import Settings, load_settings
@@ -112,17 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
 def _run(settings: Settings, knowledge: Knowledge) -> int:
     if not settings.telegram_bot_token:
         print(MISSING_CREDENTIALS_HELP, file=sys.stderr)
         return EXIT_USAGE
-    _configure_logging()
+    configure_logging()
     try:
         resolve_data_key(settings)
     except DataKeyError as error:
@@ -135,7 +130,7 @@ def _run(settings: Settings, knowledge: Knowledge) -> int:
 
 
 async def _chat(settings: Settings, knowledge: Knowledge, language: Language | None) -> int:
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(logging.WARNING)
     try:
         runtime = await open_runtime(settings, knowledge)
     except DataKeyError as error:

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     booking_timeout_minutes: int = Field(default=30, ge=1)
     default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     staff_language: Language = "en"
+    notify_retry_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("bot_admin_chat_ids", mode="before")
     @classmethod

@@ -441,24 +441,20 @@ class Store:
     async def stats(self) -> Stats:
         """Counts of questions by outcome and language, and of leads."""
         async with self._sessions() as session:
-            by_outcome = dict(
-                (
-                    await session.execute(
-                        select(QuestionStatRow.outcome, func.count()).group_by(
-                            QuestionStatRow.outcome
-                        )
+            by_outcome: dict[str, int] = {
+                outcome: count
+                for outcome, count in await session.execute(
+                    select(QuestionStatRow.outcome, func.count()).group_by(QuestionStatRow.outcome)
+                )
+            }
+            by_language: dict[str, int] = {
+                language: count
+                for language, count in await session.execute(
+                    select(QuestionStatRow.language, func.count()).group_by(
+                        QuestionStatRow.language
                     )
-                ).tuples()
-            )
-            by_language = dict(
-                (
-                    await session.execute(
-                        select(QuestionStatRow.language, func.count()).group_by(
-                            QuestionStatRow.language
-                        )
-                    )
-                ).tuples()
-            )
+                )
+            }
             leads = await session.scalar(select(func.count()).select_from(LeadRow)) or 0
             urgent = (
                 await session.scalar(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import FAQ_DIR, PROJECT_ROOT
 
 JSON_KEYS = [
@@ -20,6 +22,14 @@ JSON_KEYS = [
     "suggestions",
     "intent",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _database_in_tmp(tmp_path: Path) -> None:
+    """Every command here writes its database (and key file) in a temporary folder."""
+    os.environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    os.environ.pop("TELEGRAM_BOT_TOKEN", None)
+    os.environ.pop("BOT_DATA_KEY", None)
 
 
 def _run(*args: str, stdin: str = "", faq_dir: Path = FAQ_DIR) -> subprocess.CompletedProcess[str]:
@@ -103,3 +113,37 @@ def test_faq_eval_reports_rates_and_latency() -> None:
     assert done.returncode == 0, done.stderr
     assert "in-scope top-1 accuracy" in done.stdout
     assert "p99" in done.stdout
+
+
+def test_run_without_token_explains_how_to_get_one() -> None:
+    done = _run("run")
+    assert done.returncode == 2
+    assert "@BotFather" in done.stderr
+    assert "python -m bot chat" in done.stderr
+
+
+def test_run_with_postgresql_needs_a_data_key() -> None:
+    os.environ["TELEGRAM_BOT_TOKEN"] = "123:abc"
+    os.environ["DATABASE_URL"] = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    done = _run("run")
+    assert done.returncode == 2
+    assert "BOT_DATA_KEY is required" in done.stderr
+
+
+def test_chat_books_and_leads_export_decrypts(tmp_path: Path) -> None:
+    script = "/book\n1\nRosa Export\n1\n(213) 555-0147\n2\n1\n1\n1\n"
+    chat = _run("chat", "--lang", "en", stdin=script)
+    assert chat.returncode == 0, chat.stderr
+    assert "Your request C-" in chat.stdout
+    assert (tmp_path / "cli.key").stat().st_mode & 0o777 == 0o600
+    exported = _run("leads", "export", "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    (lead,) = json.loads(exported.stdout)
+    assert (lead["name"], lead["phone"], lead["preferred_time"]) == (
+        "Rosa Export",
+        "+12135550147",
+        "afternoon",
+    )
+    as_csv = _run("leads", "export")
+    assert as_csv.stdout.splitlines()[0].startswith("reference,created_at")
+    assert "Rosa Export" in as_csv.stdout

@@ -4,6 +4,11 @@ the database holds."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import re
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +17,18 @@ import pytest
 from bot.knowledge import Knowledge
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.harness import BotHarness, make_settings, sqlite_url
-from tests.auxil.telegram_users import ANA, BEN, STAFF_CHAT_ID
+from tests.auxil.telegram_users import (
+    ANA,
+    BEN,
+    CARLA,
+    STAFF_CHAT_ID,
+    TelegramUser,
+    make_edited_update,
+    make_group_command_update,
+    make_location_update,
+    make_sticker_update,
+    make_text_update,
+)
 
 PHONE_TYPED = "(213) 555-0147"
 PHONE_DIGITS = "2135550147"
@@ -67,7 +83,7 @@ async def test_booking_by_phone_reaches_the_staff_once(
     assert phone_prompt.asks_for_contact
     time_prompt = last(await bot.say(BEN, PHONE_TYPED))
     voicemail = last(await bot.press(BEN, time_prompt, "b:time:morning"))
-    topic = last(await bot.press(BEN, voicemail, "b:voicemail:yes"))
+    await bot.press(BEN, voicemail, "b:voicemail:yes")
     summary = last(await bot.say(BEN, "questions about SB 54"))
     assert "Ben <b>Tester</b> & co" in summary.text
     assert "+12135550147" in summary.text
@@ -80,3 +96,515 @@ async def test_booking_by_phone_reaches_the_staff_once(
     assert "+12135550147" in notice.text
     assert "Ben <b>Tester</b> & co" in notice.text
     assert bot.api.errors == []
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+async def book(
+    bot: BotHarness,
+    user: TelegramUser,
+    *,
+    contact: str = "phone",
+    name: str = "Ana Prueba",
+    topic: str | None = "sanctuary law",
+) -> str:
+    """Go through the whole booking as `user`; return the lead reference."""
+    consent = last(await bot.say(user, "/book"))
+    await bot.press(user, consent, "b:consent:yes")
+    method = last(await bot.say(user, name))
+    if contact == "email":
+        await bot.press(user, method, "b:method:email")
+        time_prompt = last(await bot.say(user, EMAIL))
+    else:
+        await bot.press(user, method, "b:method:phone")
+        if contact == "shared":
+            time_prompt = last(await bot.share_contact(user, "+1 213 555 0147", user.id))
+        else:
+            time_prompt = last(await bot.say(user, PHONE_TYPED))
+    voicemail = last(await bot.press(user, time_prompt, "b:time:evening"))
+    topic_prompt = last(await bot.press(user, voicemail, "b:voicemail:no"))
+    if topic is None:
+        summary = last(await bot.press(user, topic_prompt, "b:topic:skip"))
+    else:
+        summary = last(await bot.say(user, topic))
+    booked = last(await bot.press(user, summary, "b:confirm:yes"))
+    match = re.search(r"C-[A-Z0-9]{6}", booked.text)
+    assert match, booked.text
+    return match.group(0)
+
+
+def db_rows(tmp_path: Path, query: str, *params: object) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as connection:
+        return connection.execute(query, params).fetchall()
+
+
+# --- commands in both languages ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [
+        ("/help", "help"),
+        ("/topics", "topics_header"),
+        ("/language", "language_prompt"),
+        ("/cancel", "nothing_to_cancel"),
+        ("/mydata", "mydata_nothing"),
+        ("/forget", "forget_confirm"),
+        ("/nonsense", "unknown_command"),
+    ],
+)
+async def test_each_command_in_both_languages(
+    bot: BotHarness, knowledge: Knowledge, command: str, key: str
+) -> None:
+    for user, language in ((ANA, "es"), (BEN, "en")):
+        reply = last(await bot.say(user, command))
+        assert reply.text == knowledge.texts[language][key]
+    assert bot.api.errors == []
+
+
+async def test_privacy_and_book_commands_in_both_languages(
+    bot: BotHarness, knowledge: Knowledge
+) -> None:
+    for user, language in ((ANA, "es"), (BEN, "en")):
+        privacy = last(await bot.say(user, "/privacy"))
+        assert privacy.text.startswith(knowledge.texts[language]["privacy"][:20])
+        assert "90" in privacy.text
+        consent = last(await bot.say(user, "/book"))
+        assert consent.text.startswith(knowledge.texts[language]["consent_request"][:30])
+
+
+async def test_language_switch_is_remembered(bot: BotHarness, knowledge: Knowledge) -> None:
+    prompt = last(await bot.say(BEN, "/language"))
+    await bot.press(BEN, prompt, "lang:es")
+    reply = last(await bot.say(BEN, "/help"))
+    assert reply.text == knowledge.texts["es"]["help"]
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+async def test_answer_suggest_and_fallback(
+    bot: BotHarness, knowledge: Knowledge, tmp_path: Path
+) -> None:
+    answer = last(await bot.say(BEN, "can the LAPD help ICE?"))
+    assert answer.text.startswith(knowledge.answer("police-and-deportations", "en"))
+    assert answer.buttons[-1][1] == "book"
+    related = await bot.press(BEN, answer, answer.buttons[0][1])
+    assert related[0].text.startswith("No") or related[0].text
+    suggestion = last(await bot.say(ANA, "ice"))
+    assert suggestion.text == knowledge.texts["es"]["suggest_header"]
+    fallback = last(await bot.press(ANA, suggestion, "none"))
+    assert knowledge.firm.phone in fallback.text
+    direct = last(await bot.say(BEN, "How do I get a green card? call 213-555-0199"))
+    assert knowledge.firm.phone in direct.text
+    assert len(db_rows(tmp_path, "select text from unanswered")) == 2
+
+
+async def test_urgent_message_first_gives_the_phone(bot: BotHarness, knowledge: Knowledge) -> None:
+    urgent = last(await bot.say(ANA, "la migra está afuera de mi casa!!"))
+    assert urgent.text == knowledge.text("es", "urgent")
+    consent = last(await bot.press(ANA, urgent, "urgent"))
+    assert consent.text.startswith(knowledge.texts["es"]["consent_request"][:30])
+
+
+# --- booking -----------------------------------------------------------------------------------
+
+
+async def test_booking_by_email(bot: BotHarness, tmp_path: Path) -> None:
+    staff_before = len(bot.api.messages_to(STAFF_CHAT_ID))
+    reference = await book(bot, BEN, contact="email", topic=None)
+    (notice,) = await bot.settle(STAFF_CHAT_ID, staff_before)
+    assert reference in notice.text
+    assert EMAIL in notice.text
+    assert db_rows(tmp_path, "select reference, urgent from leads") == [(reference, 0)]
+
+
+async def test_booking_by_shared_contact(bot: BotHarness) -> None:
+    staff_before = len(bot.api.messages_to(STAFF_CHAT_ID))
+    reference = await book(bot, ANA, contact="shared")
+    (notice,) = await bot.settle(STAFF_CHAT_ID, staff_before)
+    assert reference in notice.text
+    assert "+12135550147" in notice.text
+    assert "Español" in notice.text
+
+
+async def test_someone_elses_contact_is_refused(bot: BotHarness, knowledge: Knowledge) -> None:
+    consent = last(await bot.say(BEN, "/book"))
+    await bot.press(BEN, consent, "b:consent:yes")
+    method = last(await bot.say(BEN, "Ben"))
+    await bot.press(BEN, method, "b:method:phone")
+    refused = last(await bot.share_contact(BEN, "+12135550199", owner_id=ANA.id))
+    assert refused.text == knowledge.texts["en"]["contact_not_yours"]
+    no_owner = last(await bot.share_contact(BEN, "+12135550199", owner_id=None))
+    assert no_owner.text == knowledge.texts["en"]["contact_not_yours"]
+    accepted = last(await bot.share_contact(BEN, "+12135550147", owner_id=BEN.id))
+    assert accepted.text == knowledge.texts["en"]["ask_time"]
+
+
+@pytest.mark.parametrize(
+    ("step_inputs", "bad", "key"),
+    [
+        ([], "12345", "name_invalid"),
+        ([], "x" * 101, "name_too_long"),
+        (["Ben", "b:method:phone"], "12", "phone_length"),
+        (["Ben", "b:method:phone"], "call me maybe", "phone_invalid"),
+        (["Ben", "b:method:phone"], "+999 1234 5678", "phone_country"),
+        (["Ben", "b:method:email"], "ben@", "email_invalid"),
+        (["Ben", "b:method:email"], "ben at example dot org", "email_invalid"),
+    ],
+)
+async def test_each_invalid_input_gets_a_specific_message(
+    bot: BotHarness, knowledge: Knowledge, step_inputs: list[str], bad: str, key: str
+) -> None:
+    prompt = last(await bot.say(BEN, "/book"))
+    prompt = last(await bot.press(BEN, prompt, "b:consent:yes"))
+    for value in step_inputs:
+        if value.startswith("b:"):
+            prompt = last(await bot.press(BEN, prompt, value))
+        else:
+            prompt = last(await bot.say(BEN, value))
+    reply = last(await bot.say(BEN, bad))
+    assert reply.text == knowledge.texts["en"][key]
+    assert bot.api.errors == []
+
+
+async def test_topic_too_long_then_skip(bot: BotHarness, knowledge: Knowledge) -> None:
+    prompt = last(await bot.say(BEN, "/book"))
+    await bot.press(BEN, prompt, "b:consent:yes")
+    method = last(await bot.say(BEN, "Ben"))
+    await bot.press(BEN, method, "b:method:email")
+    time_prompt = last(await bot.say(BEN, EMAIL))
+    voicemail = last(await bot.press(BEN, time_prompt, "b:time:any"))
+    topic = last(await bot.press(BEN, voicemail, "b:voicemail:yes"))
+    too_long = last(await bot.say(BEN, "a" * 501))
+    assert too_long.text == knowledge.texts["en"]["topic_too_long"]
+    summary = last(await bot.press(BEN, topic, "b:topic:skip"))
+    assert knowledge.texts["en"]["topic_none"] in summary.text
+
+
+async def test_three_invalid_phones_offer_the_firm_phone(
+    bot: BotHarness, knowledge: Knowledge
+) -> None:
+    prompt = last(await bot.say(ANA, "/book"))
+    await bot.press(ANA, prompt, "b:consent:yes")
+    method = last(await bot.say(ANA, "Ana"))
+    await bot.press(ANA, method, "b:method:phone")
+    for _ in range(2):
+        await bot.say(ANA, "12")
+    way_out = last(await bot.say(ANA, "12"))
+    assert knowledge.firm.phone in way_out.text
+    email_prompt = last(await bot.press(ANA, way_out, "b:phone:email"))
+    assert email_prompt.text == knowledge.texts["es"]["ask_email"]
+
+
+async def test_cancel_at_each_step_stores_nothing(
+    bot: BotHarness, knowledge: Knowledge, tmp_path: Path
+) -> None:
+    script: list[str] = [
+        "/book",
+        "b:consent:yes",
+        "Cancelling Person",
+        "b:method:phone",
+        PHONE_TYPED,
+        "b:time:morning",
+        "b:voicemail:yes",
+        "b:topic:skip",
+    ]
+    for steps in range(1, len(script) + 1):
+        user = TelegramUser(7700000 + steps, "Tester", "en")
+        prompt: SentMessage | None = None
+        for value in script[:steps]:
+            if value.startswith("b:"):
+                assert prompt is not None
+                prompt = last(await bot.press(user, prompt, value))
+            else:
+                prompt = last(await bot.say(user, value))
+        cancelled = last(await bot.say(user, "/cancel"))
+        assert cancelled.text == knowledge.texts["en"]["cancelled"], steps
+    assert db_rows(tmp_path, "select count(*) from leads") == [(0,)]
+    assert bot.api.messages_to(STAFF_CHAT_ID) == []
+
+
+async def test_second_booking_updates_the_first(bot: BotHarness, tmp_path: Path) -> None:
+    reference = await book(bot, BEN)
+    offer = last(await bot.say(BEN, "/book"))
+    assert reference in offer.text
+    consent = last(await bot.press(BEN, offer, "b:update:yes"))
+    await bot.press(BEN, consent, "b:consent:yes")
+    method = last(await bot.say(BEN, "Ben Updated"))
+    await bot.press(BEN, method, "b:method:email")
+    time_prompt = last(await bot.say(BEN, EMAIL))
+    voicemail = last(await bot.press(BEN, time_prompt, "b:time:any"))
+    topic = last(await bot.press(BEN, voicemail, "b:voicemail:yes"))
+    summary = last(await bot.press(BEN, topic, "b:topic:skip"))
+    staff_before = len(bot.api.messages_to(STAFF_CHAT_ID))
+    updated = last(await bot.press(BEN, summary, "b:confirm:yes"))
+    assert reference in updated.text
+    (notice,) = await bot.settle(STAFF_CHAT_ID, staff_before)
+    assert "Updated" in notice.text
+    assert reference in notice.text
+    assert db_rows(tmp_path, "select count(*) from leads") == [(1,)]
+
+
+async def test_restart_in_the_middle_of_a_booking(bot: BotHarness, tmp_path: Path) -> None:
+    consent = last(await bot.say(ANA, "/book"))
+    await bot.press(ANA, consent, "b:consent:yes")
+    method = last(await bot.say(ANA, "Ana Reinicio"))
+    await bot.press(ANA, method, "b:method:phone")
+    time_prompt = last(await bot.say(ANA, PHONE_TYPED))
+    await bot.restart()  # a new Application on the same database
+    voicemail = last(await bot.press(ANA, time_prompt, "b:time:afternoon"))
+    topic = last(await bot.press(ANA, voicemail, "b:voicemail:yes"))
+    summary = last(await bot.press(ANA, topic, "b:topic:skip"))
+    assert "Ana Reinicio" in summary.text
+    await bot.press(ANA, summary, "b:confirm:yes")
+    notices = await bot.settle(STAFF_CHAT_ID, 0)
+    await bot.restart()
+    await bot.say(BEN, "/start")
+    await bot.settle(STAFF_CHAT_ID, len(notices), expect=0)
+    assert len(bot.api.messages_to(STAFF_CHAT_ID)) == 1
+    assert db_rows(tmp_path, "select count(*) from outbox where sent_at is not null") == [(1,)]
+
+
+# --- stale and repeated buttons, odd messages ------------------------------------------------
+
+
+async def test_stale_button_and_double_tap(bot: BotHarness, knowledge: Knowledge) -> None:
+    consent = last(await bot.say(BEN, "/book"))
+    await bot.press(BEN, consent, "b:consent:yes")
+    again = await bot.press(BEN, consent, "b:consent:yes", expect=0)
+    assert again == []
+    assert bot.api.callback_answers[-1].get("text") == knowledge.texts["en"]["duplicate_tap"]
+    await bot.say(BEN, "/cancel")
+    stale = await bot.press(BEN, consent, "b:consent:no")
+    assert stale[0].text == knowledge.texts["en"]["stale_button"]
+    assert len(bot.api.callback_answers) == 3
+
+
+async def test_unreadable_messages_get_a_kind_reply(bot: BotHarness, knowledge: Knowledge) -> None:
+    for update in (
+        make_sticker_update(BEN, bot.api.next_message_id()),
+        make_location_update(BEN, bot.api.next_message_id()),
+    ):
+        reply = last(await bot.send_raw(BEN, update))
+        assert reply.text == knowledge.texts["en"]["unsupported_message"]
+    edited = last(await bot.send_raw(BEN, make_edited_update(BEN, 1, "changed")))
+    assert edited.text == knowledge.texts["en"]["edited_message"]
+    stray = last(await bot.share_contact(BEN, "+12135550147", BEN.id))
+    assert stray.text == knowledge.texts["en"]["contact_unexpected"]
+
+
+HOSTILE = [
+    "😀" * 4096,
+    "a" * 4096,
+    "<b>bold</b> <script>alert(1)</script>",
+    "&amp; &lt; & < > \" '",
+    "*bold* _it_ [link](http://x) `code` ~strike~ ||spoiler|| \\",
+    "'; DROP TABLE leads; --",
+    "1 OR 1=1",
+    "\u200b\u200b\u200b",
+    "\u202eevil right to left\u202c",
+    "مرحبا كيف حالك",
+    "   \n\t  ",
+    "/",
+    "//start",
+    "/start@firm_bot",
+    "/book@other_bot extra args",
+    "\x00\x01\x02",
+    "%s %d {0} {name} {phone}",
+    "🇺🇸🇲🇽" * 100,
+    "ICE " * 1000,
+    "<" * 4000,
+    "&" * 4000,
+    "\\" * 4000,
+    "null",
+    "None",
+    "undefined",
+    "NaN",
+    "../../etc/passwd",
+    "${jndi:ldap://x}",
+    "<a href='javascript:alert(1)'>x</a>",
+    "</b>",
+    "<tg-spoiler>",
+    "🙂",
+    "?",
+    ".",
+    "0",
+    "-1",
+    "+1",
+    "9" * 200,
+    "la migra " * 300,
+    "SB 54 " * 500,
+    "Ω≈ç√∫˜µ≤≥÷",
+    "𝕿𝖍𝖊 𝖖𝖚𝖎𝖈𝖐",
+    "\r\n\r\n",
+    "ＡＢＣ１２３",
+    "ﷺ" * 50,
+    "👨‍👩‍👧‍👦" * 300,
+    "te" + "\u0301" * 500,
+    "call me at 213-555-0147 or mail x@y.co",
+    "<i>unclosed",
+    "&#x1F600; &#128512;",
+]
+
+
+async def test_fifty_hostile_messages_all_get_replies_and_no_api_errors(bot: BotHarness) -> None:
+    assert len(HOSTILE) == 50
+    for text in HOSTILE:
+        replies = await bot.say(CARLA, text)
+        assert replies, repr(text[:40])
+        for reply in replies:
+            assert reply.text.strip()
+    assert bot.api.errors == []
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+async def test_forget_leaves_nothing_of_the_user(
+    bot: BotHarness, knowledge: Knowledge, tmp_path: Path
+) -> None:
+    await book(bot, ANA)
+    await bot.say(ANA, "¿cómo renuevo mi DACA?")
+    await book(bot, BEN, contact="email")
+    mydata = last(await bot.say(ANA, "/mydata"))
+    assert "Ana Prueba" in mydata.text
+    assert "+12135550147" in mydata.text
+    confirm = last(await bot.say(ANA, "/forget"))
+    done = last(await bot.press(ANA, confirm, "b:forget:yes"))
+    assert done.text == knowledge.texts["es"]["forgotten"]
+    services = bot.services
+    chat_key = services.runtime.service.chat_key(ANA.id)
+    user_key = services.runtime.service.user_key(ANA.id)
+    assert db_rows(tmp_path, "select count(*) from sessions where chat_key = ?", chat_key) == [
+        (0,)
+    ]
+    assert db_rows(tmp_path, "select count(*) from leads where user_key = ?", user_key) == [(0,)]
+    assert db_rows(tmp_path, "select count(*) from unanswered where user_key = ?", user_key) == [
+        (0,)
+    ]
+    assert db_rows(tmp_path, "select count(*) from leads") == [(1,)]  # Ben's stays
+    assert db_rows(tmp_path, "select count(*) from outbox") == [(1,)]
+    nothing = last(await bot.say(ANA, "/mydata"))
+    assert nothing.text == knowledge.texts["es"]["mydata_nothing"]
+
+
+async def test_database_file_reveals_no_contact_data(bot: BotHarness, tmp_path: Path) -> None:
+    await book(bot, ANA, name="Zacarías Unique")
+    await book(bot, BEN, contact="email", topic="my very private topic")
+    await bot.say(CARLA, "can I get asylum? my email is carla.private@example.net")
+    raw = b"".join(path.read_bytes() for path in tmp_path.glob("bot.sqlite3*"))
+    for secret in (
+        PHONE_DIGITS,
+        "213-555",
+        "+1213",
+        EMAIL,
+        "carla.private",
+        "Zacar",
+        "private topic",
+        "asylum",
+    ):
+        assert secret.encode() not in raw, secret
+
+
+async def test_no_personal_data_or_token_in_logs(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bot.api.failures_left[BEN.id] = 1  # one reply fails: the error path logs too
+    assert await bot.say(BEN, "hello there, I am Benedict Secretname", expect=0) == []
+    await book(bot, BEN, name="Benedict Secretname", contact="email", topic="secret topic words")
+    confirm = last(await bot.say(BEN, "/forget"))
+    await bot.press(BEN, confirm, "b:forget:yes")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    logged += "\n".join(str(record.args) for record in caplog.records)
+    assert "error while handling update" in logged
+    for secret in ("Secretname", EMAIL, "secret topic", "hello there", bot.api.token, "123456:"):
+        assert secret not in logged, secret
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+async def test_admin_commands_only_for_the_staff_chat(
+    bot: BotHarness, knowledge: Knowledge
+) -> None:
+    await book(bot, ANA)
+    await bot.say(BEN, "how much does a visa cost?")
+    refused = last(await bot.say(BEN, "/leads"))
+    assert refused.text == knowledge.texts["en"]["unknown_command"]
+    before = len(bot.api.messages_to(STAFF_CHAT_ID))
+    for command in ("/leads", "/unanswered", "/stats"):
+        await bot.api.push(
+            make_group_command_update(STAFF_CHAT_ID, BEN, bot.api.next_message_id(), command)
+        )
+    replies = await bot.settle(STAFF_CHAT_ID, before, expect=3)
+    texts = [reply.text for reply in replies]
+    assert any("Ana Prueba" in text for text in texts)
+    assert any("how much does a visa cost?" in text for text in texts)
+    assert any(text.startswith("Questions: ") for text in texts)
+
+
+async def test_failed_staff_delivery_is_retried_and_blocked_chat_given_up(
+    api: FakeBotApi, tmp_path: Path, knowledge: Knowledge
+) -> None:
+    blocked_chat = -100888
+    settings = make_settings(
+        api,
+        sqlite_url(tmp_path),
+        bot_admin_chat_ids=(STAFF_CHAT_ID, blocked_chat),
+        notify_retry_seconds=0.2,
+    )
+    harness = BotHarness(api, settings, knowledge)
+    await harness.start()
+    try:
+        api.failures_left[STAFF_CHAT_ID] = 2
+        api.blocked_chats.add(blocked_chat)
+        reference = await book(harness, BEN)
+        (notice,) = await harness.settle(STAFF_CHAT_ID, 0)
+        assert reference in notice.text
+        await asyncio.sleep(1.0)
+        attempts = [
+            params
+            for method, params in api.calls
+            if method == "sendMessage" and int(params["chat_id"]) == blocked_chat
+        ]
+        assert len(attempts) == 1
+        assert db_rows(tmp_path, "select count(*) from outbox where failed is not null") == [(1,)]
+        assert db_rows(tmp_path, "select attempts from outbox where sent_at is not null") == [(2,)]
+    finally:
+        await harness.stop()
+
+
+async def test_without_admin_chats_leads_stay_in_the_database(
+    api: FakeBotApi, tmp_path: Path, knowledge: Knowledge, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    harness = BotHarness(api, make_settings(api, sqlite_url(tmp_path)), knowledge)
+    await harness.start()
+    try:
+        assert "BOT_ADMIN_CHAT_IDS is not set" in caplog.text
+        await book(harness, ANA)
+        assert db_rows(tmp_path, "select count(*) from leads") == [(1,)]
+        assert db_rows(tmp_path, "select count(*) from outbox") == [(0,)]
+    finally:
+        await harness.stop()
+
+
+# --- order and concurrency ----------------------------------------------------------------------
+
+
+async def test_one_chat_in_order_many_chats_concurrently(
+    bot: BotHarness, knowledge: Knowledge
+) -> None:
+    questions = ["sb54?", "can the LAPD help ICE?", "who reported this?"]
+    expected = ["california-sb54", "police-and-deportations", "news-source"]
+    users = [TelegramUser(8800000 + n, f"User{n}", "en") for n in range(5)]
+    for user in users:
+        for question in questions:
+            await bot.api.push(make_text_update(user, bot.api.next_message_id(), question))
+    for user in users:
+        replies = await bot.api.wait_for_messages(user.id, 3)
+        for reply, entry in zip(replies, expected, strict=True):
+            assert reply.text.startswith(knowledge.answer(entry, "en"))

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.knowledge import LANGUAGES, Knowledge
+from bot.logs import quiet_library_loggers
 from bot.notifier import DeliveryRefused, Notifier
 from bot.runtime import Runtime, open_runtime
 from bot.service import utc_now
@@ -25,18 +26,6 @@ logger = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "topics", "book", "cancel", "language", "privacy", "mydata", "forget")
 PURGE_EVERY = timedelta(hours=1)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-
-
-def quiet_library_loggers() -> None:
-    """Keep tokens and message texts out of the logs.
-
-    httpx logs every request URL, which contains the bot token, at INFO; python-telegram-bot
-    logs whole requests and updates (with what people wrote) at DEBUG.
-    """
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("telegram").setLevel(logging.INFO)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 class TelegramSender:
@@ -80,6 +69,7 @@ class BotServices:
             runtime.knowledge,
             clock=utc_now,
             staff_language=self.settings.staff_language,
+            first_retry=timedelta(seconds=self.settings.notify_retry_seconds),
         )
         runtime.service.on_lead = self.notifier.wake
         if not self.settings.bot_admin_chat_ids:

@@ -254,6 +254,8 @@ class FakeBotApi:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is stopping while a long poll waits
         finally:
             writer.close()
 

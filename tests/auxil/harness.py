@@ -19,7 +19,7 @@ from tests.auxil.telegram_users import (
 )
 
 DATA_KEY = "test-data-key-0123456789-abcdefghijklmnop"
-SETTLE_SECONDS = 0.25
+SETTLE_SECONDS = 0.12
 
 
 def make_settings(api: FakeBotApi, database_url: str, **overrides: Any) -> Settings:
@@ -79,9 +79,10 @@ class BotHarness:
             await asyncio.sleep(SETTLE_SECONDS)
         return self.api.messages_to(chat_id)[before:]
 
-    async def say(self, user: TelegramUser, text: str) -> list[SentMessage]:
+    async def say(self, user: TelegramUser, text: str, *, expect: int = 1) -> list[SentMessage]:
         """Send a text as `user`; return what the bot answered."""
-        return await self._exchange(user, make_text_update(user, self.api.next_message_id(), text))
+        update = make_text_update(user, self.api.next_message_id(), text)
+        return await self._exchange(user, update, expect=expect)
 
     async def share_contact(
         self, user: TelegramUser, phone: str, owner_id: int | None

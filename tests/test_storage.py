@@ -1,0 +1,183 @@
+"""One storage contract, run against SQLite and PostgreSQL (TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.crypto import DataKeyError, Vault
+from bot.storage import Base, Store
+from tests.conftest import TEST_SECRET
+
+STAFF = (-100, -200)
+LEAD = {
+    "language": "es",
+    "name": "Rosa Contract",
+    "phone": "+12135550147",
+    "email": None,
+    "topic": "contract topic",
+    "preferred_time": "morning",
+    "voicemail_ok": True,
+    "urgent": False,
+}
+
+
+def _postgresql_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_DATABASE_URL must be set in CI: PostgreSQL tests may not be skipped")
+        pytest.skip("TEST_DATABASE_URL is not set")
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'contract.sqlite3'}"
+    else:
+        url = _postgresql_url()
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+        await engine.dispose()
+    opened = await Store.open(url, Vault(TEST_SECRET))
+    yield opened
+    await opened.close()
+
+
+async def _save_lead(store: Store, reference: str, user_key: str, **changes: object) -> bool:
+    async with store.unit() as unit:
+        return await unit.save_lead(
+            reference=reference,
+            user_key=user_key,
+            notify_chat_ids=STAFF,
+            **{**LEAD, **changes},  # type: ignore[arg-type]
+        )
+
+
+class TestStoreContract:
+    async def test_state_is_created_locked_and_saved(self, store: Store) -> None:
+        async with store.unit() as unit:
+            assert await unit.lock_state("chat-a") is None
+            await unit.save_state("chat-a", {"step": "name", "draft": {"name": "Rosa"}})
+        async with store.unit() as unit:
+            assert await unit.lock_state("chat-a") == {"step": "name", "draft": {"name": "Rosa"}}
+
+    async def test_a_failed_turn_changes_nothing(self, store: Store) -> None:
+        async def crash_before_commit() -> None:
+            async with store.unit() as unit:
+                await unit.lock_state("chat-b")
+                await unit.save_state("chat-b", {"step": "name"})
+                raise RuntimeError("crash before commit")
+
+        with pytest.raises(RuntimeError):
+            await crash_before_commit()
+        async with store.unit() as unit:
+            assert await unit.lock_state("chat-b") is None
+
+    async def test_turns_of_one_chat_never_lose_an_update(self, store: Store) -> None:
+        async def increment() -> None:
+            async with store.unit() as unit:
+                state = await unit.lock_state("counter") or {"n": 0}
+                await asyncio.sleep(0.01)
+                await unit.save_state("counter", {"n": state["n"] + 1})
+
+        await asyncio.gather(*(increment() for _ in range(10)))
+        async with store.unit() as unit:
+            assert await unit.lock_state("counter") == {"n": 10}
+
+    async def test_lead_notifications_are_delivered_once(self, store: Store) -> None:
+        assert await _save_lead(store, "C-AAAAAA", "user-1") is False
+        now = datetime.now(UTC)
+        first = await store.claim_deliveries(now)
+        assert sorted(d.chat_id for d in first) == sorted(STAFF)
+        assert {d.lead.name for d in first} == {"Rosa Contract"}
+        assert await store.claim_deliveries(now) == []  # claimed by the first caller
+        for delivery in first:
+            await store.mark_sent(delivery.outbox_id, now)
+        assert await store.claim_deliveries(now + timedelta(hours=1)) == []
+        assert await store.next_delivery_at() is None
+
+    async def test_updated_lead_is_notified_as_an_update(self, store: Store) -> None:
+        await _save_lead(store, "C-BBBBBB", "user-2")
+        assert await _save_lead(store, "C-BBBBBB", "user-2", name="Rosa Updated") is True
+        kinds = sorted(d.kind for d in await store.claim_deliveries(datetime.now(UTC)))
+        assert kinds == ["new", "new", "updated", "updated"]
+        (lead,) = await store.all_leads()
+        assert lead.name == "Rosa Updated"
+
+    async def test_retry_and_give_up(self, store: Store) -> None:
+        await _save_lead(store, "C-CCCCCC", "user-3")
+        now = datetime.now(UTC)
+        retried, refused = await store.claim_deliveries(now)
+        await store.retry_later(retried.outbox_id, 1, now + timedelta(minutes=5))
+        await store.mark_failed(refused.outbox_id, "Forbidden")
+        assert await store.claim_deliveries(now + timedelta(minutes=1)) == []
+        (again,) = await store.claim_deliveries(now + timedelta(minutes=6))
+        assert (again.outbox_id, again.attempts) == (retried.outbox_id, 1)
+
+    async def test_forget_removes_one_user_only(self, store: Store) -> None:
+        await _save_lead(store, "C-DDDDDD", "user-4")
+        await _save_lead(store, "C-EEEEEE", "user-5")
+        async with store.unit() as unit:
+            await unit.lock_state("chat-4")
+            await unit.save_state("chat-4", {"step": None})
+            await unit.add_unanswered("user-4", "en", "what about visas")
+            await unit.add_unanswered("user-5", "es", "y las visas")
+        async with store.unit() as unit:
+            await unit.forget("chat-4", "user-4")
+        gone = await store.user_data("chat-4", "user-4")
+        assert (gone.state, gone.leads, gone.unanswered) == (None, [], 0)
+        kept = await store.user_data("chat-5", "user-5")
+        assert [lead.reference for lead in kept.leads] == ["C-EEEEEE"]
+        assert kept.unanswered == 1
+        deliveries = await store.claim_deliveries(datetime.now(UTC))
+        assert {d.lead.reference for d in deliveries} == {"C-EEEEEE"}
+
+    async def test_stats_and_unanswered(self, store: Store) -> None:
+        async with store.unit() as unit:
+            for outcome, language in (("answer", "en"), ("fallback", "es"), ("answer", "es")):
+                await unit.record_question(outcome, language)
+            await unit.add_unanswered("user-6", "es", "¿visa?")
+        await _save_lead(store, "C-FFFFFF", "user-6", urgent=True)
+        stats = await store.stats()
+        assert stats.questions == 3
+        assert stats.by_outcome == {"answer": 2, "fallback": 1}
+        assert stats.by_language == {"en": 1, "es": 2}
+        assert (stats.leads, stats.urgent_leads) == (1, 1)
+        assert await store.unanswered_texts() == [("es", "¿visa?")]
+
+    async def test_purge_deletes_what_is_past_retention(self, store: Store) -> None:
+        await _save_lead(store, "C-GGGGGG", "user-7")
+        assert await store.purge(datetime.now(UTC) - timedelta(days=1)) == 0
+        assert await store.purge(datetime.now(UTC) + timedelta(seconds=1)) == 1
+        assert await store.all_leads() == []
+        assert await store.claim_deliveries(datetime.now(UTC)) == []
+
+    async def test_contact_data_is_encrypted_at_rest(self, store: Store) -> None:
+        await _save_lead(store, "C-HHHHHH", "user-8")
+        async with store.unit() as unit:
+            await unit.add_unanswered("user-8", "en", "plaintext question")
+        engine = store._engine  # a raw look at the rows, as a stolen database would show
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("select name, phone, topic from leads"))).all()
+            questions = (await connection.execute(text("select text from unanswered"))).all()
+        raw = b"".join(bytes(value) for row in [*rows, *questions] for value in row)
+        for secret in (b"Rosa", b"2135550147", b"contract topic", b"plaintext"):
+            assert secret not in raw
+
+    async def test_another_key_cannot_read_the_data(self, store: Store) -> None:
+        await _save_lead(store, "C-JJJJJJ", "user-9")
+        other = Store(store._engine, Vault("another-secret-0123456789-abcdefghij"))
+        with pytest.raises(DataKeyError):
+            await other.all_leads()
