@@ -513,7 +513,8 @@ async def test_no_personal_data_or_token_in_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     bot.api.failures_left[BEN.id] = 1  # one reply fails: the error path logs too
-    assert await bot.say(BEN, "hello there, I am Benedict Secretname", expect=0) == []
+    (apology,) = await bot.say(BEN, "hello there, I am Benedict Secretname")
+    assert apology.text.startswith("Sorry, something went wrong")
     await book(bot, BEN, name="Benedict Secretname", contact="email", topic="secret topic words")
     confirm = last(await bot.say(BEN, "/forget"))
     await bot.press(BEN, confirm, "b:forget:yes")
@@ -608,3 +609,22 @@ async def test_one_chat_in_order_many_chats_concurrently(
         replies = await bot.api.wait_for_messages(user.id, 3)
         for reply, entry in zip(replies, expected, strict=True):
             assert reply.text.startswith(knowledge.answer(entry, "en"))
+
+
+async def test_urgent_booking_is_flagged_for_the_staff(
+    bot: BotHarness, knowledge: Knowledge
+) -> None:
+    urgent = last(await bot.say(BEN, "my husband was detained by ICE this morning"))
+    assert knowledge.firm.phone in urgent.text
+    consent = last(await bot.press(BEN, urgent, "urgent"))
+    await bot.press(BEN, consent, "b:consent:yes")
+    method = last(await bot.say(BEN, "Ben Urgent"))
+    await bot.press(BEN, method, "b:method:phone")
+    time_prompt = last(await bot.say(BEN, PHONE_TYPED))
+    voicemail = last(await bot.press(BEN, time_prompt, "b:time:any"))
+    topic = last(await bot.press(BEN, voicemail, "b:voicemail:no"))
+    summary = last(await bot.press(BEN, topic, "b:topic:skip"))
+    assert knowledge.texts["en"]["summary_urgent"] in summary.text
+    await bot.press(BEN, summary, "b:confirm:yes")
+    (notice,) = await bot.settle(STAFF_CHAT_ID, 0)
+    assert notice.text.startswith("URGENT: New consultation request C-")

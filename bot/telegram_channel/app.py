@@ -14,6 +14,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.knowledge import LANGUAGES, Knowledge
+from bot.language import parse_language
 from bot.logs import quiet_library_loggers
 from bot.notifier import DeliveryRefused, Notifier
 from bot.runtime import Runtime, open_runtime
@@ -111,17 +112,26 @@ class BotServices:
         incoming = to_incoming(update)
         if incoming is None:
             return
-        response = await self.runtime.service.handle(incoming)
         toast: str | None = None
-        for reply in response.replies:
-            if reply.toast:
-                toast = reply.text
-                continue
-            for arguments in message_arguments(reply):
-                await update.get_bot().send_message(incoming.chat_id, **arguments)
-        if update.callback_query is not None:
-            with contextlib.suppress(TelegramError):
-                await update.callback_query.answer(toast)
+        try:
+            response = await self.runtime.service.handle(incoming)
+            for reply in response.replies:
+                if reply.toast:
+                    toast = reply.text
+                    continue
+                for arguments in message_arguments(reply):
+                    await update.get_bot().send_message(incoming.chat_id, **arguments)
+        except Exception:
+            # Never silence: say sorry (without the failed text), then let the error handler log.
+            with contextlib.suppress(Exception):
+                language = parse_language(incoming.language_code) or "en"
+                apology = self.runtime.knowledge.text(language, "internal_error")
+                await update.get_bot().send_message(incoming.chat_id, html.escape(apology))
+            raise
+        finally:
+            if update.callback_query is not None:
+                with contextlib.suppress(TelegramError):
+                    await update.callback_query.answer(toast)
 
 
 async def _publish_commands(application: Application, knowledge: Knowledge) -> None:  # type: ignore[type-arg]

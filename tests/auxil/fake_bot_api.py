@@ -166,6 +166,7 @@ class FakeBotApi:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     blocked_chats: set[int] = field(default_factory=set)
     failures_left: dict[int, int] = field(default_factory=dict)
+    webhook: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1)
@@ -313,6 +314,13 @@ class FakeBotApi:
         }
 
     async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setwebhook(self, params: dict[str, Any]) -> bool:
+        if not str(params.get("url", "")).startswith(("http://", "https://")):
+            raise ApiError(400, "Bad Request: bad webhook: invalid URL")
+        self.webhook = params
         return True
 
     async def _api_setmycommands(self, params: dict[str, Any]) -> bool:
