@@ -16,6 +16,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -94,18 +95,7 @@ def _synthetic_knowledge(real: Knowledge, rng: random.Random) -> tuple[Knowledge
         )
         entries[entry.id] = entry
     queries += [sentence() for _ in range(200)]  # out of scope: words in no phrasing order
-    synthetic = Knowledge(
-        entries=entries,
-        sources=real.sources,
-        source_texts=real.source_texts,
-        topics=real.topics,
-        firm=real.firm,
-        synonyms=real.synonyms,
-        scope=real.scope,
-        intents=real.intents,
-        texts=real.texts,
-    )
-    return synthetic, queries
+    return replace(real, entries=entries, entry_paths={}), queries
 
 
 def _ask_peak_memory_mb() -> float:

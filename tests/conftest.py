@@ -15,6 +15,7 @@ from bot.knowledge import Knowledge, load_knowledge
 from bot.matching import Matcher
 from bot.service import ChatService
 from bot.storage import Store
+from tests.auxil.fake_bot_api import FakeBotApi
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = PROJECT_ROOT / "faq"
@@ -53,6 +54,26 @@ def faq_copy(tmp_path: Path) -> Path:
 
 
 TEST_SECRET = "unit-test-secret-0123456789-abcdefghij"
+# The documented JSON object of `python -m bot ask --json`, keys in order (DESIGN.md).
+ASK_JSON_KEYS = [
+    "question",
+    "language",
+    "outcome",
+    "entry_id",
+    "score",
+    "answer",
+    "suggestions",
+    "intent",
+]
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """A fake Telegram Bot API server on 127.0.0.1, for end-to-end tests."""
+    server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

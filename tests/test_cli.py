@@ -10,18 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAQ_DIR, PROJECT_ROOT
-
-JSON_KEYS = [
-    "question",
-    "language",
-    "outcome",
-    "entry_id",
-    "score",
-    "answer",
-    "suggestions",
-    "intent",
-]
+from tests.conftest import ASK_JSON_KEYS, FAQ_DIR, PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +42,7 @@ def test_ask_json_batch_answers_each_line_in_order() -> None:
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [row["question"] for row in rows] == questions
-    assert all(list(row) == JSON_KEYS for row in rows)
+    assert all(list(row) == ASK_JSON_KEYS for row in rows)
     sb54, chicago, empty, booking, ice = rows
     assert (sb54["outcome"], sb54["entry_id"], sb54["intent"]) == (
         "answer",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.knowledge import LANGUAGES, Knowledge, load_knowledge
 from bot.matching import Matcher, Thresholds
-from tests.conftest import FAQ_DIR
+from tests.conftest import ASK_JSON_KEYS, FAQ_DIR
 
 # (question, entry that must answer it, or None when the FAQ must not answer)
 CASES: list[tuple[str, str | None]] = [
@@ -89,16 +89,7 @@ def test_thresholds_are_keyword_only_and_used(knowledge: Knowledge) -> None:
 
 def test_json_shape(matcher: Matcher) -> None:
     shape = matcher.match("sb54?").to_json()
-    assert list(shape) == [
-        "question",
-        "language",
-        "outcome",
-        "entry_id",
-        "score",
-        "answer",
-        "suggestions",
-        "intent",
-    ]
+    assert list(shape) == ASK_JSON_KEYS
 
 
 def _phrasings(knowledge: Knowledge) -> list[tuple[str, str]]:

@@ -9,11 +9,9 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import DATA_KEY
@@ -21,14 +19,6 @@ from tests.auxil.telegram_users import BEN, make_text_update
 from tests.conftest import FAQ_DIR, PROJECT_ROOT
 
 STAFF = "-100555"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    server = FakeBotApi()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def _environment(api: FakeBotApi, tmp_path: Path, **extra: str) -> dict[str, str]:
