@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language
 from bot.language import STOPWORDS, LanguageDetector
 from bot.privacy import strip_contacts
-from bot.text import PhraseDetector, PhraseMap, fold, stem
+from bot.text import CITY_WORD, PhraseDetector, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
 Intent = Literal["book"]
@@ -162,7 +162,9 @@ class Matcher:
         self._entry_vocabulary: list[set[str]] = []
         prepared: list[list[list[str]]] = []
         for texts in entry_texts:
-            contents = [self._content(self._synonyms.apply(tokens)) for tokens, _ in texts]
+            contents = [
+                self._content(self._canonical(tokens, language)) for tokens, language in texts
+            ]
             prepared.append(contents)
             self._entry_vocabulary.append({word for content in contents for word in content})
 
@@ -215,7 +217,9 @@ class Matcher:
 
     def normalize(self, text: str) -> str:
         """Return `text` as the index sees it: folded, synonyms mapped, stopwords dropped."""
-        return " ".join(self._content(self._synonyms.apply(fold(text).split())))
+        tokens = fold(text).split()
+        language = self._detector.detect(text, tokens)
+        return " ".join(self._content(self._canonical(tokens, language)))
 
     def detect_language(self, text: str, hint: Language | None = None) -> Language:
         """Return the language `text` is written in, `hint` breaking ties."""
@@ -228,7 +232,7 @@ class Matcher:
         language = self._detector.detect(text, raw_tokens, language_hint)
         corrected = self._correct(raw_tokens)
         intent = self._intent(raw_tokens)
-        query = _Query(raw_tokens, self._content(self._synonyms.apply(corrected)), text)
+        query = _Query(raw_tokens, self._content(self._canonical(corrected, language)), text)
 
         if not query.content:
             return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
@@ -317,6 +321,13 @@ class Matcher:
             intent=intent,
             reason=reason,
         )
+
+    def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
+        """Map synonyms; in English, a lower-case "la" left over is the city, not an article."""
+        mapped = self._synonyms.apply(tokens)
+        if language == "en":
+            return [CITY_WORD if token == "la" else token for token in mapped]
+        return mapped
 
     def _content(self, tokens: Iterable[str]) -> list[str]:
         """Return the distinct meaningful words of `tokens`, stemmed, in order."""

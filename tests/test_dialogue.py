@@ -27,8 +27,9 @@ from bot.dialogue import (
     Turn,
     UnansweredQuestion,
 )
-from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge
+from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge, load_knowledge
 from bot.matching import Matcher
+from tests.conftest import FAQ_DIR
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 NEW_CHAT = SessionState()
@@ -383,13 +384,16 @@ CHUNKS = st.lists(
 )
 
 
+# Module-level, not fixtures: Hypothesis prints its arguments when a case fails.
+_KNOWLEDGE = load_knowledge(FAQ_DIR)
+ENGINE = Dialogue(_KNOWLEDGE, Matcher(_KNOWLEDGE))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chunks=CHUNKS)
-def test_any_sequence_of_events(
-    knowledge: Knowledge, matcher: Matcher, chunks: list[list[Event]]
-) -> None:
+def test_any_sequence_of_events(chunks: list[list[Event]]) -> None:
     """Never raises, always replies, and stores a lead only after consent with a valid contact."""
-    engine = Dialogue(knowledge, matcher)
+    engine = ENGINE
     state = NEW_CHAT
     consented = False
     for event in (event for chunk in chunks for event in chunk):

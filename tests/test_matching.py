@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.knowledge import LANGUAGES, Knowledge, load_knowledge
@@ -113,29 +113,29 @@ def test_every_phrasing_finds_its_own_entry(knowledge: Knowledge, matcher: Match
     assert wrong == []
 
 
-PHRASINGS = _phrasings(load_knowledge(FAQ_DIR))
+# Hypothesis tests use module-level objects: fixtures would be printed in failure reports.
+KNOWLEDGE = load_knowledge(FAQ_DIR)
+MATCHER = Matcher(KNOWLEDGE)
+PHRASINGS = _phrasings(KNOWLEDGE)
 VARIANTS = [str.upper, str.lower, lambda text: f"  {text} ?? 🙏", lambda text: text + "..."]
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200)
 @given(position=st.integers(0, len(PHRASINGS) - 1), variant=st.sampled_from(VARIANTS))
 def test_phrasing_in_other_case_and_punctuation_finds_its_entry(
-    knowledge: Knowledge,
-    matcher: Matcher,
-    position: int,
-    variant: Callable[[str], str],
+    position: int, variant: Callable[[str], str]
 ) -> None:
     text, entry_id = PHRASINGS[position]
-    result = matcher.match(variant(text))
-    if knowledge.entries[entry_id].intent == "book" and result.intent == "book":
+    result = MATCHER.match(variant(text))
+    if KNOWLEDGE.entries[entry_id].intent == "book" and result.intent == "book":
         return
     assert entry_id in {result.entry_id, *(s.entry_id for s in result.suggestions)}
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300)
 @given(text=st.text(max_size=300))
-def test_any_text_gets_a_valid_decision(matcher: Matcher, text: str) -> None:
-    result = matcher.match(text)
+def test_any_text_gets_a_valid_decision(text: str) -> None:
+    result = MATCHER.match(text)
     assert result.outcome in ("answer", "suggest", "fallback")
     assert result.language in LANGUAGES
     assert len(result.suggestions) <= 3
