@@ -326,7 +326,7 @@ class Matcher:
         """Map synonyms; in English, a lower-case "la" left over is the city, not an article."""
         mapped = self._synonyms.apply(tokens)
         if language == "en":
-            return [CITY_WORD if token == "la" else token for token in mapped]
+            return [CITY_WORD if word == "la" else word for word in mapped]
         return mapped
 
     def _content(self, tokens: Iterable[str]) -> list[str]:
