@@ -74,6 +74,8 @@ async def test_booking_by_phone_reaches_the_staff_once(
     phone_prompt = last(await bot.press(BEN, method, "b:method:phone"))
     assert phone_prompt.asks_for_contact
     time_prompt = last(await bot.say(BEN, PHONE_TYPED))
+    assert time_prompt.removed_keyboard  # the "share my phone number" keyboard goes away
+    assert len(time_prompt.buttons) == 4  # and the inline choices are added to the message
     voicemail = last(await bot.press(BEN, time_prompt, "b:time:morning"))
     await bot.press(BEN, voicemail, "b:voicemail:yes")
     summary = last(await bot.say(BEN, "questions about SB 54"))

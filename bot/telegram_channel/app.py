@@ -20,7 +20,7 @@ from bot.notifier import DeliveryRefused, Notifier
 from bot.runtime import Runtime, open_runtime
 from bot.service import utc_now
 from bot.settings import Settings
-from bot.telegram_channel.mapping import message_arguments, split_text, to_incoming
+from bot.telegram_channel.mapping import outgoing_messages, split_text, to_incoming
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +119,12 @@ class BotServices:
                 if reply.toast:
                     toast = reply.text
                     continue
-                for arguments in message_arguments(reply):
-                    await update.get_bot().send_message(incoming.chat_id, **arguments)
+                for outgoing in outgoing_messages(reply):
+                    sent = await update.get_bot().send_message(
+                        incoming.chat_id, **outgoing.arguments
+                    )
+                    if outgoing.then_inline is not None:
+                        await sent.edit_reply_markup(outgoing.then_inline)
         except Exception:
             # Never silence: say sorry (without the failed text), then let the error handler log.
             with contextlib.suppress(Exception):

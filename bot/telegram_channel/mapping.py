@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
@@ -108,28 +109,45 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return [piece for piece in pieces if piece.strip()] or ["…"]
 
 
-def message_arguments(reply: Reply) -> list[dict[str, Any]]:
-    """Return the sendMessage arguments (text escaped as HTML) for one reply."""
-    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One sendMessage call, and the inline keyboard to attach afterwards, if any.
+
+    A message can carry one keyboard only; when a reply both removes the "share my phone
+    number" keyboard and offers inline buttons, the message is sent with the removal and the
+    buttons are added by editing it.
+    """
+
+    arguments: dict[str, Any]
+    then_inline: InlineKeyboardMarkup | None = None
+
+
+def outgoing_messages(reply: Reply) -> list[OutgoingMessage]:
+    """Return the messages (text escaped as HTML) that show one reply."""
+    inline = None
     if reply.buttons:
-        markup = InlineKeyboardMarkup(
+        inline = InlineKeyboardMarkup(
             [
                 [InlineKeyboardButton(button.label, callback_data=button.data)]
                 for button in reply.buttons
             ]
         )
-    elif reply.request_contact:
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = inline
+    then_inline = None
+    if reply.request_contact:
         markup = ReplyKeyboardMarkup(
             [[KeyboardButton(reply.request_contact, request_contact=True)]],
             resize_keyboard=True,
             one_time_keyboard=True,
         )
     elif reply.remove_keyboard:
-        markup = ReplyKeyboardRemove()
+        markup, then_inline = ReplyKeyboardRemove(), inline
     pieces = split_text(reply.text)
-    arguments: list[dict[str, Any]] = [
-        {"text": html.escape(piece, quote=False), "parse_mode": ParseMode.HTML} for piece in pieces
+    messages = [
+        OutgoingMessage({"text": html.escape(piece, quote=False), "parse_mode": ParseMode.HTML})
+        for piece in pieces
     ]
     if markup is not None:
-        arguments[-1]["reply_markup"] = markup
-    return arguments
+        messages[-1].arguments["reply_markup"] = markup
+        messages[-1] = OutgoingMessage(messages[-1].arguments, then_inline)
+    return messages

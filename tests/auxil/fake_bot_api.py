@@ -133,6 +133,7 @@ class SentMessage:
     chat_id: int
     text: str
     reply_markup: dict[str, Any] | None
+    removed_keyboard: bool = False
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -358,7 +359,8 @@ class FakeBotApi:
         markup = params.get("reply_markup")
         if markup is not None:
             self._check_markup(markup)
-        message = SentMessage(self.next_message_id(), chat_id, text, markup)
+        removed = bool(markup and markup.get("remove_keyboard"))
+        message = SentMessage(self.next_message_id(), chat_id, text, markup, removed)
         self.sent.append(message)
         async with self._new_message:
             self._new_message.notify_all()
@@ -398,7 +400,12 @@ class FakeBotApi:
 
     async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
-        message.reply_markup = params.get("reply_markup")
+        markup = params.get("reply_markup")
+        if markup is not None and "inline_keyboard" not in markup:
+            raise ApiError(400, "Bad Request: inline keyboard expected")
+        if markup is not None:
+            self._check_markup(markup)
+        message.reply_markup = markup
         return {
             "message_id": message.message_id,
             "date": int(time.time()),
