@@ -398,19 +398,23 @@ class Matcher:
             for choice_id in self._choices_by_word.get(word, ()):
                 shared[choice_id] += weight
 
-        query_text = " ".join(content)
-        best: dict[int, float] = {}
+        # Meaning: the question must hold what a phrasing asks (precision) and ask nothing
+        # the entry does not talk about (recall over all its phrasings); the harmonic mean
+        # needs both, so "Is Chicago a sanctuary city?" scores low on recall however well
+        # "sanctuary city" matches.
+        meanings: list[tuple[float, _Choice]] = []
         for choice_id, shared_weight in shared.items():
             choice = self._choices[choice_id]
-            if choice.entry not in shortlist:
-                continue
-            # Meaning: the question must hold what this phrasing asks (precision) and ask
-            # nothing the entry does not talk about (recall over all its phrasings); the
-            # harmonic mean needs both, so "Is Chicago a sanctuary city?" scores low on
-            # recall however well "sanctuary city" matches.
-            precision = shared_weight / choice.total
-            overlap = _harmonic_mean(precision, explained[choice.entry] / total)
-            meaning = 100.0 * (1 - _FUZZY_WEIGHT) * overlap
+            if choice.entry in shortlist:
+                precision = shared_weight / choice.total
+                overlap = _harmonic_mean(precision, explained[choice.entry] / total)
+                meanings.append((100.0 * (1 - _FUZZY_WEIGHT) * overlap, choice))
+        # Best meaning first: once an entry has a score that the wording weight cannot beat,
+        # its remaining phrasings are skipped without a fuzzy comparison.
+        meanings.sort(key=lambda pair: pair[0], reverse=True)
+        query_text = " ".join(content)
+        best: dict[int, float] = {}
+        for meaning, choice in meanings:
             if meaning + 100.0 * _FUZZY_WEIGHT <= best.get(choice.entry, 0.0):
                 continue
             # Wording: token_sort_ratio compares whole texts regardless of word order,
