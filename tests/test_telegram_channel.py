@@ -105,6 +105,23 @@ async def book(
 ) -> str:
     """Go through the whole booking as `user`; return the lead reference."""
     consent = last(await bot.say(user, "/book"))
+    summary = await fill_form(bot, user, consent, contact=contact, name=name, topic=topic)
+    booked = last(await bot.press(user, summary, "b:confirm:yes"))
+    match = re.search(r"C-[A-Z0-9]{6}", booked.text)
+    assert match, booked.text
+    return match.group(0)
+
+
+async def fill_form(
+    bot: BotHarness,
+    user: TelegramUser,
+    consent: SentMessage,
+    *,
+    contact: str = "phone",
+    name: str = "Ana Prueba",
+    topic: str | None = "sanctuary law",
+) -> SentMessage:
+    """Agree under `consent` and answer every question; return the summary to confirm."""
     await bot.press(user, consent, "b:consent:yes")
     method = last(await bot.say(user, name))
     if contact == "email":
@@ -119,13 +136,8 @@ async def book(
     voicemail = last(await bot.press(user, time_prompt, "b:time:evening"))
     topic_prompt = last(await bot.press(user, voicemail, "b:voicemail:no"))
     if topic is None:
-        summary = last(await bot.press(user, topic_prompt, "b:topic:skip"))
-    else:
-        summary = last(await bot.say(user, topic))
-    booked = last(await bot.press(user, summary, "b:confirm:yes"))
-    match = re.search(r"C-[A-Z0-9]{6}", booked.text)
-    assert match, booked.text
-    return match.group(0)
+        return last(await bot.press(user, topic_prompt, "b:topic:skip"))
+    return last(await bot.say(user, topic))
 
 
 def db_rows(tmp_path: Path, query: str, *params: object) -> list[tuple[object, ...]]:
@@ -325,13 +337,7 @@ async def test_second_booking_updates_the_first(bot: BotHarness, tmp_path: Path)
     offer = last(await bot.say(BEN, "/book"))
     assert reference in offer.text
     consent = last(await bot.press(BEN, offer, "b:update:yes"))
-    await bot.press(BEN, consent, "b:consent:yes")
-    method = last(await bot.say(BEN, "Ben Updated"))
-    await bot.press(BEN, method, "b:method:email")
-    time_prompt = last(await bot.say(BEN, EMAIL))
-    voicemail = last(await bot.press(BEN, time_prompt, "b:time:any"))
-    topic = last(await bot.press(BEN, voicemail, "b:voicemail:yes"))
-    summary = last(await bot.press(BEN, topic, "b:topic:skip"))
+    summary = await fill_form(bot, BEN, consent, contact="email", name="Ben Updated", topic=None)
     staff_before = len(bot.api.messages_to(STAFF_CHAT_ID))
     updated = last(await bot.press(BEN, summary, "b:confirm:yes"))
     assert reference in updated.text
@@ -611,13 +617,7 @@ async def test_urgent_booking_is_flagged_for_the_staff(
     urgent = last(await bot.say(BEN, "my husband was detained by ICE this morning"))
     assert knowledge.firm.phone in urgent.text
     consent = last(await bot.press(BEN, urgent, "urgent"))
-    await bot.press(BEN, consent, "b:consent:yes")
-    method = last(await bot.say(BEN, "Ben Urgent"))
-    await bot.press(BEN, method, "b:method:phone")
-    time_prompt = last(await bot.say(BEN, PHONE_TYPED))
-    voicemail = last(await bot.press(BEN, time_prompt, "b:time:any"))
-    topic = last(await bot.press(BEN, voicemail, "b:voicemail:no"))
-    summary = last(await bot.press(BEN, topic, "b:topic:skip"))
+    summary = await fill_form(bot, BEN, consent, name="Ben Urgent", topic=None)
     assert knowledge.texts["en"]["summary_urgent"] in summary.text
     await bot.press(BEN, summary, "b:confirm:yes")
     (notice,) = await bot.settle(STAFF_CHAT_ID, 0)
