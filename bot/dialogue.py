@@ -357,8 +357,11 @@ class Dialogue:
     def _on_text(self, state: SessionState, text: str, hint: Language | None) -> Turn:
         if state.step in ("name", "method", "phone", "email", "topic"):
             language = self._language(state, hint)
-            if state.step == "topic" and self._matcher.is_urgent(text):
+            if self._matcher.is_urgent(text):
                 state = replace(state, draft=replace(state.draft, urgent=True))
+                if state.step != "topic":
+                    # "They took my husband" is not a name: give the phone, then ask again.
+                    return self._with_step_prompt(state, language, self._urgent_reply(language))
             return self._on_step_text(state, text, language)
         if not text.strip():
             language = self._language(state, hint)

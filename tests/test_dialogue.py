@@ -309,6 +309,20 @@ def test_urgent_message_gives_the_phone_first(dialogue: Dialogue, knowledge: Kno
     assert booking.state.draft.urgent
 
 
+def test_urgent_message_in_the_middle_of_the_form(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    state = NEW_CHAT
+    for event in (Command("book"), ButtonPress("b:consent:yes")):
+        state = say(dialogue, state, event).state
+    turn = say(dialogue, state, TextMessage("ICE is at my door right now"))
+    assert turn.replies[0].text == knowledge.text("en", "urgent")
+    assert turn.replies[1].text == knowledge.texts["en"]["ask_name"]
+    assert turn.state.step == "name"
+    assert turn.state.draft.name is None
+    assert turn.state.draft.urgent
+
+
 def test_forget_needs_confirmation(dialogue: Dialogue) -> None:
     asked = say(dialogue, NEW_CHAT, Command("forget"))
     assert asked.effects == ()
