@@ -30,7 +30,8 @@ ENGLISH_STOPWORDS = _word_set(
     get got go going say says said there anyone anybody someone something anything really
     still just like also even much many every thing things question questions anyway
     considered consider actually already exactly kind type whole guys saw seen heard hear
-    true one ones explain simple simply words word find out scared afraid worried worry nervous
+    true anymore longer came come ago years one ones explain simple simply words word find
+    out scared afraid worried worry nervous
     understand moving move live living lives stay staying right left sure maybe probably
     okay hello bye goodbye cool understand somebody everybody
     lot lots bit little big again ever never always often sometimes today tomorrow yesterday
@@ -52,7 +53,7 @@ SPANISH_STOPWORDS = _word_set(
     palabras palabra sencillas sencillo simple encontrar miedo preocupado preocupada
     nervioso entender entiendo mudar mudo mudarme vivo vive viven vivir quedar seguro claro
     quizas tal vez adios chao bien mal mejor peor poquito mucho siempre nunca hoy manana ayer
-    algun enterar entere voy vas ir cierto
+    algun enterar entere voy vas ir cierto anos hace llegue vine
     """
 )
 

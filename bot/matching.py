@@ -119,9 +119,9 @@ _NOISE_LENGTH = 2
 # council vote".
 _QUESTION_WORDS = frozenset({"why", "when", "who", "where"})
 _QUESTION_WORD_BOOST = 2.0
-# Below the "sure" score, a question answers only if its known words together are at least as
-# specific as one word found in this many entries: "ICE" alone is asked about in several
-# entries and gets "did you mean", while "SB 54" or "LAPD ICE" gets an answer.
+# Below the "sure" score, a question of one known word answers only if that word is found in
+# at most this many entries: "ICE" alone is asked about in several entries and gets "did you
+# mean", while "SB 54" gets an answer.
 _SPECIFIC_ENTRIES = 2
 
 
@@ -264,10 +264,7 @@ class Matcher:
         if (
             best_score >= self.thresholds.answer
             and best_score - runner_up >= self.thresholds.margin
-            and (
-                best_score >= self.thresholds.sure
-                or self._specificity(query.content) >= self._min_specificity
-            )
+            and (best_score >= self.thresholds.sure or self._is_specific(query.content))
         ):
             entry_id = self._entry_ids[best_index]
             entry_intent: Intent | None = (
@@ -333,9 +330,11 @@ class Matcher:
         """Return the distinct meaningful words of `tokens`, stemmed, in order."""
         seen: dict[str, None] = {}
         for token in tokens:
-            if token in STOPWORDS and token not in self._canonical_words:
+            if token in self._canonical_words:
+                seen.setdefault(token)
                 continue
-            seen.setdefault(token if token in self._canonical_words else stem(token))
+            if token not in STOPWORDS:
+                seen.setdefault(stem(token))
         return list(seen)
 
     def _correct(self, tokens: Sequence[str]) -> list[str]:
@@ -365,19 +364,34 @@ class Matcher:
         """Return whether `text` says someone is detained, at the door, or about to be deported."""
         return self._urgency.found(fold(strip_contacts(text)).split())
 
-    def _specificity(self, content: Sequence[str]) -> float:
-        """Return how much the known words of a question narrow it down (summed IDF)."""
-        return sum(self._idf.get(word, 0.0) for word in content)
+    def _is_specific(self, content: Sequence[str]) -> bool:
+        """Whether a question narrows the FAQ down enough to be answered without being sure.
 
-    def _weight(self, word: str) -> float:
+        A single common word ("ICE", "law") is asked about in several entries; two known
+        words together, or one found in few entries ("SB 54"), say what is asked.
+        """
+        known = [word for word in content if word in self._idf]
+        if len(known) > 1:
+            return True
+        return sum(self._idf[word] for word in known) >= self._min_specificity
+
+    def _weight(self, word: str, unknown_weight: float) -> float:
         if word in self._idf:
             return self._idf[word]
-        # One- and two-letter leftovers ("iz", "q", "u") are noise, not a topic.
-        return self._unknown_weight if len(word) > _NOISE_LENGTH else 0.0
+        # One- and two-letter leftovers ("iz", "q", "u") and bare numbers ("10 years") are
+        # noise, not a topic.
+        if len(word) <= _NOISE_LENGTH or word.isdigit():
+            return 0.0
+        return unknown_weight
 
     def _score(self, content: Sequence[str]) -> list[tuple[int, float]]:
         """Return (entry index, score) pairs, best first, for entries sharing a word."""
-        weights = {word: self._weight(word) for word in content}
+        # A question is about one or two things: the more unknown words a long message has,
+        # the likelier they are its story ("I came here ten years ago...") rather than its
+        # topic, so together they weigh as much as a few, not each as much as one.
+        unknown = sum(1 for word in content if word not in self._idf)
+        unknown_weight = self._unknown_weight / math.sqrt(max(unknown, 1))
+        weights = {word: self._weight(word, unknown_weight) for word in content}
         total = sum(weights.values())
         if total == 0:
             return []
