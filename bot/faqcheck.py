@@ -21,7 +21,7 @@ from bot.knowledge import (
     Problem,
     collect_knowledge,
 )
-from bot.matching import Matcher
+from bot.matching import QUESTION_WORDS, Matcher
 from bot.text import fold
 
 # Two phrasings of different entries this similar (0-100, after normalization) cannot be told
@@ -125,6 +125,8 @@ def _near_duplicates(knowledge: Knowledge, phrasings: list[_Phrasing]) -> list[P
                 other_position <= position
                 or other.entry_id == phrasing.entry_id
                 or pair in reported
+                # "when did LA pass it" and "why did LA pass it" are told apart
+                or _question_words(phrasing.normalized) != _question_words(other.normalized)
             ):
                 continue
             reported.add(pair)
@@ -214,3 +216,7 @@ def _check_eval_set(path: Path, faq_dir: Path, knowledge: Knowledge) -> tuple[li
                 )
             )
     return problems, len(data)
+
+
+def _question_words(normalized: str) -> set[str]:
+    return set(normalized.split()) & QUESTION_WORDS

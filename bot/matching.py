@@ -117,7 +117,7 @@ _NOISE_LENGTH = 2
 # "Why", "when", "who" and "where" (canonical words of synonyms.yaml) say which of several
 # entries about the same law is asked for: "why did the council vote" is not "what did the
 # council vote".
-_QUESTION_WORDS = frozenset({"why", "when", "who", "where"})
+QUESTION_WORDS = frozenset({"why", "when", "who", "where"})
 _QUESTION_WORD_BOOST = 2.0
 # Below the "sure" score, a question of one known word answers only if that word is found in
 # at most this many entries: "ICE" alone is asked about in several entries and gets "did you
@@ -132,7 +132,7 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self._knowledge = knowledge
         self._entry_ids = list(knowledge.entries)
-        self._synonyms = PhraseMap.from_groups(knowledge.synonyms)
+        self._synonyms = PhraseMap.from_groups(knowledge.synonyms, word_forms=True)
         self._canonical_words = frozenset(knowledge.synonyms)
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
         self._booking = PhraseDetector(_phrases(knowledge.intents.book))
@@ -175,7 +175,7 @@ class Matcher:
                 document_frequency[word] += 1
         self._idf = {
             word: math.log((entry_count + 1) / (count + 0.5))
-            * (_QUESTION_WORD_BOOST if word in _QUESTION_WORDS else 1.0)
+            * (_QUESTION_WORD_BOOST if word in QUESTION_WORDS else 1.0)
             for word, count in document_frequency.items()
         }
         self._unknown_weight = _UNKNOWN_WORD_WEIGHT * max(self._idf.values(), default=1.0)

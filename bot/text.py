@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import snowballstemmer
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 # "LA" written in capitals is the city; lower-case "la" is far more often the Spanish article,
 # so only the capitalised forms are read as Los Angeles.
@@ -43,23 +43,40 @@ def tokenize(text: str) -> list[str]:
 class PhraseMap:
     """Replaces known phrases in a token list by a canonical word, longest phrase first."""
 
-    def __init__(self, canonical_by_phrase: Mapping[str, str]) -> None:
+    def __init__(
+        self, canonical_by_phrase: Mapping[str, str], *, word_forms: bool = False
+    ) -> None:
         self._canonical: dict[tuple[str, ...], str] = {}
         for phrase, canonical in canonical_by_phrase.items():
             key = tuple(tokenize(phrase))
             if key:
                 self._canonical[key] = canonical
         self._longest = max((len(key) for key in self._canonical), default=0)
+        # With `word_forms`, a one-word phrase also matches its other forms ("criticizing"
+        # for "criticism"), unless that stem belongs to two canonical words.
+        self._by_stem: dict[str, str] = {}
+        if word_forms:
+            claims: dict[str, set[str]] = {}
+            for key, canonical in self._canonical.items():
+                if len(key) == 1:
+                    claims.setdefault(stem(key[0]), set()).add(canonical)
+            self._by_stem = {
+                word_stem: next(iter(owners))
+                for word_stem, owners in claims.items()
+                if len(owners) == 1
+            }
 
     @classmethod
-    def from_groups(cls, groups: Mapping[str, Iterable[str]]) -> PhraseMap:
+    def from_groups(
+        cls, groups: Mapping[str, Iterable[str]], *, word_forms: bool = False
+    ) -> PhraseMap:
         """Build from {canonical: [variant, ...]}; each canonical word also maps to itself."""
         mapping: dict[str, str] = {}
         for canonical, variants in groups.items():
             mapping[canonical] = canonical
             for variant in variants:
                 mapping[variant] = canonical
-        return cls(mapping)
+        return cls(mapping, word_forms=word_forms)
 
     @property
     def words(self) -> set[str]:
@@ -80,7 +97,8 @@ class PhraseMap:
                     position += size
                     break
             else:
-                result.append(tokens[position])
+                token = tokens[position]
+                result.append(self._by_stem.get(stem(token), token) if self._by_stem else token)
                 position += 1
         return result
 
@@ -140,8 +158,9 @@ class PhraseDetector:
         if self._exact.find(tokens):
             return True
         text = " ".join(tokens)
-        return any(
-            len(text) >= len(phrase) - 2
-            and fuzz.partial_ratio(phrase, text, score_cutoff=self._cutoff)
-            for phrase in self._fuzzy
+        # A phrase longer than the message cannot be in it, typos or not.
+        candidates = [phrase for phrase in self._fuzzy if len(phrase) <= len(text) + 2]
+        found = process.extractOne(
+            text, candidates, scorer=fuzz.partial_ratio, score_cutoff=self._cutoff
         )
+        return found is not None
