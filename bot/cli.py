@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from bot.console import run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
 from bot.evaluation import evaluate
@@ -81,7 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status."""
     arguments = build_parser().parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper()
+            print(f"Setting {name} is not valid: {problem['msg']}", file=sys.stderr)
+        return EXIT_USAGE
     if arguments.command == "faq" and arguments.faq_command == "check":
         max_age = arguments.max_age_days or settings.faq_review_max_age_days
         report = check_faq(settings.faq_dir, today=datetime.now(UTC).date(), max_age_days=max_age)

@@ -136,3 +136,11 @@ def test_chat_books_and_leads_export_decrypts(tmp_path: Path) -> None:
     as_csv = _run("leads", "export")
     assert as_csv.stdout.splitlines()[0].startswith("reference,created_at")
     assert "Rosa Export" in as_csv.stdout
+
+
+def test_an_invalid_setting_is_explained_without_a_traceback() -> None:
+    os.environ["BOT_ADMIN_CHAT_IDS"] = "staff-group"
+    done = _run("faq", "check")
+    assert done.returncode == 2
+    assert "BOT_ADMIN_CHAT_IDS" in done.stderr
+    assert "Traceback" not in done.stderr
