@@ -86,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ValidationError as error:
-        for problem in error.errors():
-            name = ".".join(str(part) for part in problem["loc"]).upper()
-            print(f"Setting {name} is not valid: {problem['msg']}", file=sys.stderr)
+        for detail in error.errors():
+            name = ".".join(str(part) for part in detail["loc"]).upper()
+            print(f"Setting {name} is not valid: {detail['msg']}", file=sys.stderr)
         return EXIT_USAGE
     if arguments.command == "faq" and arguments.faq_command == "check":
         max_age = arguments.max_age_days or settings.faq_review_max_age_days
