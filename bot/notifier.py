@@ -58,6 +58,7 @@ class Notifier:
         self._first_retry = first_retry
         self._idle_check = idle_check
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -69,18 +70,32 @@ class Notifier:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="staff-notifier")
 
-    async def stop(self) -> None:
-        """Stop the delivery loop; pending notifications stay in the outbox."""
-        if self._task is not None:
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Stop the delivery loop; pending notifications stay in the outbox.
+
+        A notification being sent is given `grace` seconds to be recorded, so that a normal
+        shutdown never leaves one sent but unrecorded (which would send it again later).
+        """
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     async def deliver_due(self) -> int:
         """Send every due notification once; return how many were sent."""
         sent = 0
         for delivery in await self._store.claim_deliveries(self._clock()):
+            if self._stopping:
+                # Hand the rest back at once rather than leave them claimed.
+                await self._store.retry_later(delivery.outbox_id, delivery.attempts, self._clock())
+                continue
             text = lead_notification(
                 self._knowledge, delivery.lead, delivery.kind, self._staff_language
             )
@@ -109,7 +124,7 @@ class Notifier:
         return sent
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
                 wait = self._idle_check.total_seconds()
@@ -119,6 +134,8 @@ class Notifier:
             except Exception:
                 logger.exception("notifier loop failed; trying again shortly")
                 wait = self._idle_check.total_seconds()
+            if self._stopping:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)

@@ -53,12 +53,13 @@ class PhraseMap:
                 self._canonical[key] = canonical
         self._longest = max((len(key) for key in self._canonical), default=0)
         # With `word_forms`, a one-word phrase also matches its other forms ("criticizing"
-        # for "criticism"), unless that stem belongs to two canonical words.
+        # for "criticism"), unless that stem belongs to two canonical words or is so short
+        # that unrelated words share it ("pasarle" and "pasa" both give "pas").
         self._by_stem: dict[str, str] = {}
         if word_forms:
             claims: dict[str, set[str]] = {}
             for key, canonical in self._canonical.items():
-                if len(key) == 1:
+                if len(key) == 1 and len(stem(key[0])) >= _MIN_FORM_STEM:
                     claims.setdefault(stem(key[0]), set()).add(canonical)
             self._by_stem = {
                 word_stem: next(iter(owners))
@@ -116,6 +117,7 @@ class PhraseMap:
 _ENGLISH_STEMMER = snowballstemmer.stemmer("english")
 _SPANISH_STEMMER = snowballstemmer.stemmer("spanish")
 _MIN_STEMMED_LENGTH = 4
+_MIN_FORM_STEM = 4
 
 
 @lru_cache(maxsize=65536)
