@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import (
@@ -19,6 +17,7 @@ from bot.knowledge import (
     Knowledge,
     Language,
     Problem,
+    ProblemCollector,
     collect_knowledge,
 )
 from bot.matching import QUESTION_WORDS, Matcher
@@ -62,8 +61,15 @@ def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
     problems += _stale_reviews(knowledge, today, max_age_days)
     problems += _empty_topics(knowledge)
     eval_count = 0
+    phrasing_owner = {
+        fold(text): entry.id
+        for entry in knowledge.entries.values()
+        for language in LANGUAGES
+        for text in (entry.text(language).question, *entry.text(language).phrasings)
+    }
+    valid = {*knowledge.entries, OUT_OF_SCOPE, BOOK}
     for path in sorted((faq_dir / "eval").glob("*.yaml")):
-        found, count = _check_eval_set(path, faq_dir, knowledge)
+        found, count = _check_eval_set(path, faq_dir, phrasing_owner, valid)
         problems += found
         eval_count += count
     errors = sum(not problem.warning for problem in problems)
@@ -179,43 +185,32 @@ def _empty_topics(knowledge: Knowledge) -> list[Problem]:
     ]
 
 
-def _check_eval_set(path: Path, faq_dir: Path, knowledge: Knowledge) -> tuple[list[Problem], int]:
-    shown = str(path.relative_to(faq_dir.resolve().parent)) if path.is_absolute() else str(path)
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        return [Problem(shown, mark.line + 1 if mark else 1, f"YAML syntax error: {error}")], 0
-    if not isinstance(data, list) or not isinstance(node, yaml.SequenceNode):
-        return [Problem(shown, 1, "an evaluation set is a list of questions")], 0
-    known = {
-        fold(text): entry.id
-        for entry in knowledge.entries.values()
-        for language in LANGUAGES
-        for text in (entry.text(language).question, *entry.text(language).phrasings)
-    }
-    valid = {*knowledge.entries, OUT_OF_SCOPE, BOOK}
-    problems: list[Problem] = []
-    for item, item_node in zip(data, node.value, strict=True):
-        line = item_node.start_mark.line + 1
-        try:
-            question = EvalQuestion.model_validate(item)
-        except ValidationError as error:
-            problems.append(Problem(shown, line, f"invalid question: {error.errors()[0]['msg']}"))
+def _check_eval_set(
+    path: Path, faq_dir: Path, phrasing_owner: dict[str, str], valid: set[str]
+) -> tuple[list[Problem], int]:
+    found = ProblemCollector(faq_dir.resolve())
+    located = found.read(path)
+    if located is None:
+        return found.problems, 0
+    if not isinstance(located.data, list):
+        found.add(located.path, 1, "an evaluation set is a list of questions")
+        return found.problems, 0
+    for index in range(len(located.data)):
+        question = found.validate(EvalQuestion, located, index)
+        if question is None:
             continue
+        line = located.line(index)
         if question.expect not in valid:
-            problems.append(Problem(shown, line, f"'{question.expect}' is not an entry id"))
-        if fold(question.q) in known:
-            problems.append(
-                Problem(
-                    shown,
-                    line,
-                    f"question is also a phrasing of '{known[fold(question.q)]}'; keep the "
-                    "evaluation set apart from the FAQ",
-                )
+            found.add(located.path, line, f"'{question.expect}' is not an entry id")
+        owner = phrasing_owner.get(fold(question.q))
+        if owner is not None:
+            found.add(
+                located.path,
+                line,
+                f"question is also a phrasing of '{owner}'; keep the evaluation set apart "
+                "from the FAQ",
             )
-    return problems, len(data)
+    return found.problems, len(located.data)
 
 
 def _question_words(normalized: str) -> set[str]:

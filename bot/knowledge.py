@@ -243,8 +243,8 @@ class Knowledge:
         )
 
 
-class _Collector:
-    """Gathers problems while the files are read."""
+class ProblemCollector:
+    """Reads YAML files under an FAQ folder, gathering every problem with its file and line."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -331,7 +331,7 @@ def _yaml_files(folder: Path) -> Iterator[Path]:
 def collect_knowledge(faq_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
     """Read and validate every FAQ file; return what loaded and every problem found."""
     faq_dir = faq_dir.resolve()
-    found = _Collector(faq_dir)
+    found = ProblemCollector(faq_dir)
     if not faq_dir.is_dir():
         found.add(str(faq_dir), 1, "FAQ folder not found (set FAQ_DIR)")
         return None, found.problems
@@ -373,14 +373,16 @@ def load_knowledge(faq_dir: Path) -> Knowledge:
     return knowledge
 
 
-def _load_single(found: _Collector, path: Path, model: type[ModelT]) -> ModelT | None:
+def _load_single(found: ProblemCollector, path: Path, model: type[ModelT]) -> ModelT | None:
     located = found.read(path)
     if located is None:
         return None
     return found.validate(model, located)
 
 
-def _load_sources(found: _Collector, folder: Path) -> tuple[dict[str, Source], dict[str, str]]:
+def _load_sources(
+    found: ProblemCollector, folder: Path
+) -> tuple[dict[str, Source], dict[str, str]]:
     sources: dict[str, Source] = {}
     texts: dict[str, str] = {}
     for path in _yaml_files(folder):
@@ -405,7 +407,7 @@ def _load_sources(found: _Collector, folder: Path) -> tuple[dict[str, Source], d
     return sources, texts
 
 
-def _load_topics(found: _Collector, path: Path) -> dict[str, Topic]:
+def _load_topics(found: ProblemCollector, path: Path) -> dict[str, Topic]:
     located = found.read(path)
     topics: dict[str, Topic] = {}
     if located is None:
@@ -423,7 +425,7 @@ def _load_topics(found: _Collector, path: Path) -> dict[str, Topic]:
     return topics
 
 
-def _load_synonyms(found: _Collector, path: Path) -> dict[str, list[str]]:
+def _load_synonyms(found: ProblemCollector, path: Path) -> dict[str, list[str]]:
     located = found.read(path)
     if located is None:
         return {}
@@ -454,7 +456,7 @@ def _load_synonyms(found: _Collector, path: Path) -> dict[str, list[str]]:
     return synonyms
 
 
-def _load_texts(found: _Collector, folder: Path) -> dict[Language, dict[str, str]]:
+def _load_texts(found: ProblemCollector, folder: Path) -> dict[Language, dict[str, str]]:
     texts: dict[Language, dict[str, str]] = {}
     located_by_language: dict[Language, Located] = {}
     for language in LANGUAGES:
@@ -477,7 +479,9 @@ def _load_texts(found: _Collector, folder: Path) -> dict[Language, dict[str, str
     return texts
 
 
-def _load_entries(found: _Collector, folder: Path) -> tuple[dict[str, Entry], dict[str, Located]]:
+def _load_entries(
+    found: ProblemCollector, folder: Path
+) -> tuple[dict[str, Entry], dict[str, Located]]:
     entries: dict[str, Entry] = {}
     paths: dict[str, Located] = {}
     for path in _yaml_files(folder):
@@ -506,7 +510,7 @@ def _load_entries(found: _Collector, folder: Path) -> tuple[dict[str, Entry], di
 
 
 def _check_entries(
-    found: _Collector,
+    found: ProblemCollector,
     entries: Mapping[str, Entry],
     paths: Mapping[str, Located],
     sources: Mapping[str, Source],
@@ -548,7 +552,7 @@ def _check_entries(
 
 
 def _check_source(
-    found: _Collector,
+    found: ProblemCollector,
     entry: Entry,
     where: Located,
     sources: Mapping[str, Source],
