@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 from datetime import timedelta
 
 from telegram import BotCommand, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.dialogue import Reply
 from bot.knowledge import LANGUAGES, Knowledge
 from bot.language import parse_language
 from bot.logs import quiet_library_loggers
@@ -20,7 +19,7 @@ from bot.notifier import DeliveryRefused, Notifier
 from bot.runtime import Runtime, open_runtime
 from bot.service import utc_now
 from bot.settings import Settings
-from bot.telegram_channel.mapping import outgoing_messages, split_text, to_incoming
+from bot.telegram_channel.mapping import outgoing_messages, to_incoming
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +37,8 @@ class TelegramSender:
     async def send(self, chat_id: int, text: str) -> None:
         """Send `text` to `chat_id`; raise `DeliveryRefused` when the chat will never accept."""
         try:
-            for piece in split_text(text):
-                await self._application.bot.send_message(
-                    chat_id, html.escape(piece, quote=False), parse_mode=ParseMode.HTML
-                )
+            for outgoing in outgoing_messages(Reply(text)):
+                await self._application.bot.send_message(chat_id, **outgoing.arguments)
         except Forbidden as error:
             raise DeliveryRefused(type(error).__name__) from None
         except BadRequest as error:
@@ -130,7 +127,8 @@ class BotServices:
             with contextlib.suppress(Exception):
                 language = parse_language(incoming.language_code) or "en"
                 apology = self.runtime.knowledge.text(language, "internal_error")
-                await update.get_bot().send_message(incoming.chat_id, html.escape(apology))
+                for outgoing in outgoing_messages(Reply(apology)):
+                    await update.get_bot().send_message(incoming.chat_id, **outgoing.arguments)
             raise
         finally:
             if update.callback_query is not None:
