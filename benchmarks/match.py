@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from bot.evaluation import percentile
 from bot.knowledge import Entry, EntryText, Knowledge, load_eval_set, load_knowledge
 from bot.matching import Matcher
 
@@ -33,11 +34,6 @@ ROUNDS = 5
 def _pin_to_one_core() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-
-
-def _percentile(samples: Sequence[float], percent: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(percent / 100 * len(ordered)) - 1)]
 
 
 def _timed_build(knowledge: Knowledge) -> tuple[Matcher, float]:
@@ -62,7 +58,7 @@ def _latencies_ms(match: Callable[[str], object], questions: Sequence[str]) -> l
 def _report(name: str, build_ms: float, size: int, samples: Sequence[float]) -> None:
     print(
         f"{name}: {size} phrasings, index build {build_ms:.1f} ms, "
-        f"match p50 {statistics.median(samples):.3f} ms, p99 {_percentile(samples, 99):.3f} ms "
+        f"match p50 {statistics.median(samples):.3f} ms, p99 {percentile(samples, 99):.3f} ms "
         f"({len(samples)} matches)"
     )
 

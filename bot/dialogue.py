@@ -372,7 +372,7 @@ class Dialogue:
         language = result.language
         state = replace(state, last_language=language, pending_question=None)
         asked = QuestionAsked(result.outcome, language)
-        if self._matcher.is_urgent(text):
+        if result.urgent:
             if state.step is not None:
                 state = replace(state, draft=replace(state.draft, urgent=True))
                 return self._with_step_prompt(state, language, self._urgent_reply(language))

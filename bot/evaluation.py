@@ -12,6 +12,14 @@ from bot.matching import Matcher, MatchResult
 KINDS = ("in-scope", "out-of-scope", "book")
 
 
+def percentile(samples: Sequence[float], percent: float) -> float:
+    """Return the `percent`-th percentile of `samples` by rank (0 when there are none)."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
+
+
 def kind_of(question: EvalQuestion) -> str:
     """Return whether a labelled question is in scope, out of scope, or asks for a person."""
     if question.expect == OUT_OF_SCOPE:
@@ -58,11 +66,7 @@ class EvalReport:
 
     def percentile_ms(self, percent: float) -> float:
         """Return the `percent`-th percentile of match latency in milliseconds."""
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        rank = min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))
-        return ordered[rank]
+        return percentile(self.latencies_ms, percent)
 
     def lines(self, *, show_misses: bool = False) -> list[str]:
         """Return the report as printable lines."""

@@ -68,6 +68,8 @@ class MatchResult:
     suggestions: tuple[Suggestion, ...]
     intent: Intent | None
     reason: str
+    # Says someone is detained, at the door, or about to be deported (not in the JSON).
+    urgent: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Return the documented JSON shape of `python -m bot ask --json`."""
@@ -95,7 +97,7 @@ class _Choice:
 
 @dataclass(frozen=True, slots=True)
 class _Query:
-    raw_tokens: list[str]
+    urgent: bool
     content: list[str]
     text: str
 
@@ -232,7 +234,8 @@ class Matcher:
         language = self._detector.detect(text, raw_tokens, language_hint)
         corrected = self._correct(raw_tokens)
         intent = self._intent(raw_tokens)
-        query = _Query(raw_tokens, self._content(self._canonical(corrected, language)), text)
+        content = self._content(self._canonical(corrected, language))
+        query = _Query(self._urgency.found(raw_tokens), content, text)
 
         if not query.content:
             return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
@@ -317,6 +320,7 @@ class Matcher:
             suggestions=suggestions,
             intent=intent,
             reason=reason,
+            urgent=query.urgent,
         )
 
     def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
