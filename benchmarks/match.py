@@ -20,8 +20,9 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from bot.evaluation import percentile
-from bot.knowledge import Entry, EntryText, Knowledge, load_eval_set, load_knowledge
+from bot.evaluation import eval_files, load_eval_set, percentile
+from bot.knowledge import Entry, EntryText, Knowledge
+from bot.loader import load_knowledge
 from bot.matching import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +113,7 @@ def main() -> None:
     rng = random.Random(20241119)
     real = load_knowledge(FAQ_DIR)
     matcher, build_ms = _timed_build(real)
-    questions = [question.q for question in load_eval_set(FAQ_DIR / "eval" / "questions.yaml")]
+    questions = [question.q for path in eval_files(FAQ_DIR) for question in load_eval_set(path)]
     _report("real FAQ", build_ms, matcher.size, _latencies_ms(matcher.match, questions))
 
     synthetic, queries = _synthetic_knowledge(real, rng)

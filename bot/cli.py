@@ -16,14 +16,16 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.console import run_console, typed_lines
+from bot.console import format_reply, run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
-from bot.evaluation import evaluate
+from bot.dialogue import Dialogue, SessionState, TextMessage
+from bot.evaluation import eval_files, evaluate, load_eval_set
 from bot.faqcheck import check_faq
-from bot.knowledge import FaqError, Knowledge, Language, load_eval_set, load_knowledge
+from bot.knowledge import Knowledge, Language
+from bot.loader import FaqError, load_knowledge
 from bot.logs import configure_logging
 from bot.matching import Matcher, MatchResult
-from bot.runtime import open_runtime, resolve_data_key
+from bot.runtime import Startup, open_runtime, prepare, resolve_data_key
 from bot.settings import Settings, load_settings
 from bot.storage import Store
 
@@ -97,6 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem)
         print(report.summary)
         return EXIT_OK if report.ok else EXIT_PROBLEMS
+    if arguments.command == "leads":
+        # Reading the leads needs the data key and the database, not the FAQ.
+        return asyncio.run(_export_leads(settings, arguments.format))
+    if arguments.command == "run" and not settings.telegram_bot_token:
+        print(MISSING_CREDENTIALS_HELP, file=sys.stderr)
+        return EXIT_USAGE
 
     try:
         knowledge = load_knowledge(settings.faq_dir)
@@ -104,48 +112,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         print("The FAQ has errors: run `python -m bot faq check`.", file=sys.stderr)
         return EXIT_PROBLEMS
-    matcher = Matcher(knowledge)
 
+    if arguments.command in ("run", "chat"):
+        if arguments.command == "run":
+            configure_logging()
+        else:
+            configure_logging(logging.WARNING)
+        try:
+            startup = prepare(settings, knowledge)
+        except DataKeyError as error:
+            print(f"Cannot start: {error}.", file=sys.stderr)
+            return EXIT_USAGE
+        if arguments.command == "run":
+            return _run(settings, startup)
+        return asyncio.run(_chat(settings, startup, arguments.lang))
+
+    matcher = Matcher(knowledge)
     if arguments.command == "ask":
         return _ask(knowledge, matcher, arguments.question, arguments.lang, arguments.json)
-    if arguments.command == "run":
-        return _run(settings, knowledge)
-    if arguments.command == "chat":
-        return asyncio.run(_chat(settings, knowledge, arguments.lang))
-    if arguments.command == "leads":
-        return asyncio.run(_export_leads(settings, arguments.format))
-    eval_path = arguments.set or settings.faq_dir / "eval" / "questions.yaml"
-    evaluation = evaluate(matcher, load_eval_set(eval_path))
-    print(f"evaluation set: {eval_path}")
+    paths = [arguments.set] if arguments.set else eval_files(settings.faq_dir)
+    questions = [question for path in paths for question in load_eval_set(path)]
+    evaluation = evaluate(matcher, questions)
+    print("evaluation sets: " + ", ".join(str(path) for path in paths))
     print("\n".join(evaluation.lines(show_misses=arguments.misses)))
     return EXIT_OK
 
 
-def _run(settings: Settings, knowledge: Knowledge) -> int:
-    if not settings.telegram_bot_token:
-        print(MISSING_CREDENTIALS_HELP, file=sys.stderr)
-        return EXIT_USAGE
-    configure_logging()
-    try:
-        resolve_data_key(settings)
-    except DataKeyError as error:
-        print(f"Cannot start: {error}.", file=sys.stderr)
-        return EXIT_USAGE
+def _run(settings: Settings, startup: Startup) -> int:
     from bot.telegram_channel import run_bot  # only this command needs python-telegram-bot
 
-    run_bot(settings, knowledge)
+    run_bot(settings, startup)
     return EXIT_OK
 
 
-async def _chat(settings: Settings, knowledge: Knowledge, language: Language | None) -> int:
-    configure_logging(logging.WARNING)
+async def _chat(settings: Settings, startup: Startup, language: Language | None) -> int:
+    runtime = await open_runtime(settings, startup)
     try:
-        runtime = await open_runtime(settings, knowledge)
-    except DataKeyError as error:
-        print(f"Cannot start: {error}.", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        await run_console(runtime.service, knowledge, typed_lines(), print, language=language)
+        await run_console(
+            runtime.service, runtime.knowledge, typed_lines(), print, language=language
+        )
     finally:
         await runtime.close()
     return EXIT_OK
@@ -201,13 +206,14 @@ def _ask(
     as_json: bool,
 ) -> int:
     questions: Sequence[str] | TextIO = sys.stdin if question == "-" else [question]
+    dialogue = Dialogue(knowledge, matcher)
     for line in questions:
         text = line.rstrip("\r\n") if question == "-" else line
-        result = matcher.match(text, language)
         if as_json:
+            result = matcher.match(text, language)
             print(json.dumps(ask_json(knowledge, result), ensure_ascii=False), flush=True)
         else:
-            print(ask_text(knowledge, result), flush=True)
+            print(ask_text(dialogue, text, language), flush=True)
     return EXIT_OK
 
 
@@ -219,21 +225,12 @@ def ask_json(knowledge: Knowledge, result: MatchResult) -> dict[str, object]:
     return shape
 
 
-def ask_text(knowledge: Knowledge, result: MatchResult) -> str:
-    """Return what a person reading a terminal should see for one question."""
-    language = result.language
-    if result.outcome == "answer" and result.entry_id is not None:
-        return "\n".join(
-            (
-                knowledge.answer(result.entry_id, language),
-                knowledge.source_label(result.entry_id, language),
-            )
-        )
-    if result.outcome == "suggest":
-        lines = [knowledge.text(language, "suggest_header")]
-        lines += [f"  - {suggestion.question}" for suggestion in result.suggestions]
-        return "\n".join(lines)
-    return knowledge.text(language, "fallback")
+def ask_text(dialogue: Dialogue, question: str, language: Language | None) -> str:
+    """Return what a person would read in the chat, buttons as a numbered list."""
+    turn = dialogue.handle(
+        SessionState(), TextMessage(question), now=datetime.now(UTC), language_hint=language
+    )
+    return "\n\n".join(format_reply(reply) for reply in turn.replies)
 
 
 def run() -> None:

@@ -1,15 +1,122 @@
-"""Scores the matcher on the labelled evaluation set (`faq/eval/questions.yaml`)."""
+"""Scores the matcher on labelled evaluation sets (`faq/eval/*.yaml`), category by category."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
-from bot.knowledge import BOOK, LANGUAGES, OUT_OF_SCOPE, EvalQuestion, Language
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.knowledge import BOOK, LANGUAGES, Language, bare_reply
+from bot.loader import ProblemCollector
 from bot.matching import Matcher, MatchResult
 
-KINDS = ("in-scope", "out-of-scope", "book")
+OUT_OF_SCOPE = "out-of-scope"
+
+Category = Literal[
+    "in-scope",
+    "out-of-scope",
+    "near-miss",
+    "personal-case",
+    "booking",
+    "crisis",
+    "crisis-lookalike",
+    "reversal",
+]
+# In the order the report shows them, with what each measures.
+CATEGORIES: dict[Category, str] = {
+    "in-scope": "answered with the right entry",
+    "out-of-scope": "not answered (no entry fits)",
+    "near-miss": "not answered (a fact the article does not give)",
+    "personal-case": "not answered (a person's own case)",
+    "reversal": "not answered with another entry",
+    "booking": "booking intent recognised",
+    "crisis": "flagged urgent",
+    "crisis-lookalike": "not flagged urgent",
+}
+_NOT_ANSWERED = frozenset({"out-of-scope", "near-miss", "personal-case"})
+
+
+class EvalQuestion(BaseModel):
+    """One labelled question of an evaluation set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    q: str = Field(min_length=1)
+    lang: Language
+    expect: str  # an entry id, "out-of-scope", or "book"
+    category: Category | None = None
+    urgent: bool = False
+
+    @model_validator(mode="after")
+    def _default_category(self) -> EvalQuestion:
+        if self.category is None:
+            implied: Category = (
+                "booking"
+                if self.expect == BOOK
+                else "out-of-scope"
+                if self.expect == OUT_OF_SCOPE
+                else "in-scope"
+            )
+            object.__setattr__(self, "category", implied)
+        if (self.category == "crisis") != self.urgent:
+            raise ValueError("crisis questions, and only they, are marked 'urgent: true'")
+        return self
+
+    @property
+    def kind(self) -> Category:
+        """The category, filled in from `expect` when the file does not name one."""
+        assert self.category is not None  # noqa: S101 - set by the validator
+        return self.category
+
+
+def collect_eval_set(found: ProblemCollector, path: Path) -> list[tuple[EvalQuestion, int]]:
+    """Read one evaluation file; return each valid question with its line, noting problems."""
+    located = found.read(path)
+    if located is None:
+        return []
+    if not isinstance(located.data, list):
+        found.add(located.path, 1, "an evaluation set is a list of questions")
+        return []
+    questions = []
+    for index in range(len(located.data)):
+        question = found.validate(EvalQuestion, located, index)
+        if question is not None:
+            questions.append((question, located.line(index)))
+    return questions
+
+
+def load_eval_set(path: Path) -> list[EvalQuestion]:
+    """Load the labelled questions of `path`; raise `ValueError` naming every problem."""
+    found = ProblemCollector(path.resolve().parent)
+    questions = collect_eval_set(found, path)
+    if found.problems:
+        raise ValueError("\n".join(str(problem) for problem in found.problems))
+    return [question for question, _ in questions]
+
+
+def eval_files(faq_dir: Path) -> list[Path]:
+    """The evaluation sets of an FAQ folder."""
+    return sorted((faq_dir / "eval").glob("*.yaml"))
+
+
+def is_correct(question: EvalQuestion, result: MatchResult) -> bool:
+    """Return whether `result` is what the label asks for."""
+    kind = question.kind
+    if kind in _NOT_ANSWERED:
+        return result.outcome != "answer"
+    if kind == "booking":
+        return result.intent == BOOK
+    if kind == "crisis":
+        return result.urgent
+    if kind == "crisis-lookalike":
+        return not result.urgent
+    if kind == "reversal":
+        return result.outcome != "answer" or result.entry_id == question.expect
+    return result.outcome == "answer" and result.entry_id == question.expect
 
 
 def percentile(samples: Sequence[float], percent: float) -> float:
@@ -20,28 +127,9 @@ def percentile(samples: Sequence[float], percent: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
 
 
-def kind_of(question: EvalQuestion) -> str:
-    """Return whether a labelled question is in scope, out of scope, or asks for a person."""
-    if question.expect == OUT_OF_SCOPE:
-        return "out-of-scope"
-    if question.expect == BOOK:
-        return "book"
-    return "in-scope"
-
-
-def is_correct(question: EvalQuestion, result: MatchResult) -> bool:
-    """Return whether `result` is what the label asks for."""
-    kind = kind_of(question)
-    if kind == "out-of-scope":
-        return result.outcome != "answer"
-    if kind == "book":
-        return result.intent == BOOK
-    return result.outcome == "answer" and result.entry_id == question.expect
-
-
 @dataclass
 class Score:
-    """Right answers out of all, for one language and kind."""
+    """Right answers out of all, for one language and category."""
 
     right: int = 0
     total: int = 0
@@ -51,18 +139,35 @@ class Score:
         """The share of right answers, 0 to 1."""
         return self.right / self.total if self.total else 0.0
 
+    def add(self, correct: bool) -> None:
+        """Count one question."""
+        self.total += 1
+        self.right += correct
+
 
 @dataclass
 class EvalReport:
-    """Accuracy per language and kind, latency, and the questions that went wrong."""
+    """Accuracy per language and category, latency, and the questions that went wrong."""
 
-    scores: dict[tuple[Language, str], Score] = field(default_factory=dict)
+    scores: dict[tuple[Language, Category], Score] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     misses: list[tuple[EvalQuestion, MatchResult]] = field(default_factory=list)
+    false_alarms: Score = field(default_factory=Score)
+    bare_yes_no: list[str] = field(default_factory=list)
 
-    def rate(self, language: Language, kind: str) -> float:
-        """The share of right answers for one language and kind."""
-        return self.scores.get((language, kind), Score()).rate
+    def score(self, category: Category, language: Language | None = None) -> Score:
+        """Right out of all for one category, in one language or both."""
+        languages = LANGUAGES if language is None else (language,)
+        total = Score()
+        for each in languages:
+            found = self.scores.get((each, category), Score())
+            total.right += found.right
+            total.total += found.total
+        return total
+
+    def rate(self, language: Language | None, category: Category) -> float:
+        """The share of right answers for one category, in one language or both."""
+        return self.score(category, language).rate
 
     def percentile_ms(self, percent: float) -> float:
         """Return the `percent`-th percentile of match latency in milliseconds."""
@@ -70,19 +175,21 @@ class EvalReport:
 
     def lines(self, *, show_misses: bool = False) -> list[str]:
         """Return the report as printable lines."""
-        labels = {
-            "in-scope": "in-scope top-1 accuracy",
-            "out-of-scope": "out-of-scope rejection",
-            "book": "booking intent recognised",
-        }
-        lines = [f"{'language':<9} {'measure':<28} {'rate':>6} {'right':>11}"]
-        for language in LANGUAGES:
-            for kind in KINDS:
-                score = self.scores.get((language, kind), Score())
-                lines.append(
-                    f"{language:<9} {labels[kind]:<28} {score.rate:>6.3f} "
-                    f"{score.right:>5}/{score.total:<5}"
-                )
+        lines = [f"{'category':<17} {'measure':<48} {'en':>13} {'es':>13} {'all':>13}"]
+        for category, measure in CATEGORIES.items():
+            cells = [self.score(category, language) for language in (*LANGUAGES, None)]
+            if not cells[-1].total:
+                continue
+            shown = " ".join(
+                f"{cell.rate:>5.3f} {f'{cell.right}/{cell.total}':>7}" for cell in cells
+            )
+            lines.append(f"{category:<17} {measure:<48} {shown}")
+        alarms = self.false_alarms
+        lines.append(
+            f"crisis: recall {self.rate(None, 'crisis'):.3f}; false alarms {alarms.right} "
+            f"of {alarms.total} questions that are not a crisis"
+        )
+        lines.append(f"answers opening with a bare yes/no: {len(self.bare_yes_no)}")
         lines.append(
             f"match latency over {len(self.latencies_ms)} questions: "
             f"p50 {self.percentile_ms(50):.3f} ms, p99 {self.percentile_ms(99):.3f} ms"
@@ -90,9 +197,9 @@ class EvalReport:
         if show_misses:
             for question, result in self.misses:
                 lines.append(
-                    f"MISS [{question.lang} {question.expect}] {question.q!r} -> "
-                    f"{result.outcome} {result.entry_id} {result.score:.1f} "
-                    f"({result.reason}, intent={result.intent})"
+                    f"MISS [{question.lang} {question.kind} {question.expect}] {question.q!r} "
+                    f"-> {result.outcome} {result.entry_id} {result.score:.1f} "
+                    f"({result.reason}, intent={result.intent}, urgent={result.urgent})"
                 )
         return lines
 
@@ -100,14 +207,19 @@ class EvalReport:
 def evaluate(matcher: Matcher, questions: Sequence[EvalQuestion]) -> EvalReport:
     """Match every question and tally the results."""
     report = EvalReport()
+    knowledge = matcher.knowledge
     for question in questions:
         started = time.perf_counter()
         result = matcher.match(question.q)
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
-        score = report.scores.setdefault((question.lang, kind_of(question)), Score())
-        score.total += 1
-        if is_correct(question, result):
-            score.right += 1
-        else:
+        correct = is_correct(question, result)
+        report.scores.setdefault((question.lang, question.kind), Score()).add(correct)
+        if not correct:
             report.misses.append((question, result))
+        if question.kind != "crisis":
+            report.false_alarms.add(result.urgent)
+        if result.outcome == "answer" and result.entry_id is not None:
+            answer = knowledge.answer(result.entry_id, result.language)
+            if bare_reply(answer) is not None:
+                report.bare_yes_no.append(question.q)
     return report

@@ -9,17 +9,9 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import (
-    BOOK,
-    LANGUAGES,
-    OUT_OF_SCOPE,
-    EvalQuestion,
-    Knowledge,
-    Language,
-    Problem,
-    ProblemCollector,
-    collect_knowledge,
-)
+from bot.evaluation import OUT_OF_SCOPE, collect_eval_set, eval_files
+from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language
+from bot.loader import Problem, ProblemCollector, collect_knowledge
 from bot.matching import QUESTION_WORDS, Matcher
 from bot.text import fold
 
@@ -68,7 +60,7 @@ def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
         for text in (entry.text(language).question, *entry.text(language).phrasings)
     }
     valid = {*knowledge.entries, OUT_OF_SCOPE, BOOK}
-    for path in sorted((faq_dir / "eval").glob("*.yaml")):
+    for path in eval_files(faq_dir):
         found, count = _check_eval_set(path, faq_dir, phrasing_owner, valid)
         problems += found
         eval_count += count
@@ -189,28 +181,19 @@ def _check_eval_set(
     path: Path, faq_dir: Path, phrasing_owner: dict[str, str], valid: set[str]
 ) -> tuple[list[Problem], int]:
     found = ProblemCollector(faq_dir.resolve())
-    located = found.read(path)
-    if located is None:
-        return found.problems, 0
-    if not isinstance(located.data, list):
-        found.add(located.path, 1, "an evaluation set is a list of questions")
-        return found.problems, 0
-    for index in range(len(located.data)):
-        question = found.validate(EvalQuestion, located, index)
-        if question is None:
-            continue
-        line = located.line(index)
+    questions = collect_eval_set(found, path)
+    for question, line in questions:
         if question.expect not in valid:
-            found.add(located.path, line, f"'{question.expect}' is not an entry id")
+            found.add(found.relative(path), line, f"'{question.expect}' is not an entry id")
         owner = phrasing_owner.get(fold(question.q))
         if owner is not None:
             found.add(
-                located.path,
+                found.relative(path),
                 line,
                 f"question is also a phrasing of '{owner}'; keep the evaluation set apart "
                 "from the FAQ",
             )
-    return found.problems, len(located.data)
+    return found.problems, len(questions)
 
 
 def _question_words(normalized: str) -> set[str]:

@@ -1,34 +1,66 @@
-"""The FAQ as data: pydantic models of the YAML files under `FAQ_DIR`, and their loader.
+"""The FAQ as data: pydantic models of the YAML files under `FAQ_DIR`, and `Knowledge`.
 
-Loading never stops at the first mistake: every problem is collected with the file and line
-it comes from, so that `python -m bot faq check` can tell a non-programmer exactly what to fix.
+The files are read by `bot.loader`, which reports every problem with its file and line; this
+module only says what valid content looks like and how answers and texts are put together.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from bot.loader import Located
 
 Language = Literal["en", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "es")
 
 # Telegram refuses messages longer than this many characters.
 TELEGRAM_MESSAGE_LIMIT = 4096
+# Entries that rest on no article: about this assistant, or the firm's own contact details.
 ASSISTANT_SOURCE = "assistant"
+FIRM_SOURCE = "firm"
+OWN_SOURCES = frozenset({ASSISTANT_SOURCE, FIRM_SOURCE})
 MIN_PHRASINGS = 10
-ANSWER_PLACEHOLDERS = frozenset({"phone", "email", "website_section", "firm_name"})
+FIRM_PLACEHOLDERS = frozenset({"phone", "email", "website_section", "firm_name"})
+BOOK: Literal["book"] = "book"
 
-_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
+# The values the code fills into each text of texts/*.yaml, besides the firm's details. A text
+# may use only these placeholders (`faq check` reports any other, with its line), and the code
+# must pass exactly these (`Knowledge.text` refuses anything else), so a typo such as
+# `{nombre}` is caught when the FAQ is checked, never in the middle of a booking.
+TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
+    key: frozenset(names.split())
+    for key, names in {
+        "source_line": "source cited_as date",
+        "topic_header": "topic",
+        "consent_request": "retention_days",
+        "urgent_consent_request": "retention_days",
+        "privacy": "retention_days",
+        "ask_time": "zone",
+        "time_in_zone": "window zone",
+        "summary": "name contact time voicemail topic",
+        "urgent_summary": "contact voicemail",
+        "booked": "reference time",
+        "urgent_booked": "reference",
+        "booking_updated": "reference",
+        "already_booked": "reference",
+        "kept": "reference",
+        "mydata_lead": "reference date name contact time voicemail topic status",
+        "mydata_questions": "count",
+        "mydata_session": "language",
+        "staff_new_lead": "reference",
+        "staff_updated_lead": "reference",
+        "staff_lead_body": "name contact time voicemail language topic received",
+        "staff_stats": "questions answer suggest fallback en es leads urgent",
+    }.items()
+}
 
 
 class _Strict(BaseModel):
@@ -43,6 +75,9 @@ class Localized(_Strict):
 
     def __getitem__(self, language: Language) -> str:
         return self.en if language == "en" else self.es
+
+
+_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class EntryText(_Strict):
@@ -70,6 +105,9 @@ class Entry(_Strict):
     quote: str | None = None
     reviewed: date
     intent: Literal["book"] | None = None
+    # The answer touches on someone's safety, so the bot adds the article's limits to it: what
+    # the City of Los Angeles will not do is not what federal agents or other agencies do.
+    limits: bool = False
     related: list[str] = Field(default_factory=list, max_length=3)
     en: EntryText
     es: EntryText
@@ -84,7 +122,10 @@ class Source(_Strict):
 
     id: str = Field(pattern=_ID_PATTERN)
     file: str
-    title: str
+    title: Localized
+    # How an answer names the article, with its date ("the firm's article of November 2024");
+    # every answer resting on it says so, so that a reader years later knows how old it is.
+    cited_as: Localized
     publisher: str
     subject_date: date
     language: Language
@@ -121,88 +162,66 @@ class Firm(_Strict):
         }
 
 
-class Intents(_Strict):
-    """Phrases that ask for a person, and phrases of an urgent situation, per language."""
+class IntentRules(_Strict):
+    """How the bot reads what a message wants, besides its topic (intents.yaml).
+
+    `book` lists phrases that ask for a person outright; `groups` names lists of words and
+    phrases (per language) that the rules of `bot.reading` combine: who acts, what happened,
+    where and when, so that "they took my husband this morning" is a crisis and "what happens
+    if they take me?" is not.
+    """
 
     book: dict[Language, list[str]]
-    urgent: dict[Language, list[str]] = Field(default_factory=dict)
+    groups: dict[str, dict[Language, list[str]]]
+
+    def phrases(self, group: str) -> list[str]:
+        """Return every phrase of `group`, in both languages."""
+        by_language = self.groups.get(group, {})
+        return [phrase for language in LANGUAGES for phrase in by_language.get(language, [])]
 
 
 class Scope(_Strict):
-    """Places and processes the FAQ does not cover."""
+    """Places, processes, agencies and facts the FAQ does not cover."""
 
     places: list[str] = Field(default_factory=list)
     processes: list[str] = Field(default_factory=list)
+    agencies: list[str] = Field(default_factory=list)
+    facts: list[str] = Field(default_factory=list)
     money: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
 
     def terms(self) -> list[str]:
         """Return every uncovered term."""
-        return [*self.places, *self.processes, *self.money, *self.topics]
+        return [
+            *self.places,
+            *self.processes,
+            *self.agencies,
+            *self.facts,
+            *self.money,
+            *self.topics,
+        ]
 
 
-class EvalQuestion(_Strict):
-    """One labelled question of the evaluation set."""
-
-    q: str = Field(min_length=1)
-    lang: Language
-    expect: str  # an entry id, "out-of-scope", or "book"
+# An answer that opens with one of these, followed by a stop or a comma, reads as a promise
+# ("No." to "can I be deported?"); answers report what the article says instead.
+_BARE_REPLIES = frozenset({"yes", "no", "yeah", "yep", "nope", "sí", "si", "claro"})
+_FIRST_WORD = re.compile(r"^\W*(\w+)\s*([.,!;:]|$)")
 
 
-OUT_OF_SCOPE = "out-of-scope"
-BOOK: Literal["book"] = "book"
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something wrong in the FAQ files, with where it is."""
-
-    path: str
-    line: int
-    message: str
-    warning: bool = False
-
-    def __str__(self) -> str:
-        kind = "warning: " if self.warning else ""
-        return f"{self.path}:{self.line}: {kind}{self.message}"
-
-
-class FaqError(Exception):
-    """The FAQ files have errors; `problems` lists them."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
-
-
-@dataclass(frozen=True, slots=True)
-class Located:
-    """A value read from YAML together with the line each of its parts starts on."""
-
-    path: str
-    data: Any
-    node: yaml.Node | None
-
-    def line(self, *loc: str | int) -> int:
-        """Return the 1-based line of the part at `loc`, or of its nearest parent."""
-        node = self.node
-        line = node.start_mark.line + 1 if node is not None else 1
-        for key in loc:
-            child = _child(node, key)
-            if child is None:
-                break
-            node, line = child, child.start_mark.line + 1
-        return line
-
-
-def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == str(key):
-                return value_node  # type: ignore[no-any-return]
-    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-        return node.value[key]  # type: ignore[no-any-return]
+def bare_reply(answer: str) -> str | None:
+    """Return the bare "Yes." or "No," an answer opens with, if it does."""
+    opening = _FIRST_WORD.match(answer)
+    if opening is not None and opening.group(1).casefold() in _BARE_REPLIES:
+        return opening.group(1)
     return None
+
+
+def placeholders_of(template: str) -> set[str]:
+    """Return the `{names}` a template uses ("{" when its braces are broken)."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError:
+        return {"{"}
 
 
 @dataclass
@@ -216,366 +235,45 @@ class Knowledge:
     firm: Firm
     synonyms: dict[str, list[str]]
     scope: Scope
-    intents: Intents
+    intents: IntentRules
     texts: dict[Language, dict[str, str]]
     entry_paths: dict[str, Located] = field(default_factory=dict)
 
     def answer(self, entry_id: str, language: Language) -> str:
-        """Return the answer of `entry_id` in `language`, with the firm's details filled in."""
-        template = self.entries[entry_id].text(language).answer
-        return template.format_map(self.firm.placeholders(language))
+        """Return what `entry_id` answers in `language`: its answer, then its limits if any."""
+        entry = self.entries[entry_id]
+        answer = entry.text(language).answer.format_map(self.firm.placeholders(language))
+        if not entry.limits:
+            return answer
+        return f"{answer} {self.text(language, 'answer_limits')}"
 
     def text(self, language: Language, key: str, /, **values: str) -> str:
         """Return the user-facing text `key` in `language`, placeholders filled in."""
+        expected = TEXT_PLACEHOLDERS.get(key, frozenset())
+        if values.keys() != expected:
+            raise ValueError(f"text '{key}' takes {sorted(expected)}, given {sorted(values)}")
         return self.texts[language][key].format_map({**self.firm.placeholders(language), **values})
 
     def source_label(self, entry_id: str, language: Language) -> str:
-        """Return a short line naming where the answer of `entry_id` comes from."""
+        """Return a short line naming where the answer of `entry_id` comes from, and its date."""
         entry = self.entries[entry_id]
         if entry.source == ASSISTANT_SOURCE:
             return self.text(language, "source_assistant")
+        if entry.source == FIRM_SOURCE:
+            return self.text(language, "source_firm")
         source = self.sources[entry.source]
         return self.text(
             language,
             "source_line",
-            source=source.title,
-            date=entry.reviewed.isoformat(),
+            source=source.title[language],
+            cited_as=source.cited_as[language],
+            date=self.long_date(entry.reviewed, language),
         )
 
-
-class ProblemCollector:
-    """Reads YAML files under an FAQ folder, gathering every problem with its file and line."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
-
-    def relative(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root.parent))
-        except ValueError:
-            return str(path)
-
-    def add(self, path: str, line: int, message: str, *, warning: bool = False) -> None:
-        self.problems.append(Problem(path, line, message, warning))
-
-    def read(self, path: Path) -> Located | None:
-        shown = self.relative(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except FileNotFoundError:
-            self.add(shown, 1, "file is missing")
-            return None
-        except UnicodeDecodeError:
-            self.add(shown, 1, "file is not UTF-8 text")
-            return None
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            problem = getattr(error, "problem", None) or "not valid YAML"
-            self.add(shown, line, f"YAML syntax error: {problem}")
-            return None
-        return Located(shown, data, node)
-
-    def validate(
-        self, model: type[ModelT], located: Located, *loc: str | int, label: str = ""
-    ) -> ModelT | None:
-        data = located.data
-        for key in loc:
-            data = data[key]
-        try:
-            return model.model_validate(data)
-        except ValidationError as error:
-            for detail in error.errors():
-                where = (*loc, *(part for part in detail["loc"] if isinstance(part, str | int)))
-                self.add(
-                    located.path,
-                    located.line(*where),
-                    f"{label}{_describe(detail, where)}",
-                )
-            return None
-
-
-def _describe(detail: Mapping[str, Any], where: Sequence[str | int]) -> str:
-    field_name = ".".join(str(part) for part in where) or "file"
-    kind = detail["type"]
-    if kind == "missing":
-        if where and where[-1] in LANGUAGES:
-            return f"missing the '{where[-1]}' language"
-        return f"'{field_name}' is missing"
-    if kind == "extra_forbidden":
-        return f"'{field_name}' is not a known field (check its spelling)"
-    if kind == "too_short" and where and where[-1] == "phrasings":
-        return f"'{field_name}' needs at least {MIN_PHRASINGS} phrasings"
-    return f"'{field_name}': {detail['msg']}"
-
-
-def _placeholders(template: str) -> set[str]:
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    except ValueError:
-        return {"{"}
-
-
-def _collapse_spaces(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _yaml_files(folder: Path) -> Iterator[Path]:
-    yield from sorted(folder.glob("*.yaml"))
-    yield from sorted(folder.glob("*.yml"))
-
-
-def collect_knowledge(faq_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
-    """Read and validate every FAQ file; return what loaded and every problem found."""
-    faq_dir = faq_dir.resolve()
-    found = ProblemCollector(faq_dir)
-    if not faq_dir.is_dir():
-        found.add(str(faq_dir), 1, "FAQ folder not found (set FAQ_DIR)")
-        return None, found.problems
-
-    sources, source_texts = _load_sources(found, faq_dir / "sources")
-    topics = _load_topics(found, faq_dir / "topics.yaml")
-    firm = _load_single(found, faq_dir / "firm.yaml", Firm)
-    scope = _load_single(found, faq_dir / "scope.yaml", Scope)
-    intents = _load_single(found, faq_dir / "intents.yaml", Intents)
-    synonyms = _load_synonyms(found, faq_dir / "synonyms.yaml")
-    texts = _load_texts(found, faq_dir / "texts")
-    entries, entry_paths = _load_entries(found, faq_dir / "entries")
-
-    _check_entries(found, entries, entry_paths, sources, source_texts, topics, firm)
-
-    has_errors = any(not problem.warning for problem in found.problems)
-    if has_errors or firm is None or scope is None or intents is None:
-        return None, found.problems
-    knowledge = Knowledge(
-        entries=entries,
-        sources=sources,
-        source_texts=source_texts,
-        topics=topics,
-        firm=firm,
-        synonyms=synonyms,
-        scope=scope,
-        intents=intents,
-        texts=texts,
-        entry_paths=entry_paths,
-    )
-    return knowledge, found.problems
-
-
-def load_knowledge(faq_dir: Path) -> Knowledge:
-    """Load the FAQ under `faq_dir`; raise `FaqError` listing every error."""
-    knowledge, problems = collect_knowledge(faq_dir)
-    if knowledge is None:
-        raise FaqError([problem for problem in problems if not problem.warning])
-    return knowledge
-
-
-def _load_single(found: ProblemCollector, path: Path, model: type[ModelT]) -> ModelT | None:
-    located = found.read(path)
-    if located is None:
-        return None
-    return found.validate(model, located)
-
-
-def _load_sources(
-    found: ProblemCollector, folder: Path
-) -> tuple[dict[str, Source], dict[str, str]]:
-    sources: dict[str, Source] = {}
-    texts: dict[str, str] = {}
-    for path in _yaml_files(folder):
-        located = found.read(path)
-        if located is None:
-            continue
-        source = found.validate(Source, located)
-        if source is None:
-            continue
-        if source.id in sources or source.id == ASSISTANT_SOURCE:
-            found.add(located.path, located.line("id"), f"source id '{source.id}' is taken")
-            continue
-        text_path = folder / source.file
-        try:
-            texts[source.id] = text_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            found.add(located.path, located.line("file"), f"cannot read '{source.file}'")
-            continue
-        sources[source.id] = source
-    if not sources:
-        found.add(found.relative(folder), 1, "no source metadata (*.yaml) found")
-    return sources, texts
-
-
-def _load_topics(found: ProblemCollector, path: Path) -> dict[str, Topic]:
-    located = found.read(path)
-    topics: dict[str, Topic] = {}
-    if located is None:
-        return topics
-    if not isinstance(located.data, list):
-        found.add(located.path, 1, "topics.yaml must be a list of topics")
-        return topics
-    for index in range(len(located.data)):
-        topic = found.validate(Topic, located, index)
-        if topic is None:
-            continue
-        if topic.id in topics:
-            found.add(located.path, located.line(index), f"duplicate topic id '{topic.id}'")
-        topics[topic.id] = topic
-    return topics
-
-
-def _load_synonyms(found: ProblemCollector, path: Path) -> dict[str, list[str]]:
-    located = found.read(path)
-    if located is None:
-        return {}
-    data = located.data
-    if not isinstance(data, dict):
-        found.add(located.path, 1, "synonyms.yaml must map a word to a list of phrases")
-        return {}
-    synonyms: dict[str, list[str]] = {}
-    owner: dict[str, str] = {}
-    for canonical, variants in data.items():
-        line = located.line(str(canonical))
-        if not isinstance(canonical, str) or not re.fullmatch(r"[a-z0-9]+", canonical):
-            found.add(located.path, line, f"'{canonical}' must be one lower-case word")
-            continue
-        if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
-            found.add(located.path, line, f"'{canonical}' must have a list of phrases")
-            continue
-        for index, variant in enumerate(variants):
-            key = " ".join(variant.casefold().split())
-            if key in owner and owner[key] != canonical:
-                found.add(
-                    located.path,
-                    located.line(canonical, index),
-                    f"'{variant}' is listed under both '{owner[key]}' and '{canonical}'",
-                )
-            owner[key] = canonical
-        synonyms[canonical] = list(variants)
-    return synonyms
-
-
-def _load_texts(found: ProblemCollector, folder: Path) -> dict[Language, dict[str, str]]:
-    texts: dict[Language, dict[str, str]] = {}
-    located_by_language: dict[Language, Located] = {}
-    for language in LANGUAGES:
-        located = found.read(folder / f"{language}.yaml")
-        if located is None:
-            continue
-        if not isinstance(located.data, dict) or not all(
-            isinstance(value, str) for value in located.data.values()
-        ):
-            found.add(located.path, 1, "must map each key to one text")
-            continue
-        texts[language] = {str(key): value for key, value in located.data.items()}
-        located_by_language[language] = located
-    if len(texts) == len(LANGUAGES):
-        english, spanish = texts["en"], texts["es"]
-        for key in sorted(english.keys() - spanish.keys()):
-            found.add(located_by_language["es"].path, 1, f"text '{key}' is missing (it is in en)")
-        for key in sorted(spanish.keys() - english.keys()):
-            found.add(located_by_language["en"].path, 1, f"text '{key}' is missing (it is in es)")
-    return texts
-
-
-def _load_entries(
-    found: ProblemCollector, folder: Path
-) -> tuple[dict[str, Entry], dict[str, Located]]:
-    entries: dict[str, Entry] = {}
-    paths: dict[str, Located] = {}
-    for path in _yaml_files(folder):
-        located = found.read(path)
-        if located is None:
-            continue
-        if not isinstance(located.data, dict):
-            found.add(located.path, 1, "an entry file must hold one entry (a mapping)")
-            continue
-        label = f"[{located.data.get('id', path.stem)}] "
-        entry = found.validate(Entry, located, label=label)
-        if entry is None:
-            continue
-        if entry.id in entries:
-            found.add(
-                located.path,
-                located.line("id"),
-                f"[{entry.id}] duplicate id (also in {paths[entry.id].path})",
-            )
-            continue
-        entries[entry.id] = entry
-        paths[entry.id] = located
-    if not entries and not found.problems:
-        found.add(found.relative(folder), 1, "no entries found")
-    return entries, paths
-
-
-def _check_entries(
-    found: ProblemCollector,
-    entries: Mapping[str, Entry],
-    paths: Mapping[str, Located],
-    sources: Mapping[str, Source],
-    source_texts: Mapping[str, str],
-    topics: Mapping[str, Topic],
-    firm: Firm | None,
-) -> None:
-    for entry in entries.values():
-        where = paths[entry.id]
-        label = f"[{entry.id}]"
-        if entry.topic not in topics:
-            found.add(where.path, where.line("topic"), f"{label} unknown topic '{entry.topic}'")
-        for index, related in enumerate(entry.related):
-            if related not in entries or related == entry.id:
-                found.add(
-                    where.path,
-                    where.line("related", index),
-                    f"{label} related entry '{related}' does not exist",
-                )
-        _check_source(found, entry, where, sources, source_texts)
-        for language in LANGUAGES:
-            answer = entry.text(language).answer
-            unknown = _placeholders(answer) - ANSWER_PLACEHOLDERS
-            if unknown:
-                found.add(
-                    where.path,
-                    where.line(language, "answer"),
-                    f"{label} unknown placeholder(s) in the answer: {sorted(unknown)}",
-                )
-                continue
-            filled = answer.format_map(firm.placeholders(language)) if firm else answer
-            if len(filled) > TELEGRAM_MESSAGE_LIMIT:
-                found.add(
-                    where.path,
-                    where.line(language, "answer"),
-                    f"{label} answer is {len(filled)} characters; Telegram allows "
-                    f"{TELEGRAM_MESSAGE_LIMIT}",
-                )
-
-
-def _check_source(
-    found: ProblemCollector,
-    entry: Entry,
-    where: Located,
-    sources: Mapping[str, Source],
-    source_texts: Mapping[str, str],
-) -> None:
-    label = f"[{entry.id}]"
-    if entry.source == ASSISTANT_SOURCE:
-        return
-    if entry.source not in sources:
-        found.add(where.path, where.line("source"), f"{label} unknown source '{entry.source}'")
-        return
-    if not entry.quote:
-        found.add(where.path, where.line("source"), f"{label} needs a 'quote' from its source")
-        return
-    if _collapse_spaces(entry.quote) not in _collapse_spaces(source_texts[entry.source]):
-        found.add(
-            where.path,
-            where.line("quote"),
-            f"{label} the quote is not found word for word in source '{entry.source}'",
-        )
-
-
-def load_eval_set(path: Path) -> list[EvalQuestion]:
-    """Load the labelled evaluation questions from `path`."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [EvalQuestion.model_validate(item) for item in data]
+    def long_date(self, day: date, language: Language) -> str:
+        """Return `day` written out in `language` ("November 24, 2026", "24 de noviembre...")."""
+        months = self.texts[language]["month_names"].split(",")
+        month = months[day.month - 1].strip()
+        if language == "es":
+            return f"{day.day} de {month} de {day.year}"
+        return f"{month} {day.day}, {day.year}"

@@ -35,6 +35,14 @@ ENGLISH_STOPWORDS = _word_set(
     understand moving move live living lives stay staying right left sure maybe probably
     okay hello bye goodbye cool understand somebody everybody
     lot lots bit little big again ever never always often sometimes today tomorrow yesterday
+    new general good morning afternoon evening make made makes making done give gives gave
+    given giving tell told telling use used uses using need needs needed
+    talk talking talked say saying keep kept back end ended connect connected relate
+    related provide provided come comes coming see sees seen go goes went gone gets getting
+    put take takes taking took happen happens happened happening might may must let lets
+    allow allows allowed permit permitted stuff way going gonna wanna want wants wanted
+    think thinks thought hearing keep keeps able exactly basically anything everything
+    election elections real since
     """
 )
 
@@ -54,6 +62,13 @@ SPANISH_STOPWORDS = _word_set(
     nervioso entender entiendo mudar mudo mudarme vivo vive viven vivir quedar seguro claro
     quizas tal vez adios chao bien mal mejor peor poquito mucho siempre nunca hoy manana ayer
     algun enterar entere voy vas ir cierto anos hace llegue vine
+    nueva nuevo nuevas nuevos general buen hacer hace hacen hizo hicieron hecho haciendo haga
+    hagan da dan dio dieron dar decir dice dicen dijo dijeron diga digame dime usar usa usan
+    uso pedir pido pide piden pedi necesita necesitan necesitaba necesitamos llegar llega
+    llegan llego sacar saca saco sacaron ver ve ven visto hablar habla hablan hable pasar
+    pasa pasan paso pasaron poner pone venir viene vienen vino tratar trata trato mantener
+    mantiene quedar queda empezar empieza seguir sigue siguen ahora permite permiten
+    permitido dejan deja dejar cosa tal eleccion elecciones
     """
 )
 

@@ -11,28 +11,37 @@ spelling correction against the FAQ's own vocabulary, and is scored in two stage
 
 The decision is `answer` (one clear winner), `suggest` (a few plausible entries) or
 `fallback` (nothing close, or the question names a place or process the FAQ does not cover).
+An entry answers only what it states: a question about someone's own case, about what
+immigration agents do, or asking for something the best entry never states (when the law
+takes effect, who signed it) gets `suggest` or `fallback`, never `answer`; and a crisis gets
+the firm's phone, not an entry (`bot.reading` tells these apart).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language
+from bot.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
 from bot.language import STOPWORDS, LanguageDetector
 from bot.privacy import strip_contacts
-from bot.text import CITY_WORD, PhraseDetector, PhraseMap, fold, stem
+from bot.reading import Reader, Reading
+from bot.text import CITY_WORD, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
 Intent = Literal["book"]
 
 MAX_SUGGESTIONS = 3
+# The matcher reads at most this much of a message: a question is a sentence or two, and a
+# 4096-character message of one word repeated should cost no more than a short one.
+MAX_QUESTION_LENGTH = 600
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,8 +77,10 @@ class MatchResult:
     suggestions: tuple[Suggestion, ...]
     intent: Intent | None
     reason: str
-    # Says someone is detained, at the door, or about to be deported (not in the JSON).
+    # Someone is in a legal crisis now: detained, agents at the door, a hearing within days.
     urgent: bool = False
+    # A danger to life: the bot says to call 911 first (not in the JSON).
+    medical: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Return the documented JSON shape of `python -m bot ask --json`."""
@@ -85,6 +96,7 @@ class MatchResult:
                 for s in self.suggestions
             ],
             "intent": self.intent,
+            "urgent": self.urgent,
         }
 
 
@@ -97,7 +109,7 @@ class _Choice:
 
 @dataclass(frozen=True, slots=True)
 class _Query:
-    urgent: bool
+    reading: Reading
     content: list[str]
     text: str
 
@@ -130,15 +142,25 @@ _SPECIFIC_ENTRIES = 2
 class Matcher:
     """Answers free-text questions from a prebuilt index of the FAQ."""
 
-    def __init__(self, knowledge: Knowledge, *, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        *,
+        thresholds: Thresholds | None = None,
+        this_year: int | None = None,
+    ) -> None:
         self.thresholds = thresholds or Thresholds()
         self._knowledge = knowledge
         self._entry_ids = list(knowledge.entries)
         self._synonyms = PhraseMap.from_groups(knowledge.synonyms, word_forms=True)
         self._canonical_words = frozenset(knowledge.synonyms)
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
-        self._booking = PhraseDetector(_phrases(knowledge.intents.book))
-        self._urgency = PhraseDetector(_phrases(knowledge.intents.urgent))
+        self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
+        self._meta_entries = frozenset(
+            index
+            for index, entry in enumerate(knowledge.entries.values())
+            if entry.source in OWN_SOURCES
+        )
         self._book_entry = next(
             (entry.id for entry in knowledge.entries.values() if entry.intent == BOOK), None
         )
@@ -169,6 +191,24 @@ class Matcher:
             ]
             prepared.append(contents)
             self._entry_vocabulary.append({word for content in contents for word in content})
+        # What each entry states: the words of its questions and of its answers. A question
+        # is answered by an entry only if every meaningful word it asks about is among them.
+        self._stated = [
+            vocabulary
+            | self._words_of(entry.en.answer, "en")
+            | self._words_of(entry.es.answer, "es")
+            for vocabulary, entry in zip(
+                self._entry_vocabulary, knowledge.entries.values(), strict=True
+            )
+        ]
+        # Words that say whom a question is about ("my husband", "workers") are context, not
+        # what it asks.
+        self._context = {
+            word
+            for phrase in [*knowledge.intents.phrases("person"), "you"]
+            for word in self._words_of(phrase, "en")
+        }
+        self._concepts = set().union(*self._stated) | self._canonical_words
 
         entry_count = len(self._entry_ids)
         document_frequency: dict[str, int] = defaultdict(int)
@@ -199,7 +239,7 @@ class Matcher:
                 self._choices.append(_Choice(index, " ".join(content), total))
 
         known = {word for words in entry_raw_words for word in words}
-        known |= self._synonyms.words | self._booking.words
+        known |= self._synonyms.words | self._reader.words
         known |= {word for word in STOPWORDS if len(word) >= _MIN_CORRECTABLE}
         self._known_words = known
         self._correctable = sorted(known)
@@ -223,29 +263,38 @@ class Matcher:
         language = self._detector.detect(text, tokens)
         return " ".join(self._content(self._canonical(tokens, language)))
 
+    def read(self, text: str) -> Reading:
+        """Return what `text` wants besides its topic (a crisis, a person, its own case)."""
+        return self._reader.read(text[:MAX_QUESTION_LENGTH])
+
     def detect_language(self, text: str, hint: Language | None = None) -> Language:
         """Return the language `text` is written in, `hint` breaking ties."""
         return self._detector.detect(text, fold(text).split(), hint)
 
     def match(self, text: str, language_hint: Language | None = None) -> MatchResult:
         """Decide how to answer `text`: one entry, a few suggestions, or no answer."""
+        text = text[:MAX_QUESTION_LENGTH]
         # A phone number or email in a question says nothing about what it asks.
         raw_tokens = fold(strip_contacts(text)).split()
         language = self._detector.detect(text, raw_tokens, language_hint)
-        corrected = self._correct(raw_tokens)
-        intent = self._intent(raw_tokens)
-        content = self._content(self._canonical(corrected, language))
-        query = _Query(self._urgency.found(raw_tokens), content, text)
+        reading = self.read(text)
+        intent: Intent | None = BOOK if reading.book else None
+        content = self._content(self._canonical(self._correct(raw_tokens), language))
+        query = _Query(reading, content, text)
 
-        if not query.content:
+        if reading.urgent:
+            # A crisis gets the firm's phone first, never an entry.
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "urgent")
+        if reading.medical:
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "medical")
+        if not query.content or (reading.social and set(query.content) <= {"you"}):
+            # "hi, how are you?", "thank you!": nothing is asked about.
             return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
 
-        if intent == BOOK and self._book_entry is not None:
-            return self._result(
-                query, language, "answer", self._book_entry, 100.0, (), intent, "intent"
-            )
-
         scored = self._score(query.content)
+        if reading.personal and not (scored and scored[0][0] in self._meta_entries):
+            # No article says what will happen to one person: show what it does say.
+            return self._not_answered(query, language, scored, intent, "personal")
         uncovered = self._scope.find(raw_tokens)
         if uncovered:
             scored = [
@@ -257,12 +306,19 @@ class Matcher:
                 return self._result(
                     query, language, "fallback", None, 0.0, (), intent, "not-covered"
                 )
+        if intent == BOOK and self._book_entry is not None:
+            return self._result(
+                query, language, "answer", self._book_entry, 100.0, (), intent, "intent"
+            )
 
         if not scored or scored[0][1] < self.thresholds.suggest:
             best = scored[0][1] if scored else 0.0
             return self._result(query, language, "fallback", None, best, (), intent, "low-score")
-
         best_index, best_score = scored[0]
+        asks_beyond = reading.enforcement or reading.definition
+        if asks_beyond or self._unstated(query.content, best_index):
+            return self._not_answered(query, language, scored, intent, "not-stated")
+
         runner_up = scored[1][1] if len(scored) > 1 else 0.0
         if (
             best_score >= self.thresholds.answer
@@ -276,7 +332,18 @@ class Matcher:
             return self._result(
                 query, language, "answer", entry_id, best_score, (), entry_intent, "matched"
             )
+        reason = "ambiguous" if best_score >= self.thresholds.answer else "unsure"
+        return self._not_answered(query, language, scored, intent, reason)
 
+    def _not_answered(
+        self,
+        query: _Query,
+        language: Language,
+        scored: Sequence[tuple[int, float]],
+        intent: Intent | None,
+        reason: str,
+    ) -> MatchResult:
+        """Offer the closest entries as suggestions, or fall back when none is close."""
         suggestions = tuple(
             Suggestion(
                 self._entry_ids[index],
@@ -286,15 +353,23 @@ class Matcher:
             for index, score in scored[:MAX_SUGGESTIONS]
             if score >= self.thresholds.suggest
         )
-        return self._result(
-            query,
-            language,
-            "suggest",
-            suggestions[0].entry_id,
-            best_score,
-            suggestions,
-            intent,
-            "ambiguous" if best_score >= self.thresholds.answer else "unsure",
+        best = scored[0][1] if scored else 0.0
+        if not suggestions:
+            return self._result(query, language, "fallback", None, best, (), intent, reason)
+        first = suggestions[0].entry_id
+        return self._result(query, language, "suggest", first, best, suggestions, intent, reason)
+
+    def _unstated(self, content: Sequence[str], entry_index: int) -> bool:
+        """Whether the question asks about something the entry never states.
+
+        Only words the FAQ knows count ("take effect", "vote", "sign" through synonyms, or
+        words of other entries): a word nobody wrote down is more often a typo or a story
+        than the point of the question, and it already lowers the score.
+        """
+        stated = self._stated[entry_index]
+        return any(
+            word in self._concepts and word not in stated and word not in self._context
+            for word in content
         )
 
     def _mentions(self, entry_index: int, term: str) -> bool:
@@ -320,7 +395,8 @@ class Matcher:
             suggestions=suggestions,
             intent=intent,
             reason=reason,
-            urgent=query.urgent,
+            urgent=query.reading.urgent,
+            medical=query.reading.medical,
         )
 
     def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
@@ -329,6 +405,9 @@ class Matcher:
         if language == "en":
             return [CITY_WORD if word == "la" else word for word in mapped]
         return mapped
+
+    def _words_of(self, text: str, language: Language) -> set[str]:
+        return set(self._content(self._canonical(fold(text).split(), language)))
 
     def _content(self, tokens: Iterable[str]) -> list[str]:
         """Return the distinct meaningful words of `tokens`, stemmed, in order."""
@@ -345,6 +424,15 @@ class Matcher:
         corrected: list[str] = []
         for token in tokens:
             if (
+                len(token) >= _MIN_CORRECTABLE
+                and token.endswith("s")
+                and token not in self._known_words
+                and token[:-1] in self._known_words
+            ):
+                # "citys", "lawyers": a plural or a possessive without its apostrophe.
+                corrected.append(token[:-1])
+                continue
+            if (
                 len(token) < _MIN_CORRECTABLE
                 or token in self._known_words
                 or token in self._scope_words
@@ -360,13 +448,6 @@ class Matcher:
             )
             corrected.append(found[0] if found is not None else token)
         return corrected
-
-    def _intent(self, tokens: Sequence[str]) -> Intent | None:
-        return BOOK if self._booking.found(tokens) else None
-
-    def is_urgent(self, text: str) -> bool:
-        """Return whether `text` says someone is detained, at the door, or about to be deported."""
-        return self._urgency.found(fold(strip_contacts(text)).split())
 
     def _is_specific(self, content: Sequence[str]) -> bool:
         """Whether a question narrows the FAQ down enough to be answered without being sure.
@@ -444,10 +525,6 @@ class Matcher:
         results = list(best.items())
         results.sort(key=lambda pair: pair[1], reverse=True)
         return results
-
-
-def _phrases(by_language: Mapping[Language, Sequence[str]]) -> list[str]:
-    return [phrase for phrases in by_language.values() for phrase in phrases]
 
 
 def _harmonic_mean(first: float, second: float) -> float:

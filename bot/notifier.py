@@ -15,8 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.knowledge import Knowledge, Language
-from bot.staff import lead_notification
+from bot.reports import LeadWriter
 from bot.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -43,18 +42,16 @@ class Notifier:
         self,
         store: Store,
         sender: Sender,
-        knowledge: Knowledge,
+        writer: LeadWriter,
         *,
         clock: Callable[[], datetime],
-        staff_language: Language = "en",
         first_retry: timedelta = FIRST_RETRY,
         idle_check: timedelta = IDLE_CHECK,
     ) -> None:
         self._store = store
         self._sender = sender
-        self._knowledge = knowledge
+        self._writer = writer
         self._clock = clock
-        self._staff_language = staff_language
         self._first_retry = first_retry
         self._idle_check = idle_check
         self._wake = asyncio.Event()
@@ -96,9 +93,7 @@ class Notifier:
                 # Hand the rest back at once rather than leave them claimed.
                 await self._store.retry_later(delivery.outbox_id, delivery.attempts, self._clock())
                 continue
-            text = lead_notification(
-                self._knowledge, delivery.lead, delivery.kind, self._staff_language
-            )
+            text = self._writer.notification(delivery.lead, delivery.kind)
             try:
                 await self._sender.send(delivery.chat_id, text)
             except DeliveryRefused as refusal:

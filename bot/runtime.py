@@ -11,7 +11,8 @@ from sqlalchemy.engine import make_url
 
 from bot.crypto import DataKeyError, Vault, load_or_create_key_file
 from bot.dialogue import Dialogue
-from bot.knowledge import Knowledge, load_knowledge
+from bot.knowledge import Knowledge
+from bot.loader import load_knowledge
 from bot.matching import Matcher
 from bot.service import ChatService
 from bot.settings import Settings
@@ -55,22 +56,37 @@ def resolve_data_key(settings: Settings) -> str:
     return secret
 
 
-async def open_runtime(settings: Settings, knowledge: Knowledge | None = None) -> Runtime:
-    """Load the FAQ, open the database and build the dialogue and the chat service."""
+@dataclass(frozen=True)
+class Startup:
+    """What start-up builds once per process: the FAQ, its matcher and the data key."""
+
+    knowledge: Knowledge
+    matcher: Matcher
+    data_key: str
+
+
+def prepare(settings: Settings, knowledge: Knowledge | None = None) -> Startup:
+    """Load the FAQ (unless given), build its matcher and resolve the data key, once."""
     knowledge = knowledge or load_knowledge(settings.faq_dir)
-    matcher = Matcher(knowledge)
-    store = await Store.open(settings.database_url, Vault(resolve_data_key(settings)))
+    return Startup(knowledge, Matcher(knowledge), resolve_data_key(settings))
+
+
+async def open_runtime(settings: Settings, startup: Startup) -> Runtime:
+    """Open the database and build the dialogue and the chat service around `startup`."""
+    knowledge, matcher = startup.knowledge, startup.matcher
+    store = await Store.open(settings.database_url, Vault(startup.data_key))
     dialogue = Dialogue(
         knowledge,
         matcher,
         retention_days=settings.lead_retention_days,
         booking_timeout=timedelta(minutes=settings.booking_timeout_minutes),
         default_region=settings.default_phone_region,
+        time_zone=settings.firm_timezone,
+        staff_language=settings.staff_language,
     )
     service = ChatService(
         dialogue,
         store,
-        knowledge,
         admin_chat_ids=settings.bot_admin_chat_ids,
         staff_language=settings.staff_language,
     )

@@ -1,5 +1,5 @@
-"""One conversation turn, end to end: lock the chat, load its state, run the dialogue, store
-what it decided in the same transaction, and answer the commands that read stored data.
+"""One conversation turn, end to end: lock the chat, load its state (and the records a command
+shows), run the dialogue, and store what it decided in the same transaction.
 
 Channels (Telegram, the console) call `ChatService.handle` with plain values and send back the
 replies; they never touch the database or the dialogue themselves.
@@ -10,30 +10,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.dialogue import (
-    Command,
     Dialogue,
     Event,
     ForgetUser,
-    LeadRequest,
     QuestionAsked,
     Reply,
-    SessionState,
+    SaveLead,
     Turn,
     UnansweredQuestion,
+    decode_state,
+    encode_state,
+    records_needed,
 )
-from bot.knowledge import Knowledge, Language
+from bot.dialogue.engine import RecordsNeeded
+from bot.knowledge import Language
 from bot.language import parse_language
-from bot.staff import describe_lead, leads_report, stats_report, unanswered_report
-from bot.storage import Store
+from bot.records import PersonData, Records, StaffView
+from bot.storage import Store, Unit
 
 logger = logging.getLogger(__name__)
 
-ADMIN_COMMANDS = frozenset({"leads", "unanswered", "stats"})
 NEWEST_LEADS = 10
 
 
@@ -68,7 +70,6 @@ class ChatService:
         self,
         dialogue: Dialogue,
         store: Store,
-        knowledge: Knowledge,
         *,
         admin_chat_ids: tuple[int, ...] = (),
         staff_language: Language = "en",
@@ -77,7 +78,6 @@ class ChatService:
     ) -> None:
         self._dialogue = dialogue
         self._store = store
-        self._knowledge = knowledge
         self._admin_chat_ids = frozenset(admin_chat_ids)
         self._staff_language = staff_language
         self._clock = clock
@@ -96,110 +96,101 @@ class ChatService:
         """Whether this chat receives staff notifications and may use admin commands."""
         return chat_id in self._admin_chat_ids
 
-    async def handle(self, incoming: Incoming) -> Response:
-        """Handle one update; return the replies to send to its chat."""
-        event = incoming.event
-        hint = parse_language(incoming.language_code) or "en"
-        command = event.name if isinstance(event, Command) else None
-        if command in ADMIN_COMMANDS and self.is_admin(incoming.chat_id):
-            return Response([Reply(await self._admin_reply(command or ""))], hint)
-        if not incoming.private:
-            # Groups (such as the staff chat) get answers to admin commands only.
-            return Response([], hint)
-        chat_key = self.chat_key(incoming.chat_id)
+    @asynccontextmanager
+    async def holding(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold one chat: its updates are handled (and answered) one at a time, in order."""
+        chat_key = self.chat_key(chat_id)
         lock = self._locks.get(chat_key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[chat_key] = lock
         async with lock:
-            logger.info("update chat=%s event=%s", chat_key[:8], type(event).__name__)
-            if command == "mydata":
-                return await self._my_data(incoming)
-            return await self._turn(incoming, chat_key)
+            yield
 
-    async def _turn(self, incoming: Incoming, chat_key: str) -> Response:
+    async def handle(self, incoming: Incoming) -> Response:
+        """Handle one update; return the replies to send to its chat.
+
+        The caller holds the chat (`holding`) from here until its replies are sent, so that
+        a slow send cannot let the next update's replies overtake them.
+        """
+        admin = self.is_admin(incoming.chat_id)
+        needed = records_needed(incoming.event, admin=admin)
+        if not incoming.private:
+            records = await self._staff_records(needed) if needed else None
+            turn = self._dialogue.handle(
+                decode_state(None),
+                incoming.event,
+                now=self._clock(),
+                language_hint=self._staff_language,
+                records=records,
+                admin=admin,
+                private=False,
+            )
+            return Response(list(turn.replies), self._staff_language)
+        chat_key = self.chat_key(incoming.chat_id)
+        logger.info("update chat=%s event=%s", chat_key[:8], type(incoming.event).__name__)
+        return await self._turn(incoming, chat_key, admin, needed)
+
+    async def _turn(
+        self, incoming: Incoming, chat_key: str, admin: bool, needed: RecordsNeeded | None
+    ) -> Response:
         hint = parse_language(incoming.language_code)
         user_key = self.user_key(incoming.chat_id)
         lead_saved = False
         async with self._store.unit() as unit:
             stored = await unit.lock_state(chat_key)
-            state = SessionState.from_dict(stored) if stored else SessionState()
+            state = decode_state(stored)
+            records: Records | None = None
+            if needed == "person":
+                person = await unit.person_records(user_key)
+                records = PersonData(
+                    has_session=stored is not None,
+                    draft_step=state.step if state.step not in (None, "forget") else None,
+                    leads=tuple(person.leads),
+                    unanswered=person.unanswered,
+                )
+            elif needed is not None:
+                records = await self._staff_records(needed)
             turn: Turn = self._dialogue.handle(
-                state, incoming.event, now=self._clock(), language_hint=hint
+                state,
+                incoming.event,
+                now=self._clock(),
+                language_hint=hint,
+                records=records,
+                admin=admin,
             )
-            forget = False
-            for effect in turn.effects:
-                if isinstance(effect, UnansweredQuestion):
-                    await unit.add_unanswered(user_key, effect.language, effect.text)
-                elif isinstance(effect, QuestionAsked):
-                    await unit.record_question(effect.outcome, effect.language)
-                elif isinstance(effect, LeadRequest):
-                    await unit.save_lead(
-                        reference=effect.reference,
-                        user_key=user_key,
-                        language=effect.language,
-                        name=effect.name,
-                        phone=effect.phone,
-                        email=effect.email,
-                        topic=effect.topic,
-                        preferred_time=effect.preferred_time,
-                        voicemail_ok=effect.voicemail_ok,
-                        urgent=effect.urgent,
-                        notify_chat_ids=tuple(sorted(self._admin_chat_ids)),
-                    )
-                    lead_saved = True
-                elif isinstance(effect, ForgetUser):
-                    forget = True
-            if forget:
-                await unit.forget(chat_key, user_key)
-            else:
-                await unit.save_state(chat_key, turn.state.to_dict())
+            lead_saved = await self._apply(unit, turn, chat_key, user_key)
         if lead_saved:
             logger.info("lead stored chat=%s", chat_key[:8])
             if self.on_lead is not None:
                 self.on_lead()
-        final = turn.state
-        language = final.chosen_language or final.last_language or hint or "en"
-        return Response(list(turn.replies), language)
+        return Response(list(turn.replies), turn.state.language(hint))
 
-    async def _my_data(self, incoming: Incoming) -> Response:
-        knowledge = self._knowledge
-        data = await self._store.user_data(
-            self.chat_key(incoming.chat_id), self.user_key(incoming.chat_id)
-        )
-        state = SessionState.from_dict(data.state) if data.state else SessionState()
-        language = (
-            state.chosen_language
-            or state.last_language
-            or parse_language(incoming.language_code)
-            or "en"
-        )
-        if data.state is None and not data.leads and not data.unanswered:
-            return Response([Reply(knowledge.text(language, "mydata_nothing"))], language)
-        lines = [knowledge.text(language, "mydata_header")]
-        if data.state is not None:
-            lines.append(
-                knowledge.text(
-                    language,
-                    "mydata_session",
-                    language=knowledge.text(language, "language_name"),
+    async def _apply(self, unit: Unit, turn: Turn, chat_key: str, user_key: str) -> bool:
+        """Carry out the effects of a turn in its transaction; return whether a lead was saved."""
+        lead_saved = False
+        for effect in turn.effects:
+            if isinstance(effect, UnansweredQuestion):
+                await unit.add_unanswered(user_key, effect.language, effect.text)
+            elif isinstance(effect, QuestionAsked):
+                await unit.record_question(effect.outcome, effect.language)
+            elif isinstance(effect, SaveLead):
+                await unit.save_lead(
+                    effect.lead,
+                    user_key=user_key,
+                    update=effect.update,
+                    notify_chat_ids=tuple(sorted(self._admin_chat_ids)),
                 )
-            )
-        for lead in data.leads:
-            lines.append(
-                knowledge.text(language, "mydata_lead", **describe_lead(knowledge, lead, language))
-            )
-        if data.unanswered:
-            lines.append(knowledge.text(language, "mydata_questions", count=str(data.unanswered)))
-        lines.append(knowledge.text(language, "mydata_forget"))
-        return Response([Reply("\n\n".join(lines))], language)
+                lead_saved = True
+            elif isinstance(effect, ForgetUser):
+                await unit.forget(chat_key, user_key)
+                return lead_saved
+        await unit.save_state(chat_key, encode_state(turn.state))
+        return lead_saved
 
-    async def _admin_reply(self, command: str) -> str:
-        language = self._staff_language
-        if command == "leads":
-            leads = await self._store.newest_leads(NEWEST_LEADS)
-            return leads_report(self._knowledge, leads, language)
-        if command == "unanswered":
-            questions = await self._store.unanswered_texts()
-            return unanswered_report(self._knowledge, questions, language)
-        return stats_report(self._knowledge, await self._store.stats(), language)
+    async def _staff_records(self, needed: RecordsNeeded) -> StaffView:
+        if needed == "leads":
+            return StaffView(leads=tuple(await self._store.newest_leads(NEWEST_LEADS)))
+        if needed == "unanswered":
+            return StaffView(unanswered=tuple(await self._store.unanswered_texts()))
+        return StaffView(stats=await self._store.stats())

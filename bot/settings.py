@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,12 +37,24 @@ class Settings(BaseSettings):
     default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     staff_language: Language = "en"
     notify_retry_seconds: float = Field(default=5.0, gt=0)
+    firm_timezone: str = "America/Los_Angeles"
 
     @field_validator("bot_admin_chat_ids", mode="before")
     @classmethod
     def _parse_chat_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("firm_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use a name such as America/Los_Angeles)"
+            ) from None
         return value
 
 

@@ -8,7 +8,6 @@ transaction that holds a lock on that conversation's row.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.crypto import Vault
+from bot.records import TIME_WINDOWS, Lead, Stats, StoredLead, TimeWindow
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -84,7 +84,7 @@ class LeadRow(Base):
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     user_key: Mapped[str] = mapped_column(String(64), index=True)
     language: Mapped[str] = mapped_column(String(2))
-    name: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     phone: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     email: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     topic: Mapped[bytes] = mapped_column(LargeBinary)
@@ -130,23 +130,6 @@ class QuestionStatRow(Base):
 
 
 @dataclass(frozen=True, slots=True)
-class Lead:
-    """A stored consultation request, decrypted."""
-
-    reference: str
-    language: str
-    name: str
-    phone: str | None
-    email: str | None
-    topic: str
-    preferred_time: str
-    voicemail_ok: bool
-    urgent: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Delivery:
     """One staff notification due to be sent."""
 
@@ -158,27 +141,36 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Stats:
-    """Counts for the staff's /stats."""
+class PersonRecords:
+    """The requests and the number of kept questions of one person."""
 
-    questions: int
-    by_outcome: dict[str, int]
-    by_language: dict[str, int]
-    leads: int
-    urgent_leads: int
-
-
-@dataclass(frozen=True, slots=True)
-class UserData:
-    """Everything stored about one user, decrypted, for /mydata."""
-
-    state: dict[str, Any] | None
-    leads: list[Lead]
+    leads: list[StoredLead]
     unanswered: int
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def lead_from_row(row: LeadRow, vault: Vault) -> Lead:
+    """The decrypted lead of a row."""
+    return Lead(
+        reference=row.reference,
+        language="es" if row.language == "es" else "en",
+        name=vault.decrypt_optional(row.name),
+        phone=vault.decrypt_optional(row.phone),
+        email=vault.decrypt_optional(row.email),
+        topic=vault.decrypt(row.topic),
+        preferred_time=_time_window(row.preferred_time),
+        voicemail_ok=row.voicemail_ok,
+        urgent=row.urgent,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _time_window(value: str) -> TimeWindow:
+    return next((window for window in TIME_WINDOWS if window == value), "any")
 
 
 class Unit:
@@ -189,7 +181,7 @@ class Unit:
         self._vault = vault
         self._dialect = dialect
 
-    async def lock_state(self, chat_key: str) -> dict[str, Any] | None:
+    async def lock_state(self, chat_key: str) -> str | None:
         """Lock this chat's row for the transaction and return its stored state, if any."""
         values = {"chat_key": chat_key, "state": None, "updated_at": _now()}
         if self._dialect == "postgresql":
@@ -205,12 +197,11 @@ class Unit:
         )
         if row is None or row.state is None:
             return None
-        loaded: dict[str, Any] = json.loads(self._vault.decrypt(row.state))
-        return loaded
+        return self._vault.decrypt(row.state)
 
-    async def save_state(self, chat_key: str, state: dict[str, Any]) -> None:
+    async def save_state(self, chat_key: str, state: str) -> None:
         """Store this chat's state (encrypted)."""
-        encrypted = self._vault.encrypt(json.dumps(state, ensure_ascii=False))
+        encrypted = self._vault.encrypt(state)
         await self._session.execute(
             update(SessionRow)
             .where(SessionRow.chat_key == chat_key)
@@ -218,43 +209,35 @@ class Unit:
         )
 
     async def save_lead(
-        self,
-        *,
-        reference: str,
-        user_key: str,
-        language: str,
-        name: str,
-        phone: str | None,
-        email: str | None,
-        topic: str,
-        preferred_time: str,
-        voicemail_ok: bool,
-        urgent: bool,
-        notify_chat_ids: tuple[int, ...],
+        self, lead: Lead, *, user_key: str, update: bool, notify_chat_ids: tuple[int, ...]
     ) -> bool:
-        """Store a new lead, or update the user's lead with that reference; queue notices.
+        """Store a new lead, or update the person's lead with that reference; queue notices.
 
         Returns False when an update names a lead that no longer exists (it is then created).
         """
         now = _now()
         vault = self._vault
         fields = {
-            "language": language,
-            "name": vault.encrypt(name),
-            "phone": vault.encrypt_optional(phone),
-            "email": vault.encrypt_optional(email),
-            "topic": vault.encrypt(topic),
-            "preferred_time": preferred_time,
-            "voicemail_ok": voicemail_ok,
-            "urgent": urgent,
+            "language": lead.language,
+            "name": vault.encrypt_optional(lead.name),
+            "phone": vault.encrypt_optional(lead.phone),
+            "email": vault.encrypt_optional(lead.email),
+            "topic": vault.encrypt(lead.topic),
+            "preferred_time": lead.preferred_time,
+            "voicemail_ok": lead.voicemail_ok,
+            "urgent": lead.urgent,
             "updated_at": now,
         }
-        row = await self._session.scalar(
-            select(LeadRow).where(LeadRow.reference == reference, LeadRow.user_key == user_key)
-        )
+        row = None
+        if update:
+            row = await self._session.scalar(
+                select(LeadRow).where(
+                    LeadRow.reference == lead.reference, LeadRow.user_key == user_key
+                )
+            )
         existed = row is not None
         if row is None:
-            row = LeadRow(reference=reference, user_key=user_key, created_at=now, **fields)
+            row = LeadRow(reference=lead.reference, user_key=user_key, created_at=now, **fields)
             self._session.add(row)
         else:
             for key, value in fields.items():
@@ -273,6 +256,19 @@ class Unit:
                 )
             )
         return existed
+
+    async def person_records(self, user_key: str) -> PersonRecords:
+        """The person's requests and how many of their questions are kept."""
+        rows = await self._session.scalars(
+            select(LeadRow).where(LeadRow.user_key == user_key).order_by(LeadRow.id)
+        )
+        unanswered = await self._session.scalar(
+            select(func.count())
+            .select_from(UnansweredRow)
+            .where(UnansweredRow.user_key == user_key)
+        )
+        leads = [StoredLead(lead_from_row(row, self._vault)) for row in rows]
+        return PersonRecords(leads, unanswered or 0)
 
     async def add_unanswered(self, user_key: str, language: str, text: str) -> None:
         """Keep a question the FAQ could not answer (already scrubbed; stored encrypted)."""
@@ -340,22 +336,6 @@ class Store:
         async with self._sessions() as session, session.begin():
             yield Unit(session, self._vault, self.dialect)
 
-    def _lead(self, row: LeadRow) -> Lead:
-        vault = self._vault
-        return Lead(
-            reference=row.reference,
-            language=row.language,
-            name=vault.decrypt(row.name),
-            phone=vault.decrypt_optional(row.phone),
-            email=vault.decrypt_optional(row.email),
-            topic=vault.decrypt(row.topic),
-            preferred_time=row.preferred_time,
-            voicemail_ok=row.voicemail_ok,
-            urgent=row.urgent,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-
     async def claim_deliveries(
         self, now: datetime, *, limit: int = 20, claim_for: timedelta = timedelta(minutes=2)
     ) -> list[Delivery]:
@@ -383,7 +363,13 @@ class Store:
                     row.failed = "lead deleted"
                     continue
                 deliveries.append(
-                    Delivery(row.id, row.chat_id, row.kind, row.attempts, self._lead(lead))
+                    Delivery(
+                        row.id,
+                        row.chat_id,
+                        row.kind,
+                        row.attempts,
+                        lead_from_row(lead, self._vault),
+                    )
                 )
             return deliveries
 
@@ -416,19 +402,19 @@ class Store:
                 )
             )
 
-    async def newest_leads(self, limit: int = 10) -> list[Lead]:
+    async def newest_leads(self, limit: int = 10) -> list[StoredLead]:
         """The most recent leads, newest first."""
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(LeadRow).order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit)
             )
-            return [self._lead(row) for row in rows]
+            return [StoredLead(lead_from_row(row, self._vault)) for row in rows]
 
     async def all_leads(self) -> list[Lead]:
         """Every lead, oldest first (for export)."""
         async with self._sessions() as session:
             rows = await session.scalars(select(LeadRow).order_by(LeadRow.id))
-            return [self._lead(row) for row in rows]
+            return [lead_from_row(row, self._vault) for row in rows]
 
     async def unanswered_texts(self, limit: int = 2000) -> list[tuple[str, str]]:
         """The most recent kept questions as (language, text), decrypted."""
@@ -463,27 +449,6 @@ class Store:
                 or 0
             )
         return Stats(sum(by_outcome.values()), by_outcome, by_language, leads, urgent)
-
-    async def user_data(self, chat_key: str, user_key: str) -> UserData:
-        """Everything stored about one user."""
-        async with self._sessions() as session:
-            session_row = await session.get(SessionRow, chat_key)
-            leads = await session.scalars(
-                select(LeadRow).where(LeadRow.user_key == user_key).order_by(LeadRow.id)
-            )
-            unanswered = await session.scalar(
-                select(func.count())
-                .select_from(UnansweredRow)
-                .where(UnansweredRow.user_key == user_key)
-            )
-            state = None
-            if session_row is not None and session_row.state is not None:
-                state = json.loads(self._vault.decrypt(session_row.state))
-            return UserData(
-                state=state,
-                leads=[self._lead(row) for row in leads],
-                unanswered=unanswered or 0,
-            )
 
     async def purge(self, older_than: datetime) -> int:
         """Delete leads, kept questions and idle conversations older than the cut-off."""

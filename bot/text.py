@@ -17,22 +17,60 @@ from rapidfuzz import fuzz, process
 # "LA" written in capitals is the city; lower-case "la" is far more often the Spanish article,
 # so only the capitalised forms are read as Los Angeles.
 _CITY_ABBREVIATION = re.compile(r"(?<![A-Za-z])L\.?A\.?(?![A-Za-z])")
+# "what's" is "whats", not the possessive "what".
+_CONTRACTION = re.compile(
+    "\\b(what|that|it|who|where|there|here|he|she|how|when|why|let)['\u2019`]s\\b", re.IGNORECASE
+)
 _POSSESSIVE = re.compile("['\u2019`]s\\b")
 _APOSTROPHE = re.compile("['\u2019`]")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 CITY_WORD = "losangeles"
+_SHOUTING_MIN_LETTERS = 8
+# Chat shorthand, read as the word it stands for: "q" is "que", "x" is "por", "ppl" is
+# "people". Only forms that mean nothing else are listed.
+_SHORTHAND = {
+    "q": "que",
+    "k": "que",
+    "ke": "que",
+    "d": "de",
+    "x": "por",
+    "pa": "para",
+    "pq": "porque",
+    "xq": "porque",
+    "tmb": "tambien",
+    "tb": "tambien",
+    "kiero": "quiero",
+    "kien": "quien",
+    "ppl": "people",
+    "pls": "please",
+    "plz": "please",
+    "bc": "because",
+    "cuz": "because",
+    "wat": "what",
+    "wut": "what",
+}
 
 
 def fold(text: str) -> str:
     """Return `text` lower-cased, without accents, punctuation or emoji, spaces collapsed."""
-    text = _CITY_ABBREVIATION.sub(f" {CITY_WORD} ", text)
+    if not _shouting(text):
+        text = _CITY_ABBREVIATION.sub(f" {CITY_WORD} ", text)
     decomposed = unicodedata.normalize("NFKD", text)
     without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = without_marks.casefold()
+    lowered = _CONTRACTION.sub(r"\1s", lowered)
     lowered = _POSSESSIVE.sub("", lowered)
     lowered = _APOSTROPHE.sub("", lowered)
-    return _NOT_WORD.sub(" ", lowered).strip()
+    words = _NOT_WORD.sub(" ", lowered).split()
+    return " ".join(_SHORTHAND.get(word, word) for word in words)
+
+
+def _shouting(text: str) -> bool:
+    """Whether a message is written in capitals, where "LA" may be the article ("LA MIGRA")."""
+    upper = sum(1 for ch in text if ch.isupper())
+    lower = sum(1 for ch in text if ch.islower())
+    return upper > _SHOUTING_MIN_LETTERS and lower < upper / 4
 
 
 def tokenize(text: str) -> list[str]:

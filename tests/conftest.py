@@ -11,7 +11,8 @@ import pytest
 
 from bot.crypto import Vault
 from bot.dialogue import Dialogue
-from bot.knowledge import Knowledge, load_knowledge
+from bot.knowledge import Knowledge
+from bot.loader import load_knowledge
 from bot.matching import Matcher
 from bot.service import ChatService
 from bot.storage import Store
@@ -64,6 +65,7 @@ ASK_JSON_KEYS = [
     "answer",
     "suggestions",
     "intent",
+    "urgent",
 ]
 
 
@@ -88,4 +90,4 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def service(dialogue: Dialogue, store: Store, knowledge: Knowledge) -> ChatService:
-    return ChatService(dialogue, store, knowledge, admin_chat_ids=(-100,))
+    return ChatService(dialogue, store, admin_chat_ids=(-100,))

@@ -60,8 +60,18 @@ def test_ask_json_batch_answers_each_line_in_order() -> None:
 def test_ask_one_question_in_text() -> None:
     done = _run("ask", "¿La policía de LA ayuda a ICE?")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("No. La nueva ley prohíbe")
-    assert "Fuente:" in done.stdout
+    assert done.stdout.startswith("Según el artículo de la firma de noviembre de 2024")
+    assert "Fuente: el artículo de la firma de noviembre de 2024" in done.stdout
+    assert "no asesoría legal" in done.stdout
+
+
+def test_ask_json_never_answers_a_personal_case_and_flags_a_crisis() -> None:
+    questions = ["can I be deported if I have no papers?", "ICE is at my door right now"]
+    done = _run("ask", "--json", "-", stdin="\n".join(questions) + "\n")
+    personal, crisis = (json.loads(line) for line in done.stdout.splitlines())
+    assert personal["outcome"] in ("suggest", "fallback")
+    assert (personal["answer"], personal["urgent"]) == (None, False)
+    assert (crisis["urgent"], crisis["outcome"]) == (True, "fallback")
 
 
 def test_ask_language_hint() -> None:
@@ -100,7 +110,10 @@ def test_chat_holds_a_conversation_until_end_of_input() -> None:
 def test_faq_eval_reports_rates_and_latency() -> None:
     done = _run("faq", "eval")
     assert done.returncode == 0, done.stderr
-    assert "in-scope top-1 accuracy" in done.stdout
+    assert "answered with the right entry" in done.stdout
+    for category in ("personal-case", "near-miss", "crisis", "crisis-lookalike", "reversal"):
+        assert category in done.stdout
+    assert "false alarms" in done.stdout
     assert "p99" in done.stdout
 
 

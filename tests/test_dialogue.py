@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,22 +14,27 @@ from bot.dialogue import (
     BOOK,
     NONE_OF_THESE,
     TOPICS,
+    URGENT_BOOK,
     ButtonPress,
     Command,
     Dialogue,
     Event,
     ForgetUser,
-    LeadRequest,
     OtherMessage,
     QuestionAsked,
+    SaveLead,
     SessionState,
     SharedContact,
     TextMessage,
     Turn,
     UnansweredQuestion,
+    decode_state,
+    encode_state,
 )
-from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge, load_knowledge
+from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge
+from bot.loader import load_knowledge
 from bot.matching import Matcher
+from bot.records import Lead, PersonData, StaffView, Stats, StoredLead
 from tests.conftest import FAQ_DIR
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -41,13 +47,18 @@ def say(dialogue: Dialogue, state: SessionState, event: Event, **kwargs) -> Turn
     return dialogue.handle(state, event, now=kwargs.pop("now", NOW), **kwargs)
 
 
+def _lead(turn: Turn) -> Lead:
+    (effect,) = [effect for effect in turn.effects if isinstance(effect, SaveLead)]
+    return effect.lead
+
+
 def test_start_greets_in_the_hinted_language_with_menu(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
     turn = say(dialogue, NEW_CHAT, Command("start"), language_hint="es")
     (reply,) = turn.replies
     assert knowledge.texts["es"]["welcome"] in reply.text
-    assert knowledge.texts["es"]["disclaimer"] in reply.text
+    assert knowledge.firm.disclaimer["es"] in reply.text
     assert [button.data for button in reply.buttons] == ["ask", "topics", "book", "lang"]
 
 
@@ -57,7 +68,9 @@ def test_answer_names_its_source_and_offers_related_and_booking(
     turn = say(dialogue, NEW_CHAT, TextMessage("can lapd help ICE?"))
     (reply,) = turn.replies
     assert reply.text.startswith(knowledge.answer("police-and-deportations", "en"))
-    assert "Source: " in reply.text
+    assert knowledge.source_label("police-and-deportations", "en") in reply.text
+    # Every answer carries the short "general information, not legal advice" line.
+    assert reply.text.endswith(knowledge.firm.disclaimer["en"])
     data = [button.data for button in reply.buttons]
     related = knowledge.entries["police-and-deportations"].related
     assert data == [f"q:{entry}" for entry in related] + [BOOK]
@@ -183,8 +196,7 @@ def test_full_booking_by_phone_produces_one_validated_lead(dialogue: Dialogue) -
         None,
     ]
     assert all(not turn.effects for turn in turns[:-1])
-    (lead,) = turns[-1].effects
-    assert isinstance(lead, LeadRequest)
+    lead = _lead(turns[-1])
     assert (lead.name, lead.phone, lead.email) == ("Ana María", PHONE_E164, None)
     assert (lead.preferred_time, lead.voicemail_ok, lead.topic) == (
         "evening",
@@ -198,16 +210,14 @@ def test_full_booking_by_phone_produces_one_validated_lead(dialogue: Dialogue) -
 
 def test_booking_with_own_shared_contact(dialogue: Dialogue) -> None:
     turns = _book(dialogue, SharedContact("12135550147", is_own=True))
-    (lead,) = turns[-1].effects
-    assert isinstance(lead, LeadRequest)
-    assert lead.phone == PHONE_E164
+    assert _lead(turns[-1]).phone == PHONE_E164
 
 
 def test_someone_elses_contact_is_refused(dialogue: Dialogue, knowledge: Knowledge) -> None:
     turns = _book(dialogue, SharedContact("+12135550199", is_own=False))
     assert turns[4].replies[0].text == knowledge.texts["en"]["contact_not_yours"]
     assert turns[4].state.step == "phone"
-    assert all(not isinstance(e, LeadRequest) for turn in turns for e in turn.effects)
+    assert all(not isinstance(e, SaveLead) for turn in turns for e in turn.effects)
 
 
 def test_email_booking_and_typed_email_at_the_method_step(dialogue: Dialogue) -> None:
@@ -285,10 +295,10 @@ def test_second_booking_offers_to_update_the_first(dialogue: Dialogue) -> None:
     ):
         state = say(dialogue, state, event).state
     final = say(dialogue, state, ButtonPress("b:confirm:yes"))
-    (lead,) = final.effects
-    assert isinstance(lead, LeadRequest)
-    assert lead.update
-    assert lead.reference == done.open_reference
+    (effect,) = final.effects
+    assert isinstance(effect, SaveLead)
+    assert effect.update
+    assert effect.lead.reference == done.open_reference
 
 
 def test_change_something_returns_to_the_summary(dialogue: Dialogue) -> None:
@@ -304,9 +314,106 @@ def test_urgent_message_gives_the_phone_first(dialogue: Dialogue, knowledge: Kno
     turn = say(dialogue, NEW_CHAT, TextMessage("la migra está afuera de mi casa"))
     (reply,) = turn.replies
     assert reply.text == knowledge.text("es", "urgent")
+    assert knowledge.firm.phone in reply.text.splitlines()[0]
+    assert [button.data for button in reply.buttons] == [URGENT_BOOK]
     booking = say(dialogue, turn.state, ButtonPress(reply.buttons[0].data))
     assert booking.state.step == "consent"
     assert booking.state.draft.urgent
+
+
+@pytest.mark.parametrize(
+    ("crisis", "language"),
+    [
+        ("ICE just took my husband from our house", "en"),
+        ("se llevaron a mi hijo esta mañana, que hago", "es"),
+        ("tengo corte de inmigración el lunes", "es"),
+    ],
+)
+def test_a_confirmed_urgent_callback_within_six_actions(
+    dialogue: Dialogue, knowledge: Knowledge, crisis: str, language: str
+) -> None:
+    """Crisis message, urgent button, consent, phone, voicemail, confirm: six, no time asked."""
+    actions: list[Event] = [
+        TextMessage(crisis),
+        ButtonPress(URGENT_BOOK),
+        ButtonPress("b:consent:yes"),
+        TextMessage(PHONE),
+        ButtonPress("b:voicemail:no"),
+        ButtonPress("b:confirm:yes"),
+    ]
+    state = NEW_CHAT
+    prompts = []
+    for action in actions:
+        turn = say(dialogue, state, action)
+        prompts += [reply.text for reply in turn.replies]
+        state = turn.state
+    lead = _lead(turn)
+    assert lead.urgent
+    assert (lead.phone, lead.name, lead.voicemail_ok) == (PHONE_E164, None, False)
+    assert knowledge.firm.phone in prompts[0].splitlines()[0]
+    assert knowledge.texts[language]["ask_voicemail"] in prompts
+    asked_time = knowledge.text(language, "ask_time", zone="Los Angeles")
+    assert asked_time not in prompts
+    assert lead.reference in prompts[-1]
+
+
+def test_a_medical_emergency_gets_911_first_and_is_not_a_legal_crisis(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage("mi papá no respira, ayuda"))
+    assert turn.replies[0].text == knowledge.texts["es"]["medical_emergency"]
+    assert "911" in turn.replies[0].text
+    assert all(URGENT_BOOK not in [b.data for b in reply.buttons] for reply in turn.replies)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can I be deported if I am undocumented in LA?",
+        "am I safe in Los Angeles without papers?",
+        "tengo orden de deportación, me pueden llevar?",
+        "what should I do if the police stop me",
+    ],
+)
+def test_a_personal_case_is_never_answered_from_an_entry(
+    dialogue: Dialogue, knowledge: Knowledge, question: str
+) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage(question))
+    (reply,) = turn.replies
+    language = turn.state.language()
+    assert reply.text.startswith(knowledge.text(language, "personal_case_alone")[:40])
+    assert knowledge.firm.phone in reply.text
+    assert reply.buttons[-1].data == BOOK
+    assert all(not isinstance(effect, UnansweredQuestion) for effect in turn.effects)
+    assert (
+        QuestionAsked("suggest", language) in turn.effects
+        or QuestionAsked("fallback", language) in turn.effects
+    )
+
+
+def test_a_fact_the_article_does_not_give_is_not_answered(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    turn = say(
+        dialogue, NEW_CHAT, TextMessage("when does the LA sanctuary ordinance take effect?")
+    )
+    (reply,) = turn.replies
+    assert not reply.text.startswith("According to")
+    assert knowledge.firm.phone in reply.text
+
+
+def test_time_buttons_in_spanish_are_not_dates_and_name_the_zone(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    state = NEW_CHAT
+    for event in (Command("book"), ButtonPress("b:consent:yes"), TextMessage("Ana")):
+        state = say(dialogue, state, event, language_hint="es").state
+    turn = say(dialogue, state, TextMessage(PHONE), language_hint="es")
+    prompt = turn.replies[-1]
+    labels = [button.label for button in prompt.buttons]
+    assert all(not label.startswith("Mañana") for label in labels)
+    assert "Por la mañana, de 9 a 12" in labels
+    assert "hora de Los Angeles" in prompt.text
 
 
 def test_urgent_message_in_the_middle_of_the_form(
@@ -335,8 +442,69 @@ def test_forget_needs_confirmation(dialogue: Dialogue) -> None:
 
 def test_state_survives_a_round_trip_through_json(dialogue: Dialogue) -> None:
     for turn in _book(dialogue, TextMessage(PHONE)):
-        assert SessionState.from_dict(turn.state.to_dict()) == turn.state
-    assert SessionState.from_dict({"step": "nonsense", "draft": 3}) == SessionState()
+        assert decode_state(encode_state(turn.state)) == turn.state
+
+
+def test_an_unreadable_state_starts_afresh_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    assert decode_state('{"step": "nonsense", "draft": 3}') == SessionState()
+    assert decode_state("not json") == SessionState()
+    assert "could not be read" in caplog.text
+    assert "nonsense" not in caplog.text
+
+
+def test_mydata_in_the_middle_of_a_booking_is_like_any_command(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    state = NEW_CHAT
+    for event in (Command("book"), ButtonPress("b:consent:yes")):
+        state = say(dialogue, state, event).state
+    records = PersonData(has_session=True, draft_step="name")
+    turn = say(dialogue, state, Command("mydata"), records=records)
+    report, prompt = turn.replies
+    assert knowledge.texts["en"]["mydata_draft"] in report.text
+    assert prompt.text == knowledge.texts["en"]["ask_name"]
+    assert turn.state.step == "name"
+
+
+def test_staff_commands_answer_only_staff_chats(dialogue: Dialogue) -> None:
+    lead = Lead("C-STAFF1", "es", "Rosa", "+12135550147", None, "morning", True, "", True)
+    view = StaffView(leads=(StoredLead(lead),), stats=Stats(questions=3))
+    staff = say(dialogue, NEW_CHAT, Command("leads"), records=view, admin=True, private=False)
+    (reply,) = staff.replies
+    assert reply.text.count("C-STAFF1") == 1
+    assert "🚨" in reply.text
+    stats = say(dialogue, NEW_CHAT, Command("stats"), records=view, admin=True, private=False)
+    assert "3" in stats.replies[0].text
+    assert say(dialogue, NEW_CHAT, Command("leads"), private=False).replies == ()
+    assert say(dialogue, NEW_CHAT, TextMessage("hola"), admin=True, private=False).replies == ()
+    elsewhere = say(dialogue, NEW_CHAT, Command("leads"), records=view)
+    assert "C-STAFF1" not in elsewhere.replies[0].text
+
+
+def test_the_share_keyboard_is_removed_once_and_only_when_showing(dialogue: Dialogue) -> None:
+    state = NEW_CHAT
+    flags = []
+    for event in (
+        Command("book"),
+        ButtonPress("b:consent:yes"),
+        TextMessage("Ana"),
+        ButtonPress("b:method:phone"),
+        TextMessage(PHONE),
+        ButtonPress("b:time:any"),
+    ):
+        turn = say(dialogue, state, event)
+        state = turn.state
+        flags.append(
+            [(reply.request_contact is not None, reply.remove_keyboard) for reply in turn.replies]
+        )
+    assert flags == [
+        [(False, False)],
+        [(False, False)],
+        [(False, False)],
+        [(True, False)],
+        [(False, True)],
+        [(False, False)],
+    ]
 
 
 TEXTS = st.one_of(
@@ -416,17 +584,18 @@ def test_any_sequence_of_events(chunks: list[list[Event]]) -> None:
         for reply in turn.replies:
             assert 0 < len(reply.text) <= TELEGRAM_MESSAGE_LIMIT
             assert all(len(button.data.encode()) <= 64 for button in reply.buttons)
-        if state.step == "consent" and turn.state.step == "name":
+        if state.step == "consent" and turn.state.step in ("name", "phone"):
             consented = True
         for effect in turn.effects:
-            if isinstance(effect, LeadRequest):
+            if isinstance(effect, SaveLead):
+                lead = effect.lead
                 assert consented
-                assert effect.name.strip()
-                if effect.phone is not None:
-                    assert parse_phone(effect.phone) == effect.phone
+                assert lead.urgent or (lead.name is not None and lead.name.strip())
+                if lead.phone is not None:
+                    assert parse_phone(lead.phone) == lead.phone
                 else:
-                    assert effect.email is not None
-                    assert parse_email(effect.email) == effect.email
+                    assert lead.email is not None
+                    assert parse_email(lead.email) == lead.email
         if turn.state.step is None:
             consented = False  # a finished, cancelled or expired form needs consent again
         state = turn.state
@@ -435,4 +604,4 @@ def test_any_sequence_of_events(chunks: list[list[Event]]) -> None:
 def test_a_lead_needs_consent_even_with_forged_buttons(dialogue: Dialogue) -> None:
     forged = replace(NEW_CHAT, step="confirm")
     turn = say(dialogue, forged, ButtonPress("b:confirm:yes"))
-    assert not any(isinstance(effect, LeadRequest) for effect in turn.effects)
+    assert not any(isinstance(effect, SaveLead) for effect in turn.effects)

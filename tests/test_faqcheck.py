@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.faqcheck import check_faq
 from tests.conftest import FAQ_DIR
 
-TODAY = date(2026, 11, 24)
+TODAY = date(2026, 12, 1)
 
 
 def test_real_faq_is_clean() -> None:

@@ -10,12 +10,12 @@ import pytest
 from bot.knowledge import (
     LANGUAGES,
     MIN_PHRASINGS,
+    OWN_SOURCES,
     TELEGRAM_MESSAGE_LIMIT,
-    FaqError,
+    TEXT_PLACEHOLDERS,
     Knowledge,
-    collect_knowledge,
-    load_knowledge,
 )
+from bot.loader import FaqError, collect_knowledge, load_knowledge
 from tests.conftest import PROJECT_ROOT
 
 
@@ -25,7 +25,8 @@ def test_real_faq_has_every_entry_in_both_languages(knowledge: Knowledge) -> Non
         for language in LANGUAGES:
             text = entry.text(language)
             assert len(text.phrasings) >= MIN_PHRASINGS
-            assert 0 < len(knowledge.answer(entry.id, language)) <= 700
+            assert 0 < len(text.answer) <= 700
+            assert len(knowledge.answer(entry.id, language)) <= 1200
 
 
 def test_every_language_has_the_same_texts(knowledge: Knowledge) -> None:
@@ -33,26 +34,85 @@ def test_every_language_has_the_same_texts(knowledge: Knowledge) -> None:
 
 
 # Every literal key the code asks for, e.g. self._text(language, "welcome") or
-# knowledge.text(language, "staff_stats", ...); keys built at run time are listed by hand.
-_TEXT_KEY = re.compile(r"(?:_text|\.text|_button)\(\s*\w+,\s*\"([a-z_]+)\"")
+# writer.text(language, "staff_stats", ...); keys built at run time are listed by hand, and
+# the booking form's prompts and button labels are read from its table.
+_TEXT_KEY = re.compile(r"(?:_text|\.text|_button)\(\s*[\w.]+,\s*\"([a-z_]+)\"")
 _BUILT_KEYS = {f"time_{t}" for t in ("morning", "afternoon", "evening", "any")} | {
-    "button_use_email",
-    "button_use_phone",
     "greeting",
     "help",
     "edited_message",
     "unsupported_message",
     "consent_reminder",
     "choose_option",
+    "personal_case",
+    "personal_case_alone",
+    "not_stated",
+    "booking_updated",
+    "summary",
+    "urgent_summary",
+    "status_received",
+    "status_claimed",
+    "status_done",
+    "voicemail_yes",
+    "voicemail_no",
+    "staff_new_lead",
+    "staff_updated_lead",
+    "forget_kept",
+    "cancelled",
+    "consent_declined",
 }
 
 
+def _form_keys() -> set[str]:
+    from bot.dialogue.form import FORM
+
+    keys = set()
+    for step in FORM.values():
+        keys |= {step.prompt, *(choice.label for choice in step.choices)}
+        if step.urgent_prompt:
+            keys.add(step.urgent_prompt)
+    return keys
+
+
 def test_every_text_the_code_uses_exists(knowledge: Knowledge) -> None:
-    used = set(_BUILT_KEYS)
+    used = _BUILT_KEYS | _form_keys()
     for path in (PROJECT_ROOT / "bot").rglob("*.py"):
         used |= set(_TEXT_KEY.findall(path.read_text(encoding="utf-8")))
-    assert len(used) > 50
+    assert len(used) > 80
     assert used - knowledge.texts["en"].keys() == set()
+
+
+def test_a_misspelt_placeholder_is_reported_with_its_line(faq_copy: Path) -> None:
+    path = faq_copy / "texts" / "es.yaml"
+    _edit(path, "Gracias. Su solicitud {reference}", "Gracias, {nombre}. Su solicitud {reference}")
+    problems = _problems(faq_copy)
+    line = next(
+        number
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith("booked:")
+    )
+    assert any(
+        p.startswith(f"faq/texts/es.yaml:{line}: text 'booked' uses unknown placeholder(s)")
+        and "'nombre'" in p
+        for p in problems
+    ), problems
+
+
+def test_the_code_must_pass_exactly_the_placeholders_a_text_takes(knowledge: Knowledge) -> None:
+    assert TEXT_PLACEHOLDERS["booked"] == {"reference", "time"}
+    with pytest.raises(ValueError, match="booked"):
+        knowledge.text("en", "booked", reference="C-1")
+    with pytest.raises(ValueError, match="welcome"):
+        knowledge.text("en", "welcome", name="Ana")
+
+
+def test_every_text_placeholder_in_both_languages_is_known(knowledge: Knowledge) -> None:
+    from bot.knowledge import FIRM_PLACEHOLDERS, placeholders_of
+
+    for language in LANGUAGES:
+        for key, template in knowledge.texts[language].items():
+            allowed = FIRM_PLACEHOLDERS | TEXT_PLACEHOLDERS.get(key, frozenset())
+            assert placeholders_of(template) <= allowed, (language, key)
 
 
 def test_answers_carry_the_firm_details_from_firm_yaml(knowledge: Knowledge) -> None:
@@ -64,9 +124,68 @@ def test_answers_carry_the_firm_details_from_firm_yaml(knowledge: Knowledge) -> 
 
 def test_every_article_entry_quotes_its_source(knowledge: Knowledge) -> None:
     for entry in knowledge.entries.values():
-        if entry.source != "assistant":
+        if entry.source not in OWN_SOURCES:
             assert entry.quote is not None
             assert entry.quote in knowledge.source_texts[entry.source]
+
+
+def test_every_article_answer_names_the_article_and_its_date(knowledge: Knowledge) -> None:
+    for entry in knowledge.entries.values():
+        if entry.source in OWN_SOURCES:
+            continue
+        for language in LANGUAGES:
+            cited = knowledge.sources[entry.source].cited_as[language]
+            assert cited in entry.text(language).answer, (entry.id, language)
+            assert "2024" in cited
+
+
+def test_answers_that_touch_safety_state_the_article_limits(knowledge: Knowledge) -> None:
+    safety = {
+        "police-and-deportations",
+        "city-data-sharing",
+        "who-is-protected",
+        "what-it-means-for-immigrants",
+        "is-la-sanctuary-city",
+        "mass-deportations",
+    }
+    for entry_id in safety:
+        for language in LANGUAGES:
+            answer = knowledge.answer(entry_id, language)
+            assert knowledge.text(language, "answer_limits") in answer, (entry_id, language)
+            assert knowledge.firm.phone in answer
+    limits = knowledge.text("en", "answer_limits")
+    for fact in ("federal immigration agents", "County Sheriff", "DMV", "courts", "takes effect"):
+        assert fact in limits
+
+
+def test_the_source_line_is_dated_and_in_the_reader_language(knowledge: Knowledge) -> None:
+    english = knowledge.source_label("police-and-deportations", "en")
+    spanish = knowledge.source_label("police-and-deportations", "es")
+    assert english.startswith("Source: the firm's article of November 2024")
+    assert "reviewed on November 29, 2026" in english
+    assert spanish.startswith("Fuente: el artículo de la firma de noviembre de 2024")
+    assert "«Los Ángeles aprueba" in spanish
+    assert "revisado el 29 de noviembre de 2026" in spanish
+
+
+def test_an_answer_opening_with_a_bare_yes_or_no_is_reported(faq_copy: Path) -> None:
+    path = faq_copy / "entries" / "police-and-deportations.yaml"
+    _edit(path, "    According to the firm's article", "    No. According to the firm's article")
+    _edit(path, "    Según el artículo", "    Sí, según el artículo")
+    problems = _problems(faq_copy)
+    assert any("opens with a bare 'No'" in p for p in problems), problems
+    assert any("opens with a bare 'Sí'" in p for p in problems), problems
+
+
+def test_an_answer_without_its_attribution_is_reported(faq_copy: Path) -> None:
+    path = faq_copy / "entries" / "news-source.yaml"
+    _edit(
+        path, "This information comes from the firm's article of November 2024", "It comes from us"
+    )
+    problems = _problems(faq_copy)
+    assert any("[news-source] the answer must name its source and date" in p for p in problems), (
+        problems
+    )
 
 
 def _problems(faq: Path) -> list[str]:
@@ -113,7 +232,7 @@ def test_duplicate_id_and_unknown_related_are_reported(faq_copy: Path) -> None:
     problems = " ".join(_problems(faq_copy))
     assert "[contact-the-firm] duplicate id" in problems
     assert (
-        "faq/entries/la-law-approved.yaml:6: [la-law-approved] related entry 'no-such-entry'"
+        "faq/entries/la-law-approved.yaml:7: [la-law-approved] related entry 'no-such-entry'"
         in (problems)
     )
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.knowledge import LANGUAGES, Knowledge, load_knowledge
+from bot.knowledge import LANGUAGES, Knowledge
+from bot.loader import load_knowledge
 from bot.matching import Matcher, Thresholds
 from tests.conftest import ASK_JSON_KEYS, FAQ_DIR
 
@@ -20,7 +21,8 @@ CASES: list[tuple[str, str | None]] = [
     ("will the city give my information to ICE", "city-data-sharing"),
     ("iz LA a santuary citty", "is-la-sanctuary-city"),
     ("porque aprobaron la ley santuario", "why-la-passed-the-law"),
-    ("no tengo papeles, la ley me protege?", "who-is-protected"),
+    ("who does the sanctuary ordinance protect?", "who-is-protected"),
+    ("can the LA police hand my cousin over to ICE?", "police-and-deportations"),
     ("what do the critics of the law say", "reactions-to-the-law"),
     ("QUE ES LA SB 54", "california-sb54"),
     ("Does New York have a sanctuary law?", None),
@@ -35,6 +37,22 @@ CASES: list[tuple[str, str | None]] = [
     ("🙂🙂🙂", None),
     ("", None),
     ("ice", None),
+    # A person's own case: no article says what will happen to someone.
+    ("no tengo papeles, la ley me protege?", None),
+    ("can I be deported if I overstayed my visa?", None),
+    ("am I safe in LA?", None),
+    ("I have a deportation order, can they take me from my home?", None),
+    ("what should I do if ICE comes to my house", None),
+    # Facts the article does not give, on topics it covers.
+    ("when does the sanctuary ordinance take effect?", None),
+    ("who signed SB 54 into law?", None),
+    ("how many council members voted for it", None),
+    ("does the law have exceptions for people with serious crimes?", None),
+    ("can ICE come into my home in Los Angeles?", None),
+    ("can the police ask for my papers?", None),
+    ("does the county sheriff share data with ICE?", None),
+    ("what is a sanctuary city?", None),
+    ("will LA lose federal funding?", None),
 ]
 
 
@@ -90,6 +108,67 @@ def test_thresholds_are_keyword_only_and_used(knowledge: Knowledge) -> None:
 def test_json_shape(matcher: Matcher) -> None:
     shape = matcher.match("sb54?").to_json()
     assert list(shape) == ASK_JSON_KEYS
+    assert shape["urgent"] is False
+    assert matcher.match("ICE is outside my door right now").to_json()["urgent"] is True
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ICE just took my husband",
+        "la migra se llevó a mi hermano esta mañana",
+        "there are immigration agents outside my house",
+        "hay agentes de inmigración en la puerta",
+        "they are raiding my work right now",
+        "tengo corte de inmigración mañana y no tengo abogado",
+        "my ICE check-in is on Monday",
+        "mi esposo está en el corralón",
+        "LA MIGRA ESTA AFUERA",
+        "estan tocando la puerta, dicen que son de inmigracion",
+    ],
+)
+def test_a_crisis_is_urgent_and_never_answered_from_an_entry(
+    matcher: Matcher, message: str
+) -> None:
+    result = matcher.match(message)
+    assert result.urgent, result
+    assert result.outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my uncle was deported in 2015, is LA a sanctuary city?",
+        "what happens if ICE comes to my door?",
+        "what is a detention center",
+        "qué es el corralón",
+        "I want to book a consultation for next week",
+        "I saw on the news that ICE arrested people in Texas",
+        "my dad is having a heart attack",
+        "can the LAPD help ICE with raids?",
+    ],
+)
+def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
+    assert not matcher.match(message).urgent
+
+
+def test_a_medical_emergency_is_read_as_one(matcher: Matcher) -> None:
+    result = matcher.match("mi hijo no respira")
+    assert result.medical
+    assert not result.urgent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ocupo un abogado",
+        "me pueden marcar mañana?",
+        "necesito hablar con un lawyer",
+        "kiero ablar con alguien",
+    ],
+)
+def test_colloquial_requests_for_a_person(matcher: Matcher, message: str) -> None:
+    assert matcher.match(message).intent == "book"
 
 
 def _phrasings(knowledge: Knowledge) -> list[tuple[str, str]]:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.knowledge import Knowledge
 from bot.notifier import DeliveryRefused, Notifier
+from bot.records import Lead
+from bot.reports import LeadWriter
 from bot.storage import Store
 
 STAFF = (-1, -2)
@@ -33,23 +35,23 @@ class RecordingSender:
 
 async def _lead(store: Store, reference: str = "C-NOTIFY") -> None:
     async with store.unit() as unit:
-        await unit.save_lead(
+        lead = Lead(
             reference=reference,
-            user_key="user",
             language="en",
             name="Nora Notify",
             phone="+12135550147",
             email=None,
-            topic="",
             preferred_time="any",
             voicemail_ok=False,
+            topic="",
             urgent=True,
-            notify_chat_ids=STAFF,
         )
+        await unit.save_lead(lead, user_key="user", update=False, notify_chat_ids=STAFF)
 
 
 def _notifier(store: Store, sender: RecordingSender, knowledge: Knowledge, clock) -> Notifier:  # type: ignore[no-untyped-def]
-    return Notifier(store, sender, knowledge, clock=clock, first_retry=timedelta(seconds=10))
+    writer = LeadWriter(knowledge, "America/Los_Angeles")
+    return Notifier(store, sender, writer, clock=clock, first_retry=timedelta(seconds=10))
 
 
 async def test_each_chat_gets_the_lead_once(store: Store, knowledge: Knowledge) -> None:
@@ -60,7 +62,7 @@ async def test_each_chat_gets_the_lead_once(store: Store, knowledge: Knowledge) 
     assert await notifier.deliver_due() == 0
     assert sorted(chat for chat, _ in sender.sent) == sorted(STAFF)
     assert all(
-        text.startswith("URGENT: New consultation request C-NOTIFY") for _, text in sender.sent
+        text.startswith("🚨 URGENT New consultation request C-NOTIFY") for _, text in sender.sent
     )
     assert all("+12135550147" in text and "Nora Notify" in text for _, text in sender.sent)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,20 +14,22 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.crypto import DataKeyError, Vault
+from bot.records import Lead
 from bot.storage import Base, Store
 from tests.conftest import TEST_SECRET
 
 STAFF = (-100, -200)
-LEAD = {
-    "language": "es",
-    "name": "Rosa Contract",
-    "phone": "+12135550147",
-    "email": None,
-    "topic": "contract topic",
-    "preferred_time": "morning",
-    "voicemail_ok": True,
-    "urgent": False,
-}
+LEAD = Lead(
+    reference="C-000000",
+    language="es",
+    name="Rosa Contract",
+    phone="+12135550147",
+    email=None,
+    preferred_time="morning",
+    voicemail_ok=True,
+    topic="contract topic",
+    urgent=False,
+)
 
 
 def _postgresql_url() -> str:
@@ -55,29 +58,33 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await opened.close()
 
 
-async def _save_lead(store: Store, reference: str, user_key: str, **changes: object) -> bool:
+async def _save_lead(
+    store: Store, reference: str, user_key: str, *, update: bool = False, **changes: object
+) -> bool:
+    lead = replace(LEAD, reference=reference, **changes)  # type: ignore[arg-type]
     async with store.unit() as unit:
-        return await unit.save_lead(
-            reference=reference,
-            user_key=user_key,
-            notify_chat_ids=STAFF,
-            **{**LEAD, **changes},  # type: ignore[arg-type]
-        )
+        return await unit.save_lead(lead, user_key=user_key, update=update, notify_chat_ids=STAFF)
+
+
+async def _person(store: Store, user_key: str) -> tuple[list[str], int]:
+    async with store.unit() as unit:
+        records = await unit.person_records(user_key)
+    return [stored.lead.reference for stored in records.leads], records.unanswered
 
 
 class TestStoreContract:
     async def test_state_is_created_locked_and_saved(self, store: Store) -> None:
         async with store.unit() as unit:
             assert await unit.lock_state("chat-a") is None
-            await unit.save_state("chat-a", {"step": "name", "draft": {"name": "Rosa"}})
+            await unit.save_state("chat-a", '{"step": "name"}')
         async with store.unit() as unit:
-            assert await unit.lock_state("chat-a") == {"step": "name", "draft": {"name": "Rosa"}}
+            assert await unit.lock_state("chat-a") == '{"step": "name"}'
 
     async def test_a_failed_turn_changes_nothing(self, store: Store) -> None:
         async def crash_before_commit() -> None:
             async with store.unit() as unit:
                 await unit.lock_state("chat-b")
-                await unit.save_state("chat-b", {"step": "name"})
+                await unit.save_state("chat-b", '{"step": "name"}')
                 raise RuntimeError("crash before commit")
 
         with pytest.raises(RuntimeError):
@@ -88,13 +95,13 @@ class TestStoreContract:
     async def test_turns_of_one_chat_never_lose_an_update(self, store: Store) -> None:
         async def increment() -> None:
             async with store.unit() as unit:
-                state = await unit.lock_state("counter") or {"n": 0}
+                count = int(await unit.lock_state("counter") or "0")
                 await asyncio.sleep(0.01)
-                await unit.save_state("counter", {"n": state["n"] + 1})
+                await unit.save_state("counter", str(count + 1))
 
         await asyncio.gather(*(increment() for _ in range(10)))
         async with store.unit() as unit:
-            assert await unit.lock_state("counter") == {"n": 10}
+            assert await unit.lock_state("counter") == "10"
 
     async def test_lead_notifications_are_delivered_once(self, store: Store) -> None:
         assert await _save_lead(store, "C-AAAAAA", "user-1") is False
@@ -110,7 +117,7 @@ class TestStoreContract:
 
     async def test_updated_lead_is_notified_as_an_update(self, store: Store) -> None:
         await _save_lead(store, "C-BBBBBB", "user-2")
-        assert await _save_lead(store, "C-BBBBBB", "user-2", name="Rosa Updated") is True
+        assert await _save_lead(store, "C-BBBBBB", "user-2", update=True, name="Rosa Updated")
         kinds = sorted(d.kind for d in await store.claim_deliveries(datetime.now(UTC)))
         assert kinds == ["new", "new", "updated", "updated"]
         (lead,) = await store.all_leads()
@@ -131,16 +138,15 @@ class TestStoreContract:
         await _save_lead(store, "C-EEEEEE", "user-5")
         async with store.unit() as unit:
             await unit.lock_state("chat-4")
-            await unit.save_state("chat-4", {"step": None})
+            await unit.save_state("chat-4", "{}")
             await unit.add_unanswered("user-4", "en", "what about visas")
             await unit.add_unanswered("user-5", "es", "y las visas")
         async with store.unit() as unit:
             await unit.forget("chat-4", "user-4")
-        gone = await store.user_data("chat-4", "user-4")
-        assert (gone.state, gone.leads, gone.unanswered) == (None, [], 0)
-        kept = await store.user_data("chat-5", "user-5")
-        assert [lead.reference for lead in kept.leads] == ["C-EEEEEE"]
-        assert kept.unanswered == 1
+        async with store.unit() as unit:
+            assert await unit.lock_state("chat-4") is None
+        assert await _person(store, "user-4") == ([], 0)
+        assert await _person(store, "user-5") == (["C-EEEEEE"], 1)
         deliveries = await store.claim_deliveries(datetime.now(UTC))
         assert {d.lead.reference for d in deliveries} == {"C-EEEEEE"}
 
@@ -175,6 +181,11 @@ class TestStoreContract:
         raw = b"".join(bytes(value) for row in [*rows, *questions] for value in row)
         for secret in (b"Rosa", b"2135550147", b"contract topic", b"plaintext"):
             assert secret not in raw
+
+    async def test_an_urgent_callback_may_have_no_name(self, store: Store) -> None:
+        await _save_lead(store, "C-KKKKKK", "user-10", name=None, urgent=True)
+        (lead,) = await store.all_leads()
+        assert (lead.name, lead.phone, lead.urgent) == (None, "+12135550147", True)
 
     async def test_another_key_cannot_read_the_data(self, store: Store) -> None:
         await _save_lead(store, "C-JJJJJJ", "user-9")

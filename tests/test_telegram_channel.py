@@ -210,8 +210,10 @@ async def test_answer_suggest_and_fallback(
 async def test_urgent_message_first_gives_the_phone(bot: BotHarness, knowledge: Knowledge) -> None:
     urgent = last(await bot.say(ANA, "la migra está afuera de mi casa!!"))
     assert urgent.text == knowledge.text("es", "urgent")
+    assert urgent.text.splitlines()[0].endswith(knowledge.firm.phone)
+    assert [data for _, data in urgent.buttons] == ["urgent"]
     consent = last(await bot.press(ANA, urgent, "urgent"))
-    assert consent.text.startswith(knowledge.texts["es"]["consent_request"][:30])
+    assert consent.text.startswith(knowledge.texts["es"]["urgent_consent_request"][:30])
 
 
 # --- booking -----------------------------------------------------------------------------------
@@ -245,7 +247,7 @@ async def test_someone_elses_contact_is_refused(bot: BotHarness, knowledge: Know
     no_owner = last(await bot.share_contact(BEN, "+12135550199", owner_id=None))
     assert no_owner.text == knowledge.texts["en"]["contact_not_yours"]
     accepted = last(await bot.share_contact(BEN, "+12135550147", owner_id=BEN.id))
-    assert accepted.text == knowledge.texts["en"]["ask_time"]
+    assert accepted.text == knowledge.text("en", "ask_time", zone="Los Angeles")
 
 
 @pytest.mark.parametrize(
@@ -614,11 +616,20 @@ async def test_one_chat_in_order_many_chats_concurrently(
 async def test_urgent_booking_is_flagged_for_the_staff(
     bot: BotHarness, knowledge: Knowledge
 ) -> None:
-    urgent = last(await bot.say(BEN, "my husband was detained by ICE this morning"))
-    assert knowledge.firm.phone in urgent.text
-    consent = last(await bot.press(BEN, urgent, "urgent"))
-    summary = await fill_form(bot, BEN, consent, name="Ben Urgent", topic=None)
-    assert knowledge.texts["en"]["summary_urgent"] in summary.text
-    await bot.press(BEN, summary, "b:confirm:yes")
+    """From the crisis message to the staff: six actions, the phone first, marked urgent."""
+    urgent = last(await bot.say(BEN, "my husband was detained by ICE this morning"))  # 1
+    assert urgent.text.splitlines()[0].endswith(knowledge.firm.phone)
+    consent = last(await bot.press(BEN, urgent, "urgent"))  # 2
+    phone = last(await bot.press(BEN, consent, "b:consent:yes"))  # 3
+    assert phone.asks_for_contact
+    voicemail = last(await bot.say(BEN, PHONE_TYPED))  # 4
+    assert voicemail.removed_keyboard
+    summary = last(await bot.press(BEN, voicemail, "b:voicemail:no"))  # 5
+    assert "+12135550147" in summary.text
+    booked = last(await bot.press(BEN, summary, "b:confirm:yes"))  # 6
+    assert knowledge.firm.phone in booked.text
     (notice,) = await bot.settle(STAFF_CHAT_ID, 0)
-    assert notice.text.startswith("URGENT: New consultation request C-")
+    assert notice.text.startswith("🚨 URGENT New consultation request C-")
+    assert "+12135550147" in notice.text
+    assert knowledge.texts["en"]["voicemail_no"] in notice.text
+    assert bot.api.errors == []

@@ -16,7 +16,7 @@ from bot.knowledge import LANGUAGES, Knowledge
 from bot.language import parse_language
 from bot.logs import quiet_library_loggers
 from bot.notifier import DeliveryRefused, Notifier
-from bot.runtime import Runtime, open_runtime
+from bot.runtime import Runtime, Startup, open_runtime
 from bot.service import utc_now
 from bot.settings import Settings
 from bot.telegram_channel.mapping import outgoing_messages, to_incoming
@@ -50,23 +50,22 @@ class TelegramSender:
 class BotServices:
     """The long-lived parts of the running bot, opened in post_init and closed in post_shutdown."""
 
-    def __init__(self, settings: Settings, knowledge: Knowledge | None) -> None:
+    def __init__(self, settings: Settings, startup: Startup) -> None:
         self.settings = settings
-        self._knowledge = knowledge
+        self._startup = startup
         self.runtime: Runtime | None = None
         self.notifier: Notifier | None = None
         self._purge_task: asyncio.Task[None] | None = None
 
     async def open(self, application: Application) -> None:  # type: ignore[type-arg]
         """Open the database, start the notifier and the purge loop, publish the commands."""
-        runtime = await open_runtime(self.settings, self._knowledge)
+        runtime = await open_runtime(self.settings, self._startup)
         self.runtime = runtime
         self.notifier = Notifier(
             runtime.store,
             TelegramSender(application),
-            runtime.knowledge,
+            runtime.dialogue.writer,
             clock=utc_now,
-            staff_language=self.settings.staff_language,
             first_retry=timedelta(seconds=self.settings.notify_retry_seconds),
         )
         runtime.service.on_lead = self.notifier.wake
@@ -110,25 +109,27 @@ class BotServices:
         if incoming is None:
             return
         toast: str | None = None
+        bot = update.get_bot()
+        service = self.runtime.service
         try:
-            response = await self.runtime.service.handle(incoming)
-            for reply in response.replies:
-                if reply.toast:
-                    toast = reply.text
-                    continue
-                for outgoing in outgoing_messages(reply):
-                    sent = await update.get_bot().send_message(
-                        incoming.chat_id, **outgoing.arguments
-                    )
-                    if outgoing.then_inline is not None:
-                        await sent.edit_reply_markup(outgoing.then_inline)
+            # The chat is held until its replies are sent, so they arrive in order.
+            async with service.holding(incoming.chat_id):
+                response = await service.handle(incoming)
+                for reply in response.replies:
+                    if reply.toast:
+                        toast = reply.text
+                        continue
+                    for outgoing in outgoing_messages(reply):
+                        sent = await bot.send_message(incoming.chat_id, **outgoing.arguments)
+                        if outgoing.then_inline is not None:
+                            await sent.edit_reply_markup(outgoing.then_inline)
         except Exception:
             # Never silence: say sorry (without the failed text), then let the error handler log.
             with contextlib.suppress(Exception):
                 language = parse_language(incoming.language_code) or "en"
                 apology = self.runtime.knowledge.text(language, "internal_error")
                 for outgoing in outgoing_messages(Reply(apology)):
-                    await update.get_bot().send_message(incoming.chat_id, **outgoing.arguments)
+                    await bot.send_message(incoming.chat_id, **outgoing.arguments)
             raise
         finally:
             if update.callback_query is not None:
@@ -159,12 +160,12 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-def build_application(settings: Settings, knowledge: Knowledge | None = None) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, startup: Startup) -> Application:  # type: ignore[type-arg]
     """Return the configured bot; its database and workers open when it starts."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_library_loggers()
-    services = BotServices(settings, knowledge)
+    services = BotServices(settings, startup)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -203,9 +204,9 @@ async def stop_application(application: Application) -> None:  # type: ignore[ty
     await application.shutdown()
 
 
-def run_bot(settings: Settings, knowledge: Knowledge) -> None:
+def run_bot(settings: Settings, startup: Startup) -> None:
     """Run the bot until SIGINT or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
-    application = build_application(settings, knowledge)
+    application = build_application(settings, startup)
     if settings.webhook_url:
         path = settings.webhook_url.rstrip("/").rsplit("/", 1)[-1]
         application.run_webhook(

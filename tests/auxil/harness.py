@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.knowledge import Knowledge
+from bot.runtime import prepare
 from bot.settings import Settings
 from bot.telegram_channel import build_application, start_application, stop_application
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
@@ -45,7 +46,7 @@ class BotHarness:
         self._queries = itertools.count(1)
 
     async def start(self) -> None:
-        self.application = build_application(self.settings, self.knowledge)
+        self.application = build_application(self.settings, prepare(self.settings, self.knowledge))
         await start_application(self.application)
 
     async def stop(self) -> None:

@@ -1,0 +1,658 @@
+"""The conversation engine: `(state, event, now) -> Turn`, the same for every channel.
+
+It routes every event (text, button, shared contact, command) to an answer, a suggestion, an
+honest "I don't know", the crisis reply, or a step of the booking form (`bot.dialogue.form`).
+It never touches the network or the database: the effects it returns (store a lead, keep an
+unanswered question, forget the person) are carried out by `bot.service`, which also loads the
+records that /mydata and the staff commands show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.contacts import ContactError, parse_phone
+from bot.dialogue.form import (
+    FORM,
+    STEP_PREFIX,
+    Choice,
+    FormStep,
+    button_data,
+    parse_button_data,
+)
+from bot.dialogue.messages import (
+    Button,
+    ButtonPress,
+    Command,
+    Effect,
+    Event,
+    ForgetUser,
+    OtherMessage,
+    QuestionAsked,
+    Reply,
+    SaveLead,
+    SharedContact,
+    UnansweredQuestion,
+)
+from bot.dialogue.state import BookingDraft, SessionState, StepName
+from bot.knowledge import LANGUAGES, Knowledge, Language
+from bot.matching import Matcher, MatchResult
+from bot.privacy import scrub_contacts
+from bot.records import Lead, PersonData, Records, StaffView, new_reference
+from bot.reports import LeadWriter, leads_report, my_data_report, stats_report, unanswered_report
+
+TOPICS_PER_PAGE = 8
+MAX_CONTACT_TRIES = 3
+DEFAULT_BOOKING_TIMEOUT = timedelta(minutes=30)
+
+# Button data of the menu and the FAQ; the form's buttons start with STEP_PREFIX.
+ASK = "ask"
+BOOK = "book"
+TOPICS = "topics"
+LANGUAGE = "lang"
+NONE_OF_THESE = "none"
+URGENT_BOOK = "urgent"
+QUESTION_PREFIX = "q:"
+_TOPIC_PREFIX = "topic:"
+_TOPICS_PAGE_PREFIX = "topics:"
+_LANGUAGE_PREFIX = "lang:"
+
+ADMIN_COMMANDS = frozenset({"leads", "unanswered", "stats"})
+# Steps where the bot waits for typed text, rather than a button.
+_TEXT_STEPS: frozenset[StepName] = frozenset(
+    name for name, step in FORM.items() if step.read_text is not None
+)
+RecordsNeeded = Literal["person", "leads", "unanswered", "stats"]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The outcome of handling one event."""
+
+    state: SessionState
+    replies: tuple[Reply, ...]
+    effects: tuple[Effect, ...] = ()
+
+    def with_effect(self, effect: Effect) -> Turn:
+        """The same turn with one more effect."""
+        return Turn(self.state, self.replies, (*self.effects, effect))
+
+
+def records_needed(event: Event, *, admin: bool) -> RecordsNeeded | None:
+    """What the service must load before the engine can answer `event`, if anything."""
+    if not isinstance(event, Command):
+        return None
+    if event.name == "mydata":
+        return "person"
+    if event.name in ADMIN_COMMANDS and admin:
+        return event.name  # type: ignore[return-value]
+    return None
+
+
+class Dialogue:
+    """Decides what to say to each event, from the FAQ, the matcher and the booking form."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        matcher: Matcher,
+        *,
+        retention_days: int = 90,
+        booking_timeout: timedelta = DEFAULT_BOOKING_TIMEOUT,
+        default_region: str = "US",
+        time_zone: str = "America/Los_Angeles",
+        staff_language: Language = "en",
+        make_reference: Callable[[], str] = new_reference,
+    ) -> None:
+        self._knowledge = knowledge
+        self._matcher = matcher
+        self._topic_ids = list(knowledge.topics)
+        self._retention_days = retention_days
+        self._booking_timeout = booking_timeout
+        self._default_region = default_region
+        self._make_reference = make_reference
+        self._writer = LeadWriter(knowledge, time_zone, staff_language=staff_language)
+
+    @property
+    def writer(self) -> LeadWriter:
+        """How leads are described to people and staff."""
+        return self._writer
+
+    def handle(
+        self,
+        state: SessionState,
+        event: Event,
+        *,
+        now: datetime,
+        language_hint: Language | None = None,
+        records: Records | None = None,
+        admin: bool = False,
+        private: bool = True,
+    ) -> Turn:
+        """Return the new state, the replies and the effects of one event."""
+        if not private:
+            # In a group (the staff chat) only the staff commands are answered.
+            if isinstance(event, Command) and admin and event.name in ADMIN_COMMANDS:
+                return Turn(state, (self._staff_report(event.name, records),))
+            return Turn(state, ())
+
+        if isinstance(event, ButtonPress) and event.message_id is not None:
+            press = f"{event.message_id}:{event.data}"
+            if press == state.last_press:
+                toast = Reply(
+                    self._text(state.language(language_hint), "duplicate_tap"), toast=True
+                )
+                return Turn(state, (toast,))
+            state = replace(state, last_press=press)
+
+        prefix: tuple[Reply, ...] = ()
+        if (
+            state.step is not None
+            and state.active_at is not None
+            and now - state.active_at > self._booking_timeout
+        ):
+            language = state.language(language_hint)
+            state = state.without_booking()
+            prefix = (Reply(self._text(language, "booking_expired")),)
+
+        turn = self._dispatch(state, event, language_hint, records, admin)
+        new_state = turn.state
+        if new_state.step is not None:
+            new_state = replace(new_state, active_at=now)
+        elif new_state.active_at is not None:
+            new_state = replace(new_state, active_at=None)
+        new_state, replies = _manage_contact_keyboard(new_state, prefix + turn.replies)
+        return Turn(new_state, replies, turn.effects)
+
+    # --- routing -------------------------------------------------------------------------
+
+    def _dispatch(
+        self,
+        state: SessionState,
+        event: Event,
+        hint: Language | None,
+        records: Records | None,
+        admin: bool,
+    ) -> Turn:
+        language = state.language(hint)
+        if isinstance(event, Command):
+            return self._on_command(state, event.name, language, records, admin)
+        if isinstance(event, ButtonPress):
+            return self._on_button(state, event.data, language)
+        if isinstance(event, SharedContact):
+            return self._on_contact(state, event, language)
+        if isinstance(event, OtherMessage):
+            key = "edited_message" if event.kind == "edited" else "unsupported_message"
+            return self._then_step(state, language, Reply(self._text(language, key)))
+        return self._on_text(state, event.text, hint)
+
+    def _text(self, language: Language, key: str, /, **values: str) -> str:
+        return self._knowledge.text(language, key, **values)
+
+    def _button(self, language: Language, key: str, data: str) -> Button:
+        return Button(self._text(language, key), data)
+
+    def _menu(self, language: Language) -> tuple[Button, ...]:
+        return (
+            self._button(language, "button_ask", ASK),
+            self._button(language, "button_topics", TOPICS),
+            self._button(language, "button_book", BOOK),
+            self._button(language, "button_language", LANGUAGE),
+        )
+
+    # --- free text -------------------------------------------------------------------------
+
+    def _on_text(self, state: SessionState, text: str, hint: Language | None) -> Turn:
+        if state.step in _TEXT_STEPS:
+            return self._on_step_text(state, text, state.language(hint))
+        if not text.strip():
+            language = state.language(hint)
+            reply = Reply(self._text(language, "empty_message"), self._menu(language))
+            return self._then_step(state, language, reply)
+        result = self._matcher.match(text, state.chosen_language or state.last_language or hint)
+        language = result.language
+        state = replace(state, last_language=language, pending_question=None)
+        asked = QuestionAsked(result.outcome, language)
+        emergency = self._emergency_replies(result.urgent, result.medical, language)
+        if emergency:
+            if result.urgent and state.step is not None:
+                state = replace(state, draft=replace(state.draft, urgent=True))
+            return self._then_step(state, language, *emergency).with_effect(asked)
+        if state.step is not None:
+            # A question typed while the booking waits for a button is still answered.
+            if result.outcome == "answer" and result.entry_id is not None and not result.intent:
+                reply = self._answer(result.entry_id, language)
+            else:
+                key = "consent_reminder" if state.step == "consent" else "choose_option"
+                reply = Reply(self._text(language, key))
+            return self._then_step(state, language, reply).with_effect(asked)
+        if result.intent == "book":
+            return self._start_booking(state, language, urgent=False).with_effect(asked)
+        if result.outcome == "answer" and result.entry_id is not None:
+            return Turn(state, (self._answer(result.entry_id, language),), (asked,))
+        if result.reason == "no-content":
+            key = "greeting" if result.question.strip() else "help"
+            return Turn(state, (Reply(self._text(language, key), self._menu(language)),))
+        kept = scrub_contacts(text.strip())
+        if result.reason == "personal":
+            # Someone's own case is not kept for the FAQ: it is theirs, and no entry can answer it.
+            return Turn(state, (self._personal(result),), (asked,))
+        if result.reason == "not-stated":
+            turn = Turn(state, (self._not_stated(result),), (asked,))
+            return turn.with_effect(UnansweredQuestion(kept, language)) if kept else turn
+        if result.outcome == "suggest":
+            reply = self._suggest(result)
+            return Turn(replace(state, pending_question=kept), (reply,), (asked,))
+        return self._fallback(state, kept, language).with_effect(asked)
+
+    def _emergency_replies(self, urgent: bool, medical: bool, language: Language) -> list[Reply]:
+        replies = []
+        if medical:
+            replies.append(Reply(self._text(language, "medical_emergency")))
+        if urgent:
+            replies.append(self._urgent_reply(language))
+        return replies
+
+    def _urgent_reply(self, language: Language) -> Reply:
+        return Reply(
+            self._text(language, "urgent"),
+            (self._button(language, "button_urgent_book", URGENT_BOOK),),
+        )
+
+    def _answer(self, entry_id: str, language: Language) -> Reply:
+        knowledge = self._knowledge
+        text = "\n\n".join(
+            (
+                knowledge.answer(entry_id, language),
+                "\n".join(
+                    (
+                        knowledge.source_label(entry_id, language),
+                        knowledge.firm.disclaimer[language],
+                    )
+                ),
+            )
+        )
+        buttons = [
+            Button(knowledge.entries[related].text(language).question, QUESTION_PREFIX + related)
+            for related in knowledge.entries[entry_id].related
+        ]
+        buttons.append(self._button(language, "button_book", BOOK))
+        return Reply(text, tuple(buttons))
+
+    def _suggestion_buttons(self, result: MatchResult) -> list[Button]:
+        return [
+            Button(suggestion.question, QUESTION_PREFIX + suggestion.entry_id)
+            for suggestion in result.suggestions
+        ]
+
+    def _suggest(self, result: MatchResult) -> Reply:
+        language = result.language
+        buttons = self._suggestion_buttons(result)
+        buttons.append(self._button(language, "button_none", NONE_OF_THESE))
+        return Reply(self._text(language, "suggest_header"), tuple(buttons))
+
+    def _personal(self, result: MatchResult) -> Reply:
+        language = result.language
+        key = "personal_case" if result.suggestions else "personal_case_alone"
+        buttons = self._suggestion_buttons(result)
+        buttons.append(self._button(language, "button_book", BOOK))
+        return Reply(self._text(language, key), tuple(buttons))
+
+    def _not_stated(self, result: MatchResult) -> Reply:
+        language = result.language
+        key = "not_stated" if result.suggestions else "fallback"
+        buttons = self._suggestion_buttons(result)
+        buttons.append(self._button(language, "button_book", BOOK))
+        return Reply(self._text(language, key), tuple(buttons))
+
+    def _fallback(self, state: SessionState, question: str, language: Language) -> Turn:
+        reply = Reply(
+            self._text(language, "fallback"), (self._button(language, "button_book", BOOK),)
+        )
+        effects = (UnansweredQuestion(question, language),) if question else ()
+        return Turn(replace(state, pending_question=None), (reply,), effects)
+
+    # --- commands --------------------------------------------------------------------------
+
+    def _on_command(
+        self,
+        state: SessionState,
+        name: str,
+        language: Language,
+        records: Records | None,
+        admin: bool,
+    ) -> Turn:
+        if name == "cancel":
+            if state.step is None:
+                reply = Reply(self._text(language, "nothing_to_cancel"), self._menu(language))
+                return Turn(state, (reply,))
+            key = "forget_kept" if state.step == "forget" else "cancelled"
+            reply = Reply(self._text(language, key), self._menu(language))
+            return Turn(state.without_booking(), (reply,))
+        if name == "book":
+            return self._start_booking(state, language, urgent=False)
+        if name == "forget":
+            state = replace(state.without_booking(), step="forget")
+            return Turn(state, (self._step_prompt(state, language),))
+        if name == "start":
+            text = "\n\n".join(
+                (self._text(language, "welcome"), self._knowledge.firm.disclaimer[language])
+            )
+            reply = Reply(text, self._menu(language))
+        elif name == "help":
+            reply = Reply(self._text(language, "help"), self._menu(language))
+        elif name == "topics":
+            reply = self._topics(language, 0)
+        elif name == "language":
+            reply = self._language_prompt(language)
+        elif name == "privacy":
+            reply = Reply(
+                self._text(language, "privacy", retention_days=str(self._retention_days))
+            )
+        elif name == "mydata":
+            data = records if isinstance(records, PersonData) else PersonData(has_session=False)
+            reply = Reply(my_data_report(self._writer, data, language))
+        elif name in ADMIN_COMMANDS and admin:
+            reply = self._staff_report(name, records)
+        else:
+            reply = Reply(self._text(language, "unknown_command"), self._menu(language))
+        return self._then_step(state, language, reply)
+
+    def _staff_report(self, name: str, records: Records | None) -> Reply:
+        view = records if isinstance(records, StaffView) else StaffView()
+        writer = self._writer
+        if name == "leads":
+            return Reply(leads_report(writer, view.leads))
+        if name == "unanswered":
+            return Reply(unanswered_report(writer, view.unanswered))
+        return Reply(stats_report(writer, view.stats))
+
+    # --- buttons ---------------------------------------------------------------------------
+
+    def _on_button(self, state: SessionState, data: str, language: Language) -> Turn:
+        if data.startswith(STEP_PREFIX):
+            return self._on_step_button(state, data, language)
+        if data.startswith(QUESTION_PREFIX):
+            entry_id = data.removeprefix(QUESTION_PREFIX)
+            if entry_id in self._knowledge.entries:
+                state = replace(state, pending_question=None)
+                return self._then_step(state, language, self._answer(entry_id, language))
+        elif data == NONE_OF_THESE and state.step is None:
+            return self._fallback(state, state.pending_question or "", language)
+        elif data == ASK:
+            return self._then_step(state, language, Reply(self._text(language, "ask_prompt")))
+        elif data in (BOOK, URGENT_BOOK):
+            return self._start_booking(state, language, urgent=data == URGENT_BOOK)
+        elif data == TOPICS:
+            return self._then_step(state, language, self._topics(language, 0))
+        elif data.startswith(_TOPICS_PAGE_PREFIX):
+            page = data.removeprefix(_TOPICS_PAGE_PREFIX)
+            if page.isdigit() and int(page) * TOPICS_PER_PAGE < len(self._topic_ids):
+                return self._then_step(state, language, self._topics(language, int(page)))
+        elif data.startswith(_TOPIC_PREFIX):
+            topic_id = data.removeprefix(_TOPIC_PREFIX)
+            if topic_id in self._knowledge.topics:
+                return self._then_step(state, language, self._topic(topic_id, language))
+        elif data == LANGUAGE:
+            return self._then_step(state, language, self._language_prompt(language))
+        elif data.startswith(_LANGUAGE_PREFIX):
+            chosen = data.removeprefix(_LANGUAGE_PREFIX)
+            if chosen in LANGUAGES:
+                picked: Language = "es" if chosen == "es" else "en"
+                state = replace(state, chosen_language=picked, last_language=picked)
+                reply = Reply(self._text(picked, "language_set"), self._menu(picked))
+                return self._then_step(state, picked, reply)
+        return self._stale(state, language)
+
+    def _stale(self, state: SessionState, language: Language) -> Turn:
+        reply = Reply(self._text(language, "stale_button"), self._menu(language))
+        return self._then_step(state, language, reply)
+
+    def _topics(self, language: Language, page: int) -> Reply:
+        start = page * TOPICS_PER_PAGE
+        shown = self._topic_ids[start : start + TOPICS_PER_PAGE]
+        buttons = [
+            Button(self._knowledge.topics[topic_id].label(language), _TOPIC_PREFIX + topic_id)
+            for topic_id in shown
+        ]
+        if start + TOPICS_PER_PAGE < len(self._topic_ids):
+            buttons.append(
+                self._button(language, "button_more", f"{_TOPICS_PAGE_PREFIX}{page + 1}")
+            )
+        return Reply(self._text(language, "topics_header"), tuple(buttons))
+
+    def _topic(self, topic_id: str, language: Language) -> Reply:
+        topic = self._knowledge.topics[topic_id]
+        buttons = tuple(
+            Button(entry.text(language).question, QUESTION_PREFIX + entry.id)
+            for entry in self._knowledge.entries.values()
+            if entry.topic == topic_id
+        )
+        return Reply(self._text(language, "topic_header", topic=topic.label(language)), buttons)
+
+    def _language_prompt(self, language: Language) -> Reply:
+        buttons = tuple(
+            Button(self._text(supported, "language_name"), _LANGUAGE_PREFIX + supported)
+            for supported in LANGUAGES
+        )
+        return Reply(self._text(language, "language_prompt"), buttons)
+
+    # --- the booking form --------------------------------------------------------------------
+
+    def _start_booking(self, state: SessionState, language: Language, *, urgent: bool) -> Turn:
+        if state.step is not None and state.step not in ("forget", "update"):
+            if urgent:
+                state = replace(state, draft=replace(state.draft, urgent=True))
+            return Turn(state, (self._step_prompt(state, language),))
+        draft = BookingDraft(urgent=urgent)
+        step: StepName = "update" if state.open_reference is not None else "consent"
+        state = replace(state.without_booking(), step=step, draft=draft)
+        return Turn(state, (self._step_prompt(state, language),))
+
+    def _then_step(self, state: SessionState, language: Language, *replies: Reply) -> Turn:
+        """Reply, then, in the middle of a booking, ask its current question again."""
+        if state.step is None:
+            return Turn(state, replies)
+        return Turn(state, (*replies, self._step_prompt(state, language)))
+
+    def _step_prompt(self, state: SessionState, language: Language) -> Reply:
+        assert state.step is not None  # noqa: S101 - only asked in the middle of a form
+        step = FORM[state.step]
+        urgent = state.draft.urgent
+        key = step.urgent_prompt if urgent and step.urgent_prompt else step.prompt
+        text = self._text(language, key, **self._prompt_values(state, key, language))
+        if state.step == "confirm" and urgent and state.draft.name is not None:
+            text += "\n\n" + self._text(language, "summary_urgent")
+        request_contact = None
+        if step.offers_contact_button:
+            request_contact = self._text(language, "button_share_phone")
+        return Reply(
+            text,
+            self._choice_buttons(step, step.shown_choices(), language),
+            request_contact=request_contact,
+        )
+
+    def _choice_buttons(
+        self, step: FormStep, choices: tuple[Choice, ...], language: Language
+    ) -> tuple[Button, ...]:
+        return tuple(
+            Button(self._text(language, choice.label), button_data(step.name, choice.value))
+            for choice in choices
+        )
+
+    def _prompt_values(self, state: SessionState, key: str, language: Language) -> dict[str, str]:
+        if key in ("consent_request", "urgent_consent_request"):
+            return {"retention_days": str(self._retention_days)}
+        if key == "already_booked":
+            return {"reference": state.open_reference or ""}
+        if key == "ask_time":
+            return {"zone": self._writer.zone}
+        if key in ("summary", "urgent_summary"):
+            described = self._describe_draft(state.draft, language)
+            if key == "urgent_summary":
+                return {"contact": described["contact"], "voicemail": described["voicemail"]}
+            return described
+        return {}
+
+    def _describe_draft(self, draft: BookingDraft, language: Language) -> dict[str, str]:
+        writer = self._writer
+        return {
+            "name": draft.name or self._text(language, "name_not_given"),
+            "contact": (draft.phone if draft.method == "phone" else draft.email) or "",
+            "time": writer.time(draft.preferred_time or "any", language),
+            "voicemail": writer.voicemail(bool(draft.voicemail_ok), language),
+            "topic": draft.topic or self._text(language, "topic_none"),
+        }
+
+    def _advance(self, state: SessionState, language: Language, next_step: StepName) -> Turn:
+        """Move on after a valid answer: to the next question, or back to the summary."""
+        step: StepName = "confirm" if state.editing else next_step
+        state = replace(state, step=step, tries=0, editing=state.editing and step != "confirm")
+        return Turn(state, (self._step_prompt(state, language),))
+
+    def _on_step_text(self, state: SessionState, text: str, language: Language) -> Turn:
+        assert state.step is not None  # noqa: S101 - only text steps come here
+        step = FORM[state.step]
+        reading = self._matcher.read(text)
+        if reading.medical or reading.urgent:
+            if reading.urgent:
+                state = replace(state, draft=replace(state.draft, urgent=True))
+            if state.step != "topic" or reading.medical:
+                # "They took my husband" is not a name: give the phone, then ask again.
+                replies = self._emergency_replies(reading.urgent, reading.medical, language)
+                return self._then_step(state, language, *replies)
+        assert step.read_text is not None  # noqa: S101 - _TEXT_STEPS have a reader
+        try:
+            draft = step.read_text(state.draft, text, self._default_region)
+        except ContactError as error:
+            return self._invalid(state, language, error.reason)
+        next_step = step.next_for(draft) or "confirm"
+        return self._advance(replace(state, draft=draft), language, next_step)
+
+    def _invalid(self, state: SessionState, language: Language, reason: str) -> Turn:
+        assert state.step is not None  # noqa: S101
+        step = FORM[state.step]
+        if not step.limited_tries:
+            return Turn(state, (Reply(self._text(language, reason)),))
+        tries = state.tries + 1
+        if tries < MAX_CONTACT_TRIES:
+            return Turn(replace(state, tries=tries), (Reply(self._text(language, reason)),))
+        reply = Reply(
+            self._text(language, "too_many_tries"),
+            self._choice_buttons(step, step.offered_on_retry(), language),
+        )
+        return Turn(replace(state, tries=0), (reply,))
+
+    def _on_contact(self, state: SessionState, contact: SharedContact, language: Language) -> Turn:
+        step = FORM[state.step] if state.step is not None else None
+        if step is None or not step.takes_contact:
+            reply = Reply(self._text(language, "contact_unexpected"))
+            return self._then_step(state, language, reply)
+        if not contact.is_own:
+            return Turn(state, (Reply(self._text(language, "contact_not_yours")),))
+        try:
+            phone = parse_phone(contact.phone, self._default_region)
+        except ContactError as error:
+            return self._invalid(state, language, error.reason)
+        draft = replace(state.draft, method="phone", phone=phone, email=None)
+        next_step = FORM["phone"].next_for(draft) or "confirm"
+        return self._advance(replace(state, draft=draft), language, next_step)
+
+    def _on_step_button(self, state: SessionState, data: str, language: Language) -> Turn:
+        step_name, value = parse_button_data(data)
+        if step_name != state.step:
+            return self._stale(state, language)
+        step = FORM[state.step]
+        choice = step.choice(value)
+        if choice is None:
+            return self._stale(state, language)
+        draft = step.choose(state.draft, value) if step.choose is not None else state.draft
+        state = replace(state, draft=draft)
+        if choice.action is not None:
+            return self._act(state, choice, language)
+        next_step = choice.next or step.next_for(draft)
+        if next_step is None:
+            return self._stale(state, language)
+        if choice.next is not None:
+            # Choosing a branch (phone or email) is not an answer: no return to the summary.
+            moved = replace(state, step=next_step, tries=0)
+            return Turn(moved, (self._step_prompt(moved, language),))
+        return self._advance(state, language, next_step)
+
+    def _act(self, state: SessionState, choice: Choice, language: Language) -> Turn:
+        action = choice.action
+        if action == "submit":
+            return self._submit(state, language)
+        if action == "cancel":
+            return self._on_command(state, "cancel", language, None, admin=False)
+        if action == "edit" and choice.next is not None:
+            moved = replace(state, step=choice.next, editing=True, tries=0)
+            return Turn(moved, (self._step_prompt(moved, language),))
+        if action == "reopen":
+            moved = replace(state, step="consent", updating=state.open_reference)
+            return Turn(moved, (self._step_prompt(moved, language),))
+        if action == "forget":
+            reply = Reply(self._text(language, "forgotten"))
+            return Turn(SessionState(), (reply,), (ForgetUser(),))
+        if action == "decline":
+            key = "consent_declined"
+        elif action == "keep":
+            reference = state.open_reference or ""
+            reply = Reply(self._text(language, "kept", reference=reference), self._menu(language))
+            return Turn(state.without_booking(), (reply,))
+        else:
+            key = "forget_kept"
+        reply = Reply(self._text(language, key), self._menu(language))
+        return Turn(state.without_booking(), (reply,))
+
+    def _submit(self, state: SessionState, language: Language) -> Turn:
+        draft = state.draft
+        contact_given = draft.phone is not None or draft.email is not None
+        if not contact_given or (draft.name is None and not draft.urgent):
+            # A confirm can only follow a complete form; anything else restarts the form.
+            return self._start_booking(state.without_booking(), language, urgent=draft.urgent)
+        reference = state.updating or self._make_reference()
+        lead = Lead(
+            reference=reference,
+            language=language,
+            name=draft.name,
+            phone=draft.phone if draft.method == "phone" else None,
+            email=draft.email if draft.method == "email" else None,
+            preferred_time=draft.preferred_time or "any",
+            voicemail_ok=bool(draft.voicemail_ok),
+            topic=draft.topic or "",
+            urgent=draft.urgent,
+        )
+        if draft.urgent and draft.name is None:
+            text = self._text(language, "urgent_booked", reference=reference)
+        elif state.updating is not None:
+            text = self._text(language, "booking_updated", reference=reference)
+        else:
+            time = self._writer.time(lead.preferred_time, language)
+            text = self._text(language, "booked", reference=reference, time=time)
+        done = replace(state.without_booking(), open_reference=reference)
+        effect = SaveLead(lead, update=state.updating is not None)
+        return Turn(done, (Reply(text, self._menu(language)),), (effect,))
+
+
+def _manage_contact_keyboard(
+    state: SessionState, replies: tuple[Reply, ...]
+) -> tuple[SessionState, tuple[Reply, ...]]:
+    """Take the "share my phone number" keyboard away with the first reply after it, once."""
+    showing = state.contact_keyboard
+    managed = []
+    for reply in replies:
+        if reply.toast:
+            managed.append(reply)
+        elif reply.request_contact:
+            showing = True
+            managed.append(reply)
+        elif showing:
+            showing = False
+            managed.append(replace(reply, remove_keyboard=True))
+        else:
+            managed.append(reply)
+    return replace(state, contact_keyboard=showing), tuple(managed)

@@ -1,0 +1,92 @@
+"""Plain values that cross the layers: a consultation request, what is stored about one
+person, and the counts the staff see. The dialogue, storage, the staff messages and the
+exports all use these same types."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, get_args
+
+from bot.knowledge import Language
+
+TimeWindow = Literal["morning", "afternoon", "evening", "any"]
+TIME_WINDOWS: tuple[TimeWindow, ...] = get_args(TimeWindow)
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_reference() -> str:
+    """Return a short, unguessable lead reference such as "C-7K3QX9"."""
+    return "C-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """A consultation request, as the person confirmed it.
+
+    An urgent callback asks only for a phone number, so `name` may be None. `created_at` and
+    `updated_at` are set by storage.
+    """
+
+    reference: str
+    language: Language
+    name: str | None
+    phone: str | None
+    email: str | None
+    preferred_time: TimeWindow
+    voicemail_ok: bool
+    topic: str
+    urgent: bool
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def contact(self) -> str:
+        """The phone number or email the firm should use."""
+        return self.phone or self.email or ""
+
+
+LeadStatus = Literal["received", "claimed", "done"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLead:
+    """A stored request with where it stands."""
+
+    lead: Lead
+    status: LeadStatus = "received"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonData:
+    """Everything stored about one person, for /mydata."""
+
+    has_session: bool
+    draft_step: str | None = None
+    leads: tuple[StoredLead, ...] = ()
+    unanswered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counts for the staff's /stats."""
+
+    questions: int = 0
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    by_language: dict[str, int] = field(default_factory=dict)
+    leads: int = 0
+    urgent_leads: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StaffView:
+    """What an admin command shows: the newest leads, kept questions, or counts."""
+
+    leads: tuple[StoredLead, ...] = ()
+    unanswered: tuple[tuple[str, str], ...] = ()
+    stats: Stats | None = None
+
+
+Records = PersonData | StaffView

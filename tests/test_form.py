@@ -1,0 +1,57 @@
+"""The booking form's table, and its diagram kept in step with it."""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialogue.form import FORM, button_data, parse_button_data
+from bot.dialogue.state import STEP_NAMES, BookingDraft
+from tests.conftest import PROJECT_ROOT
+
+_ARROW = re.compile(r"^\s*(\w+)\s*-->\s*(\w+)\s*:", re.MULTILINE)
+
+
+def _table_arrows() -> set[tuple[str, str]]:
+    arrows = set()
+    for step in FORM.values():
+        if not step.booking:
+            continue
+        for target in (step.next, step.urgent_next, *(choice.next for choice in step.choices)):
+            if target is not None:
+                arrows.add((step.name, target))
+        if step.read_text is not None:
+            arrows.add((step.name, step.name))  # an invalid answer asks again
+    return arrows
+
+
+def test_the_diagram_draws_exactly_the_table() -> None:
+    drawn = {
+        arrow
+        for arrow in _ARROW.findall((PROJECT_ROOT / "bot" / "booking.mmd").read_text("utf-8"))
+        if arrow[0] in FORM and arrow[1] in FORM
+    }
+    assert drawn == _table_arrows()
+
+
+def test_every_step_of_the_table_is_a_known_step_and_leads_somewhere_known() -> None:
+    assert set(FORM) <= set(STEP_NAMES)
+    for step in FORM.values():
+        assert all(choice.next in (None, *FORM) for choice in step.choices)
+        assert step.next in (None, *FORM)
+
+
+def test_button_data_fits_telegram_and_reads_back() -> None:
+    for step in FORM.values():
+        for choice in step.choices:
+            data = button_data(step.name, choice.value)
+            assert len(data.encode()) <= 64
+            assert parse_button_data(data) == (step.name, choice.value)
+
+
+def test_the_urgent_path_asks_consent_phone_voicemail_confirm() -> None:
+    draft = BookingDraft(urgent=True)
+    path, step = [], "consent"
+    while step is not None and step != "confirm":
+        path.append(step)
+        step = FORM[step].next_for(draft)  # type: ignore[index]
+    assert [*path, step] == ["consent", "phone", "voicemail", "confirm"]
