@@ -186,20 +186,23 @@ class Reader:
                     groups_by_phrase[key].add("book")
         self._groups = {key: frozenset(groups) for key, groups in groups_by_phrase.items()}
         self._longest = max((len(key) for key in self._groups), default=0)
+        self._first_words = {key[0] for key in self._groups}
         # Asking for a person is worth catching even misspelled ("kiero ablar con alguien").
         asking = [phrase for phrases in rules.book.values() for phrase in phrases]
         self._asking = PhraseDetector([*asking, *rules.phrases("call_me")])
 
     def read(self, text: str) -> Reading:
         """Return what `text` wants: a crisis, a medical emergency, a person, a personal case."""
-        parts = [part for part in _CLAUSE_BREAK.split(strip_contacts(text)) if part.strip()]
-        clauses = [self._clause(part) for part in parts]
+        parts = [fold(part).split() for part in _CLAUSE_BREAK.split(strip_contacts(text))]
+        clauses = [self._clause(tokens) for tokens in parts if tokens]
         # "They are knocking, they say they are from immigration": two clauses, one crisis.
-        pairs = [self._clause(f"{first} {second}") for first, second in pairwise(parts)]
+        pairs = [self._clause([*first, *second]) for first, second in pairwise(parts)]
+        everything = [token for tokens in parts for token in tokens]
         return Reading(
             urgent=any(self._is_crisis(clause) for clause in [*clauses, *pairs]),
             medical=any(clause.has("medical") for clause in clauses),
-            book=any(self._asks_for_a_person(clause) for clause in clauses),
+            book=any(self._asks_for_a_person(clause) for clause in clauses)
+            or self._asking.found(everything),
             personal=any(self._is_personal(clause) for clause in clauses),
             enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
             definition=any(_asks_for_a_definition(clause) for clause in clauses),
@@ -243,7 +246,7 @@ class Reader:
         return False
 
     def _asks_for_a_person(self, clause: _Clause) -> bool:
-        if clause.has("book", "call_me") or self._asking.found(clause.tokens):
+        if clause.has("book", "call_me"):
             return True
         return clause.before("want", "counsel") or clause.before("talk", "counsel")
 
@@ -264,20 +267,21 @@ class Reader:
 
     # --- finding the groups ------------------------------------------------------------------
 
-    def _clause(self, text: str) -> _Clause:
-        tokens = fold(text).split()
+    def _clause(self, tokens: Sequence[str]) -> _Clause:
         return _Clause(self._hits(tokens), tokens)
 
     def _hits(self, tokens: Sequence[str]) -> list[_Hit]:
         generic = [NUMBER if self._is_number(token) else token for token in tokens]
         hits: list[_Hit] = []
         for start in range(len(tokens)):
+            if self._is_past_year(tokens[start]):
+                hits.append(_Hit("past", start, start + 1))
+            if tokens[start] not in self._first_words and generic[start] not in self._first_words:
+                continue
             for size in range(1, min(self._longest, len(tokens) - start) + 1):
                 for window in _windows(tokens, generic, start, size):
                     for group in self._groups.get(window, ()):
                         hits.append(_Hit(group, start, start + size))
-            if self._is_past_year(tokens[start]):
-                hits.append(_Hit("past", start, start + 1))
         return hits
 
     def _is_number(self, token: str) -> bool:

@@ -6,6 +6,7 @@ punctuation, emoji and spacing never decide a match.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,7 +55,7 @@ _SHORTHAND = {
 
 def fold(text: str) -> str:
     """Return `text` lower-cased, without accents, punctuation or emoji, spaces collapsed."""
-    if not _shouting(text):
+    if ("LA" in text or "L.A" in text) and not _shouting(text):
         text = _CITY_ABBREVIATION.sub(f" {CITY_WORD} ", text)
     decomposed = unicodedata.normalize("NFKD", text)
     without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -185,7 +186,9 @@ class PhraseDetector:
     ) -> None:
         folded = sorted({fold(phrase) for phrase in phrases} - {""})
         self._exact = PhraseMap({phrase: phrase for phrase in folded})
-        self._fuzzy = [phrase for phrase in folded if len(phrase) >= fuzzy_min_length]
+        self._fuzzy = sorted(
+            (phrase for phrase in folded if len(phrase) >= fuzzy_min_length), key=len
+        )
         self._cutoff = fuzzy_cutoff
 
     @property
@@ -199,7 +202,8 @@ class PhraseDetector:
             return True
         text = " ".join(tokens)
         # A phrase longer than the message cannot be in it, typos or not.
-        candidates = [phrase for phrase in self._fuzzy if len(phrase) <= len(text) + 2]
+        fitting = bisect.bisect_right(self._fuzzy, len(text) + 2, key=len)
+        candidates = self._fuzzy[:fitting]
         found = process.extractOne(
             text, candidates, scorer=fuzz.partial_ratio, score_cutoff=self._cutoff
         )
