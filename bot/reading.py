@@ -112,6 +112,7 @@ _NUMBER_WORDS = frozenset(
 # ICE come in?") or before the event ("what happens if they take me").
 _CLAUSE_START = 2
 _YEAR = re.compile(r"^(19|20)\d\d$")
+_DECADE = re.compile(r"^(19)?[2-9]0s$")
 _CLAUSE_BREAK = re.compile("[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s")
 
 
@@ -288,6 +289,9 @@ class Reader:
         return token.isdigit() or token in _NUMBER_WORDS
 
     def _is_past_year(self, token: str) -> bool:
+        """A year before this one ("2015"), or a decade ("the 80s")."""
+        if _DECADE.match(token):
+            return True
         return bool(_YEAR.match(token)) and int(token) < self._this_year
 
 
