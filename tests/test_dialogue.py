@@ -412,7 +412,7 @@ def test_time_buttons_in_spanish_are_not_dates_and_name_the_zone(
     prompt = turn.replies[-1]
     labels = [button.label for button in prompt.buttons]
     assert all(not label.startswith("Mañana") for label in labels)
-    assert "Por la mañana, de 9 a 12" in labels
+    assert "Por la mañana, de 9 a. m. a mediodía" in labels
     assert "hora de Los Angeles" in prompt.text
 
 

@@ -162,10 +162,10 @@ def test_the_source_line_is_dated_and_in_the_reader_language(knowledge: Knowledg
     english = knowledge.source_label("police-and-deportations", "en")
     spanish = knowledge.source_label("police-and-deportations", "es")
     assert english.startswith("Source: the firm's article of November 2024")
-    assert "reviewed on November 29, 2026" in english
+    assert "Answer reviewed on November 29, 2026" in english
     assert spanish.startswith("Fuente: el artículo de la firma de noviembre de 2024")
-    assert "«Los Ángeles aprueba" in spanish
-    assert "revisado el 29 de noviembre de 2026" in spanish
+    assert '"Los Ángeles aprueba' in spanish
+    assert "Respuesta revisada el 29 de noviembre de 2026" in spanish
 
 
 def test_an_answer_opening_with_a_bare_yes_or_no_is_reported(faq_copy: Path) -> None:
