@@ -42,7 +42,7 @@ ENGLISH_STOPWORDS = _word_set(
     put take takes taking took happen happens happened happening might may must let lets
     allow allows allowed permit permitted stuff way going gonna wanna want wants wanted
     think thinks thought hearing keep keeps able exactly basically anything everything
-    election elections real since
+    election elections real since terms
     """
 )
 
