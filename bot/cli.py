@@ -25,9 +25,10 @@ from bot.knowledge import Knowledge, Language
 from bot.loader import FaqError, load_knowledge
 from bot.logs import configure_logging
 from bot.matching import Matcher, MatchResult
-from bot.runtime import Startup, open_runtime, prepare, resolve_data_key
+from bot.migrations import schema_status, upgrade
+from bot.runtime import Startup, open_runtime, open_store, prepare, resolve_data_key
 from bot.settings import Settings, load_settings
-from bot.storage import Store
+from bot.storage import SchemaError, Store, create_engine
 
 MISSING_CREDENTIALS_HELP = """TELEGRAM_BOT_TOKEN is not set.
 
@@ -37,6 +38,13 @@ answers with a token like 123456789:AAE... Then set it, for example in a .env fi
     TELEGRAM_BOT_TOKEN=123456789:AAE...
 
 To try the bot without Telegram, run `python -m bot chat` (no token needed)."""
+
+MISSING_WEBHOOK_SECRET = """WEBHOOK_URL is set but WEBHOOK_SECRET is not.
+
+Telegram sends the secret with every update, and the bot refuses updates without it. Choose a
+long random value (letters, digits, _ and -), for example:
+
+    WEBHOOK_SECRET=$(python3 -c "import secrets; print(secrets.token_urlsafe(32))")"""  # noqa: S105
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -75,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument("--misses", action="store_true", help="list every wrong answer")
 
+    database = commands.add_parser("db", help="the database schema")
+    database_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    database_commands.add_parser("upgrade", help="bring the database to the current schema")
+
+    keys = commands.add_parser("keys", help="the keys that encrypt the data")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_commands.add_parser(
+        "rotate", help="re-encrypt everything under the newest key of BOT_DATA_KEY"
+    )
+
     leads = commands.add_parser("leads", help="consultation requests, for the firm's staff")
     leads_commands = leads.add_subparsers(dest="leads_command", required=True, metavar="ACTION")
     export = leads_commands.add_parser("export", help="print every lead, decrypted")
@@ -102,9 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "leads":
         # Reading the leads needs the data key and the database, not the FAQ.
         return asyncio.run(_export_leads(settings, arguments.format))
-    if arguments.command == "run" and not settings.telegram_bot_token:
-        print(MISSING_CREDENTIALS_HELP, file=sys.stderr)
-        return EXIT_USAGE
+    if arguments.command == "db":
+        configure_logging(log_format=settings.log_format)
+        return asyncio.run(_upgrade_database(settings))
+    if arguments.command == "keys":
+        configure_logging(log_format=settings.log_format)
+        return asyncio.run(_rotate_keys(settings))
+    if arguments.command == "run":
+        if not settings.telegram_bot_token:
+            print(MISSING_CREDENTIALS_HELP, file=sys.stderr)
+            return EXIT_USAGE
+        if settings.webhook_url and not settings.webhook_secret:
+            print(MISSING_WEBHOOK_SECRET, file=sys.stderr)
+            return EXIT_USAGE
 
     try:
         knowledge = load_knowledge(settings.faq_dir)
@@ -114,13 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
 
     if arguments.command in ("run", "chat"):
-        if arguments.command == "run":
-            configure_logging()
-        else:
-            configure_logging(logging.WARNING)
+        level = logging.INFO if arguments.command == "run" else logging.WARNING
+        configure_logging(level, log_format=settings.log_format)
         try:
             startup = prepare(settings, knowledge)
-        except DataKeyError as error:
+            # The database and the data key are checked before anything starts.
+            asyncio.run(_check_database(settings, startup))
+        except (DataKeyError, SchemaError) as error:
             print(f"Cannot start: {error}.", file=sys.stderr)
             return EXIT_USAGE
         if arguments.command == "run":
@@ -135,6 +163,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluation = evaluate(matcher, questions)
     print("evaluation sets: " + ", ".join(str(path) for path in paths))
     print("\n".join(evaluation.lines(show_misses=arguments.misses)))
+    return EXIT_OK
+
+
+async def _check_database(settings: Settings, startup: Startup) -> None:
+    store = await open_store(settings, startup.data_key)
+    await store.close()
+
+
+async def _upgrade_database(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        before = await schema_status(engine)
+        await upgrade(engine)
+        after = await schema_status(engine)
+    finally:
+        await engine.dispose()
+    print(f"database schema: {before.revision or 'empty'} -> {after.revision}")
+    return EXIT_OK
+
+
+async def _rotate_keys(settings: Settings) -> int:
+    try:
+        store = await Store.open(settings.database_url, Vault(resolve_data_key(settings)))
+    except (DataKeyError, SchemaError) as error:
+        print(f"Cannot rotate the keys: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        rotated = await store.rotate_keys()
+    except DataKeyError as error:
+        print(f"Cannot rotate the keys: {error}.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    finally:
+        await store.close()
+    print(
+        f"re-encrypted {rotated} values under the newest key; keep the older keys in "
+        "BOT_DATA_KEY until the database backups made before now have expired"
+    )
     return EXIT_OK
 
 
@@ -174,7 +239,7 @@ LEAD_FIELDS = [
 async def _export_leads(settings: Settings, output_format: str) -> int:
     try:
         store = await Store.open(settings.database_url, Vault(resolve_data_key(settings)))
-    except DataKeyError as error:
+    except (DataKeyError, SchemaError) as error:
         print(f"Cannot read the leads: {error}.", file=sys.stderr)
         return EXIT_USAGE
     try:

@@ -56,6 +56,8 @@ TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
         "mydata_questions": "count",
         "mydata_session": "language",
         "staff_new_lead": "reference",
+        "staff_digest": "count",
+        "staff_digest_urgent": "count urgent",
         "staff_updated_lead": "reference",
         "staff_lead_body": "name contact time voicemail language topic received",
         "staff_stats": "questions answer suggest fallback en es leads urgent",

@@ -8,7 +8,8 @@ the commands with them and the notifier the staff messages, so both say the same
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,17 @@ from bot.text import fold
 
 UNANSWERED_SHOWN = 10
 QUESTION_PREVIEW = 200
+# Telegram refuses longer messages; a digest is cut into several below this.
+MESSAGE_LIMIT = 4096
+_DIGEST_SEPARATOR = "\n\n\u2014\u2014\u2014\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One staff message and the positions of the notifications it carries."""
+
+    text: str
+    indices: tuple[int, ...]
 
 
 def zone_label(time_zone: str) -> str:
@@ -77,6 +89,34 @@ class LeadWriter:
             title = f"{self.text(language, 'staff_urgent')} {title}"
         body = self.text(language, "staff_lead_body", **self.describe(lead, language))
         return f"{title}\n\n{body}"
+
+    def digests(self, notices: Sequence[tuple[Lead, str]]) -> Iterator[Digest]:
+        """The staff messages for (lead, kind) notifications waiting for one chat.
+
+        One notification is sent as it is; several go together, under a title that counts
+        them (and the urgent ones), in as few messages as Telegram's length limit allows.
+        """
+        texts = [self.notification(lead, kind) for lead, kind in notices]
+        if len(texts) == 1:
+            yield Digest(texts[0], (0,))
+            return
+        language = self.staff_language
+        urgent = sum(1 for lead, _ in notices if lead.urgent)
+        count = str(len(texts))
+        title = (
+            self.text(language, "staff_digest_urgent", count=count, urgent=str(urgent))
+            if urgent
+            else self.text(language, "staff_digest", count=count)
+        )
+        parts: list[str] = [title]
+        indices: list[int] = []
+        for index, text in enumerate(texts):
+            if indices and len(_DIGEST_SEPARATOR.join([*parts, text])) > MESSAGE_LIMIT:
+                yield Digest(_DIGEST_SEPARATOR.join(parts), tuple(indices))
+                parts, indices = [title], []
+            parts.append(text)
+            indices.append(index)
+        yield Digest(_DIGEST_SEPARATOR.join(parts), tuple(indices))
 
     def voicemail(self, allowed: bool, language: Language) -> str:
         """Whether the firm may leave a voicemail, in words."""

@@ -14,9 +14,11 @@ from bot.dialogue import Dialogue
 from bot.knowledge import Knowledge
 from bot.loader import load_knowledge
 from bot.matching import Matcher
+from bot.metrics import Metrics
+from bot.migrations import schema_status, upgrade
 from bot.service import ChatService
 from bot.settings import Settings
-from bot.storage import Store
+from bot.storage import Store, create_engine
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +73,29 @@ def prepare(settings: Settings, knowledge: Knowledge | None = None) -> Startup:
     return Startup(knowledge, Matcher(knowledge), resolve_data_key(settings))
 
 
-async def open_runtime(settings: Settings, startup: Startup) -> Runtime:
+async def open_store(settings: Settings, data_key: str) -> Store:
+    """Open the database, checking its schema and the data key.
+
+    A new SQLite database (no tables yet) is created at the current schema, so that the bot
+    runs with two commands; any other database must be brought up to date with `db upgrade`.
+    """
+    engine = create_engine(settings.database_url)
+    try:
+        status = await schema_status(engine)
+        if status.empty and engine.dialect.name == "sqlite":
+            logger.info("creating the database tables")
+            await upgrade(engine)
+    finally:
+        await engine.dispose()
+    return await Store.open(settings.database_url, Vault(data_key))
+
+
+async def open_runtime(
+    settings: Settings, startup: Startup, *, metrics: Metrics | None = None
+) -> Runtime:
     """Open the database and build the dialogue and the chat service around `startup`."""
     knowledge, matcher = startup.knowledge, startup.matcher
-    store = await Store.open(settings.database_url, Vault(startup.data_key))
+    store = await open_store(settings, startup.data_key)
     dialogue = Dialogue(
         knowledge,
         matcher,
@@ -89,5 +110,8 @@ async def open_runtime(settings: Settings, startup: Startup) -> Runtime:
         store,
         admin_chat_ids=settings.bot_admin_chat_ids,
         staff_language=settings.staff_language,
+        booking_timeout=timedelta(minutes=settings.booking_timeout_minutes),
+        flood_limit=settings.flood_limit_per_minute,
+        metrics=metrics,
     )
     return Runtime(settings, knowledge, matcher, store, dialogue, service)

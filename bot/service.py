@@ -1,8 +1,11 @@
-"""One conversation turn, end to end: lock the chat, load its state (and the records a command
-shows), run the dialogue, and store what it decided in the same transaction.
+"""One conversation turn, end to end: hold the chat, load its state (and the records a command
+shows), run the dialogue, and store what it decided, replies included, in one transaction.
 
-Channels (Telegram, the console) call `ChatService.handle` with plain values and send back the
-replies; they never touch the database or the dialogue themselves.
+Channels (Telegram, the console) call `ChatService.handle` with plain values inside
+`ChatService.holding`, send the replies it returns, and report what was delivered. Replies are
+committed with the turn and forgotten only once delivered, so a reply that Telegram refused
+or a crash interrupted is sent again later rather than lost (a repeat is possible after an
+ambiguous failure; a loss is not).
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from pydantic import TypeAdapter
 
 from bot.dialogue import (
     Dialogue,
@@ -29,14 +35,18 @@ from bot.dialogue import (
     records_needed,
 )
 from bot.dialogue.engine import RecordsNeeded
+from bot.dialogue.state import SessionState
 from bot.knowledge import Language
 from bot.language import parse_language
+from bot.metrics import Metrics
 from bot.records import PersonData, Records, StaffView
 from bot.storage import Store, Unit
 
 logger = logging.getLogger(__name__)
 
 NEWEST_LEADS = 10
+DEFAULT_FLOOD_LIMIT = 20
+FLOOD_WINDOW = timedelta(minutes=1)
 
 
 def utc_now() -> datetime:
@@ -45,11 +55,40 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class Outbox:
+    """Replies of one chat waiting to be delivered, in order."""
+
+    chat_id: int
+    replies: tuple[Reply, ...]
+
+
+_OUTBOX = TypeAdapter(Outbox)
+
+
+def encode_outbox(outbox: Outbox) -> str:
+    """The outbox as JSON text (stored encrypted)."""
+    return _OUTBOX.dump_json(outbox).decode("utf-8")
+
+
+def decode_outbox(stored: str) -> Outbox:
+    """The outbox stored as `stored`."""
+    return _OUTBOX.validate_json(stored)
+
+
+@dataclass(frozen=True, slots=True)
 class Response:
-    """The replies to one update, and the language the conversation is in now."""
+    """What to send to one chat, and the language the conversation is in now.
+
+    `replies` are every reply still owed to the chat, oldest first (earlier undelivered ones
+    included); `pending` is the stored outbox to clear once they are all delivered, or None
+    when nothing was stored (a group chat, a refused flood, a duplicate update). `toast` is
+    the short answer to a button press.
+    """
 
     replies: list[Reply]
     language: Language
+    pending: str | None = None
+    toast: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +100,43 @@ class Incoming:
     language_code: str | None
     event: Event
     private: bool = True
+    update_id: int | None = None
+
+
+@dataclass
+class FloodGate:
+    """Per person: past `limit` messages in a minute, one polite notice, then silence.
+
+    It lives in each process: with several instances a person gets up to `limit` per instance.
+    """
+
+    limit: int = DEFAULT_FLOOD_LIMIT
+    window: timedelta = FLOOD_WINDOW
+    _seen: dict[str, deque[datetime]] = field(default_factory=dict)
+    _noticed: dict[str, datetime] = field(default_factory=dict)
+
+    def check(self, chat_key: str, now: datetime) -> str:
+        """Return "allow", "notice" (the first refusal in a window) or "silence"."""
+        times = self._seen.setdefault(chat_key, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            times.append(now)
+            self._noticed.pop(chat_key, None)
+            return "allow"
+        if chat_key in self._noticed:
+            return "silence"
+        self._noticed[chat_key] = now
+        return "notice"
+
+    def forget_idle(self, now: datetime) -> None:
+        """Drop the counters of people who have been quiet for a window."""
+        idle = [
+            key for key, times in self._seen.items() if not times or now - times[-1] >= self.window
+        ]
+        for chat_key in idle:
+            self._seen.pop(chat_key, None)
+            self._noticed.pop(chat_key, None)
 
 
 class ChatService:
@@ -73,16 +149,27 @@ class ChatService:
         *,
         admin_chat_ids: tuple[int, ...] = (),
         staff_language: Language = "en",
+        booking_timeout: timedelta = timedelta(minutes=30),
+        flood_limit: int = DEFAULT_FLOOD_LIMIT,
         clock: Callable[[], datetime] = utc_now,
         on_lead: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._dialogue = dialogue
         self._store = store
         self._admin_chat_ids = frozenset(admin_chat_ids)
         self._staff_language = staff_language
+        self._booking_timeout = booking_timeout
         self._clock = clock
+        self._flood = FloodGate(limit=flood_limit)
+        self._metrics = metrics or Metrics()
         self.on_lead = on_lead
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @property
+    def store(self) -> Store:
+        """The database the turns are stored in."""
+        return self._store
 
     def chat_key(self, chat_id: int) -> str:
         """The keyed hash that stands for a chat in storage and logs."""
@@ -97,22 +184,22 @@ class ChatService:
         return chat_id in self._admin_chat_ids
 
     @asynccontextmanager
-    async def holding(self, chat_id: int) -> AsyncIterator[None]:
-        """Hold one chat: its updates are handled (and answered) one at a time, in order."""
+    async def holding(self, chat_id: int) -> AsyncIterator[str]:
+        """Hold one chat (here and in other processes) until its replies are sent.
+
+        Updates of one chat are then handled and answered one at a time, in order, even when
+        Telegram answers slowly; other chats go on meanwhile. Yields the chat's key.
+        """
         chat_key = self.chat_key(chat_id)
         lock = self._locks.get(chat_key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[chat_key] = lock
-        async with lock:
-            yield
+        async with lock, self._store.chat_guard(chat_key):
+            yield chat_key
 
     async def handle(self, incoming: Incoming) -> Response:
-        """Handle one update; return the replies to send to its chat.
-
-        The caller holds the chat (`holding`) from here until its replies are sent, so that
-        a slow send cannot let the next update's replies overtake them.
-        """
+        """Handle one update (the caller holds its chat); return what to send to the chat."""
         admin = self.is_admin(incoming.chat_id)
         needed = records_needed(incoming.event, admin=admin)
         if not incoming.private:
@@ -128,7 +215,22 @@ class ChatService:
             )
             return Response(list(turn.replies), self._staff_language)
         chat_key = self.chat_key(incoming.chat_id)
-        logger.info("update chat=%s event=%s", chat_key[:8], type(incoming.event).__name__)
+        hint = parse_language(incoming.language_code)
+        verdict = self._flood.check(chat_key, self._clock())
+        if verdict != "allow":
+            # Nothing is loaded or changed: a booking in progress waits, intact, for the
+            # minute to pass.
+            logger.info("flood chat=%s %s", chat_key[:8], verdict)
+            self._metrics.flood.inc()
+            if verdict == "silence":
+                return Response([], hint or "en")
+            return Response([self._dialogue.flood_notice(hint or "en")], hint or "en")
+        logger.info(
+            "update %s chat=%s event=%s",
+            incoming.update_id,
+            chat_key[:8],
+            type(incoming.event).__name__,
+        )
         return await self._turn(incoming, chat_key, admin, needed)
 
     async def _turn(
@@ -136,15 +238,18 @@ class ChatService:
     ) -> Response:
         hint = parse_language(incoming.language_code)
         user_key = self.user_key(incoming.chat_id)
-        lead_saved = False
         async with self._store.unit() as unit:
-            stored = await unit.lock_state(chat_key)
-            state = decode_state(stored)
+            if incoming.update_id is not None and not await unit.first_time(incoming.update_id):
+                logger.info("update %s was already handled", incoming.update_id)
+                self._metrics.duplicates.inc()
+                return Response([], hint or "en")
+            row = await unit.lock_chat(chat_key)
+            state = decode_state(row.state)
             records: Records | None = None
             if needed == "person":
                 person = await unit.person_records(user_key)
                 records = PersonData(
-                    has_session=stored is not None,
+                    has_session=row.state is not None,
                     draft_step=state.step if state.step not in (None, "forget") else None,
                     leads=tuple(person.leads),
                     unanswered=person.unanswered,
@@ -159,22 +264,50 @@ class ChatService:
                 records=records,
                 admin=admin,
             )
-            lead_saved = await self._apply(unit, turn, chat_key, user_key)
+            toast = next((reply.text for reply in turn.replies if reply.toast), None)
+            new = tuple(reply for reply in turn.replies if not reply.toast)
+            earlier = decode_outbox(row.outbox).replies if row.outbox else ()
+            owed = (*earlier, *new)
+            pending = encode_outbox(Outbox(incoming.chat_id, owed)) if owed else None
+            lead_saved, forgotten = await self._apply(unit, turn, chat_key, user_key)
+            if not forgotten:
+                await unit.save_chat(
+                    chat_key,
+                    state=encode_state(turn.state),
+                    outbox=pending,
+                    draft_expires_at=self._draft_expiry(turn.state),
+                )
         if lead_saved:
             logger.info("lead stored chat=%s", chat_key[:8])
             if self.on_lead is not None:
                 self.on_lead()
-        return Response(list(turn.replies), turn.state.language(hint))
+        return Response(
+            list(owed),
+            turn.state.language(hint),
+            pending=None if forgotten else pending,
+            toast=toast,
+        )
 
-    async def _apply(self, unit: Unit, turn: Turn, chat_key: str, user_key: str) -> bool:
-        """Carry out the effects of a turn in its transaction; return whether a lead was saved."""
+    def _draft_expiry(self, state: SessionState) -> datetime | None:
+        if state.step is None or state.active_at is None:
+            return None
+        return state.active_at + self._booking_timeout
+
+    async def _apply(
+        self, unit: Unit, turn: Turn, chat_key: str, user_key: str
+    ) -> tuple[bool, bool]:
+        """Carry out the effects of a turn in its transaction: (lead saved, person forgotten)."""
         lead_saved = False
         for effect in turn.effects:
             if isinstance(effect, UnansweredQuestion):
                 await unit.add_unanswered(user_key, effect.language, effect.text)
             elif isinstance(effect, QuestionAsked):
                 await unit.record_question(effect.outcome, effect.language)
+                self._metrics.replies.labels(effect.outcome, effect.language).inc()
+                if effect.urgent:
+                    self._metrics.urgent.inc()
             elif isinstance(effect, SaveLead):
+                self._metrics.leads.labels(str(effect.lead.urgent).lower()).inc()
                 await unit.save_lead(
                     effect.lead,
                     user_key=user_key,
@@ -184,9 +317,46 @@ class ChatService:
                 lead_saved = True
             elif isinstance(effect, ForgetUser):
                 await unit.forget(chat_key, user_key)
-                return lead_saved
-        await unit.save_state(chat_key, encode_state(turn.state))
-        return lead_saved
+                return lead_saved, True
+        return lead_saved, False
+
+    async def delivered(self, chat_key: str, response: Response, count: int) -> None:
+        """Record that the first `count` replies of `response` reached the chat."""
+        if response.pending is None:
+            return
+        if count >= len(response.replies):
+            await self._store.clear_outbox(chat_key, response.pending)
+            return
+        outbox = decode_outbox(response.pending)
+        rest = outbox.replies[count:]
+        await self._store.keep_outbox(chat_key, encode_outbox(Outbox(outbox.chat_id, rest)))
+
+    async def owed(self, chat_key: str) -> tuple[Outbox, str] | None:
+        """The replies a chat is still owed (for the periodic redelivery), with their record."""
+        stored = await self._store.read_outbox(chat_key)
+        if stored is None:
+            return None
+        return decode_outbox(stored), stored
+
+    async def expire_draft(self, chat_key: str, now: datetime) -> bool:
+        """Delete an unfinished booking whose time is up; return whether one was deleted."""
+        async with self._store.unit() as unit:
+            row = await unit.lock_chat(chat_key)
+            state = decode_state(row.state)
+            expiry = self._draft_expiry(state)
+            if expiry is None or expiry > now:
+                return False
+            await unit.save_chat(
+                chat_key,
+                state=encode_state(replace(state.without_booking(), active_at=None)),
+                outbox=row.outbox,
+                draft_expires_at=None,
+            )
+        return True
+
+    def forget_idle_senders(self) -> None:
+        """Drop flood counters of people who have gone quiet (memory stays bounded)."""
+        self._flood.forget_idle(self._clock())
 
     async def _staff_records(self, needed: RecordsNeeded) -> StaffView:
         if needed == "leads":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     staff_language: Language = "en"
     notify_retry_seconds: float = Field(default=5.0, gt=0)
     firm_timezone: str = "America/Los_Angeles"
+    flood_limit_per_minute: int = Field(default=20, ge=1)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("bot_admin_chat_ids", mode="before")
     @classmethod

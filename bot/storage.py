@@ -1,23 +1,32 @@
-"""Storage of conversations, leads, unanswered questions and the notification outbox.
+"""Storage of conversations, leads, unanswered questions, staff notifications and statistics.
 
-SQLAlchemy 2 async: SQLite by default, PostgreSQL at scale. Names, phone numbers, emails,
-topics, kept questions and conversation state are encrypted with the `Vault`; people are known
-only by a keyed hash of their Telegram id. Every change of one conversation happens in one
-transaction that holds a lock on that conversation's row.
+SQLAlchemy 2 async: SQLite by default, PostgreSQL at scale (several bot processes may share
+it). Names, phone numbers, emails, topics, kept questions, conversation state and replies not
+yet delivered are encrypted with the `Vault`; people are known only by a keyed hash of their
+Telegram id. The schema is created and upgraded by Alembic (`bot.migrations`); a database
+behind the code is refused.
+
+Every turn of one conversation happens in one transaction that holds a lock on that
+conversation's row (and, across processes on PostgreSQL, an advisory lock held until its
+replies are sent, see `Store.chat_guard`). SQLite takes its write lock only in transactions
+that write (`Store.unit`); reads (`Store.reading`) do not wait for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -28,6 +37,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -42,8 +52,14 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.crypto import Vault
+from bot.crypto import DataKeyError, Vault
 from bot.records import TIME_WINDOWS, Lead, Stats, StoredLead, TimeWindow
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# The key people are named with, kept encrypted: reading it back also proves the data key.
+IDENTIFIER_KEY = "identifier_key"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -75,6 +91,13 @@ class SessionRow(Base):
     chat_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Replies decided but not yet delivered (encrypted), and since when.
+    outbox: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    outbox_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    # When an unfinished booking expires (its answers are then deleted by a periodic job).
+    draft_expires_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, index=True
+    )
 
 
 class LeadRow(Base):
@@ -120,13 +143,39 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class QuestionStatRow(Base):
-    __tablename__ = "question_stats"
+class DailyStatRow(Base):
+    """Questions counted by day, outcome and language: no text, no person, no row per question."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    outcome: Mapped[str] = mapped_column(String(16))
-    language: Mapped[str] = mapped_column(String(2))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    __tablename__ = "daily_stats"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    language: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HandledUpdateRow(Base):
+    """Telegram updates already handled: one delivered twice is handled once."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class MetaRow(Base):
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    """What a turn reads of its chat: the state and the replies not yet delivered (decrypted)."""
+
+    state: str | None
+    outbox: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +195,14 @@ class PersonRecords:
 
     leads: list[StoredLead]
     unanswered: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOutbox:
+    """Replies of one chat that were decided but not delivered."""
+
+    chat_key: str
+    outbox: str
 
 
 def _now() -> datetime:
@@ -173,6 +230,10 @@ def _time_window(value: str) -> TimeWindow:
     return next((window for window in TIME_WINDOWS if window == value), "any")
 
 
+def _insert(dialect: str, table: Any) -> Any:
+    return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
 class Unit:
     """One transaction: the work of handling one update, committed all together or not at all."""
 
@@ -181,31 +242,50 @@ class Unit:
         self._vault = vault
         self._dialect = dialect
 
-    async def lock_state(self, chat_key: str) -> str | None:
-        """Lock this chat's row for the transaction and return its stored state, if any."""
+    async def first_time(self, update_id: int) -> bool:
+        """Record that `update_id` is handled in this transaction; False if it already was."""
+        inserted = await self._session.execute(
+            _insert(self._dialect, HandledUpdateRow)
+            .values(update_id=update_id, handled_at=_now())
+            .on_conflict_do_nothing()
+        )
+        return bool(getattr(inserted, "rowcount", 0))
+
+    async def lock_chat(self, chat_key: str) -> ChatRow:
+        """Lock this chat's row for the transaction and return what it holds."""
         values = {"chat_key": chat_key, "state": None, "updated_at": _now()}
-        if self._dialect == "postgresql":
-            await self._session.execute(
-                postgresql_insert(SessionRow).values(values).on_conflict_do_nothing()
-            )
-        else:
-            await self._session.execute(
-                sqlite_insert(SessionRow).values(values).on_conflict_do_nothing()
-            )
+        await self._session.execute(
+            _insert(self._dialect, SessionRow).values(values).on_conflict_do_nothing()
+        )
         row = await self._session.scalar(
             select(SessionRow).where(SessionRow.chat_key == chat_key).with_for_update()
         )
-        if row is None or row.state is None:
-            return None
-        return self._vault.decrypt(row.state)
+        if row is None:
+            return ChatRow(None, None)
+        return ChatRow(
+            self._vault.decrypt_optional(row.state), self._vault.decrypt_optional(row.outbox)
+        )
 
-    async def save_state(self, chat_key: str, state: str) -> None:
-        """Store this chat's state (encrypted)."""
-        encrypted = self._vault.encrypt(state)
+    async def save_chat(
+        self,
+        chat_key: str,
+        *,
+        state: str,
+        outbox: str | None,
+        draft_expires_at: datetime | None,
+    ) -> None:
+        """Store this chat's state and the replies it still has to receive (encrypted)."""
+        now = _now()
         await self._session.execute(
             update(SessionRow)
             .where(SessionRow.chat_key == chat_key)
-            .values(state=encrypted, updated_at=_now())
+            .values(
+                state=self._vault.encrypt(state),
+                outbox=self._vault.encrypt_optional(outbox),
+                outbox_since=now if outbox is not None else None,
+                draft_expires_at=draft_expires_at,
+                updated_at=now,
+            )
         )
 
     async def save_lead(
@@ -282,11 +362,19 @@ class Unit:
         )
 
     async def record_question(self, outcome: str, language: str) -> None:
-        """Count one matched question (no text, no user)."""
-        self._session.add(QuestionStatRow(outcome=outcome, language=language, created_at=_now()))
+        """Count one matched question in today's totals (no text, no person)."""
+        statement = (
+            _insert(self._dialect, DailyStatRow)
+            .values(day=_now().date(), outcome=outcome, language=language, count=1)
+            .on_conflict_do_update(
+                index_elements=["day", "outcome", "language"],
+                set_={"count": DailyStatRow.count + 1},
+            )
+        )
+        await self._session.execute(statement)
 
     async def forget(self, chat_key: str, user_key: str) -> None:
-        """Delete the session, leads (with their notifications) and questions of a user."""
+        """Delete the session, leads (with their notifications) and questions of a person."""
         lead_ids = select(LeadRow.id).where(LeadRow.user_key == user_key)
         await self._session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(lead_ids)))
         await self._session.execute(delete(LeadRow).where(LeadRow.user_key == user_key))
@@ -296,34 +384,71 @@ class Unit:
         await self._session.execute(delete(SessionRow).where(SessionRow.chat_key == chat_key))
 
 
+class SchemaError(RuntimeError):
+    """The database schema is not the one this code expects."""
+
+
 class Store:
     """The database, opened once per process."""
 
     def __init__(self, engine: AsyncEngine, vault: Vault) -> None:
         self._engine = engine
         self._vault = vault
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.dialect = engine.dialect.name
+        writer = (
+            engine.execution_options(sqlite_write=True) if self.dialect == "sqlite" else engine
+        )
+        self._writes = async_sessionmaker(writer, expire_on_commit=False)
+        self._reads = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    async def open(cls, url: str, vault: Vault) -> Store:
-        """Connect to `url`, creating the SQLite folder and the tables if needed."""
-        parsed = make_url(url)
-        connect_args: dict[str, Any] = {}
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            connect_args["timeout"] = 30
-        engine = create_async_engine(url, connect_args=connect_args)
-        if parsed.get_backend_name() == "sqlite":
-            _serialize_sqlite_writers(engine)
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        return cls(engine, vault)
+    async def open(cls, url: str, vault: Vault, *, check_schema: bool = True) -> Store:
+        """Connect to `url` and check its schema and data key (`DataKeyError` if it is wrong)."""
+        from bot.migrations import schema_status
+
+        engine = create_engine(url)
+        if check_schema:
+            status = await schema_status(engine)
+            if not status.current:
+                await engine.dispose()
+                raise SchemaError(status.explanation)
+        store = cls(engine, vault)
+        try:
+            await store._bind_identifier_key()
+        except Exception:
+            await engine.dispose()
+            raise
+        return store
+
+    async def _bind_identifier_key(self) -> None:
+        """Read the key people are named with (proving the data key), or keep it the first time."""
+        async with self._writes() as session, session.begin():
+            row = await session.get(MetaRow, IDENTIFIER_KEY)
+            if row is None:
+                session.add(
+                    MetaRow(
+                        key=IDENTIFIER_KEY,
+                        value=self._vault.encrypt_bytes(self._vault.identifier_key),
+                    )
+                )
+                return
+            try:
+                identifier_key = self._vault.decrypt_bytes(row.value)
+            except DataKeyError:
+                raise DataKeyError(
+                    "BOT_DATA_KEY cannot read this database: it was written with another key "
+                    "(list every key still in use in BOT_DATA_KEY, newest first)"
+                ) from None
+        self._vault = self._vault.with_identifier_key(identifier_key)
 
     async def close(self) -> None:
         """Close every connection."""
         await self._engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine (for migrations and health checks)."""
+        return self._engine
 
     @property
     def vault(self) -> Vault:
@@ -332,15 +457,107 @@ class Store:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
-        """Run a transaction; commit when the block ends without an error."""
-        async with self._sessions() as session, session.begin():
+        """Run a writing transaction; commit when the block ends without an error."""
+        async with self._writes() as session, session.begin():
             yield Unit(session, self._vault, self.dialect)
 
+    @asynccontextmanager
+    async def chat_guard(self, chat_key: str) -> AsyncIterator[None]:
+        """Hold one chat across processes, from its turn until its replies are sent.
+
+        On PostgreSQL a session advisory lock does it (several bot processes may share the
+        database); SQLite is for one process, whose own lock per chat is enough.
+        """
+        if self.dialect != "postgresql":
+            yield
+            return
+        key = _advisory_key(f"chat:{chat_key}")
+        async with self._engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await connection.commit()
+
+    @asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[bool]:
+        """Run a periodic job on one process at a time: yields False when another runs it."""
+        if self.dialect != "postgresql":
+            yield True
+            return
+        key = _advisory_key(f"job:{job}")
+        async with self._engine.connect() as connection:
+            acquired = await connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
+            )
+            try:
+                yield bool(acquired)
+            finally:
+                if acquired:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await connection.commit()
+
+    async def healthy(self) -> bool:
+        """Whether the database answers."""
+        try:
+            async with self._engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    # --- replies not yet delivered -------------------------------------------------------------
+
+    async def clear_outbox(self, chat_key: str, delivered: str) -> None:
+        """Forget the pending replies of a chat once `delivered` (what was pending) is sent."""
+        async with self._writes() as session, session.begin():
+            row = await session.get(SessionRow, chat_key, with_for_update=True)
+            if row is None or row.outbox is None:
+                return
+            if self._vault.decrypt(row.outbox) != delivered:
+                return  # a newer turn added replies; it will send and clear them
+            row.outbox = None
+            row.outbox_since = None
+
+    async def keep_outbox(self, chat_key: str, remaining: str | None) -> None:
+        """Keep only the replies of a chat that are still to be delivered."""
+        async with self._writes() as session, session.begin():
+            row = await session.get(SessionRow, chat_key, with_for_update=True)
+            if row is None:
+                return
+            row.outbox = self._vault.encrypt_optional(remaining)
+            row.outbox_since = _now() if remaining is not None else None
+
+    async def pending_outboxes(self, older_than: datetime, limit: int = 100) -> list[str]:
+        """Chats whose replies have waited since before `older_than` (to deliver them again)."""
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(SessionRow.chat_key)
+                .where(SessionRow.outbox_since < older_than)
+                .order_by(SessionRow.outbox_since)
+                .limit(limit)
+            )
+            return list(rows)
+
+    async def read_outbox(self, chat_key: str) -> str | None:
+        """The pending replies of one chat, decrypted."""
+        async with self._reads() as session:
+            row = await session.get(SessionRow, chat_key)
+            return None if row is None else self._vault.decrypt_optional(row.outbox)
+
+    # --- staff notifications -------------------------------------------------------------------
+
     async def claim_deliveries(
-        self, now: datetime, *, limit: int = 20, claim_for: timedelta = timedelta(minutes=2)
+        self, now: datetime, *, limit: int = 50, claim_for: timedelta = timedelta(minutes=10)
     ) -> list[Delivery]:
-        """Claim due notifications for this process, so that no other process sends them."""
-        async with self._sessions() as session, session.begin():
+        """Claim due notifications for this process, so that no other process sends them.
+
+        The claim outlasts the longest send (the sender gives up well within it), so it cannot
+        lapse while a notification is on its way. A row that cannot be read is set aside
+        without holding back the others.
+        """
+        async with self._writes() as session, session.begin():
             rows = (
                 await session.scalars(
                     select(OutboxRow)
@@ -358,53 +575,55 @@ class Store:
             deliveries = []
             for row in rows:
                 row.claimed_until = now + claim_for
-                lead = await session.get(LeadRow, row.lead_id)
-                if lead is None:
+                lead_row = await session.get(LeadRow, row.lead_id)
+                if lead_row is None:
                     row.failed = "lead deleted"
                     continue
-                deliveries.append(
-                    Delivery(
-                        row.id,
-                        row.chat_id,
-                        row.kind,
-                        row.attempts,
-                        lead_from_row(lead, self._vault),
-                    )
-                )
+                try:
+                    lead = lead_from_row(lead_row, self._vault)
+                except DataKeyError:
+                    logger.error("notification %s: its lead cannot be decrypted", row.id)
+                    row.failed = "cannot be decrypted"
+                    continue
+                deliveries.append(Delivery(row.id, row.chat_id, row.kind, row.attempts, lead))
             return deliveries
 
-    async def mark_sent(self, outbox_id: int, now: datetime) -> None:
-        """Record that a notification reached its chat."""
-        await self._set_outbox(outbox_id, sent_at=now, claimed_until=None)
+    async def mark_sent(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        """Record that notifications reached their chat."""
+        await self._set_outbox(outbox_ids, sent_at=now, claimed_until=None)
 
-    async def mark_failed(self, outbox_id: int, reason: str) -> None:
-        """Give up on a notification for good (the chat blocked the bot, or was deleted)."""
-        await self._set_outbox(outbox_id, failed=reason[:200], claimed_until=None)
+    async def mark_failed(self, outbox_ids: Sequence[int], reason: str) -> None:
+        """Give up on notifications for good (the chat refused them, or retries ran out)."""
+        await self._set_outbox(outbox_ids, failed=reason[:200], claimed_until=None)
 
-    async def retry_later(self, outbox_id: int, attempts: int, when: datetime) -> None:
-        """Try a notification again at `when`."""
+    async def retry_later(self, outbox_ids: Sequence[int], attempts: int, when: datetime) -> None:
+        """Try notifications again at `when`."""
         await self._set_outbox(
-            outbox_id, attempts=attempts, next_attempt_at=when, claimed_until=None
+            outbox_ids, attempts=attempts, next_attempt_at=when, claimed_until=None
         )
 
-    async def _set_outbox(self, outbox_id: int, **values: Any) -> None:
-        async with self._sessions() as session, session.begin():
+    async def _set_outbox(self, outbox_ids: Sequence[int], **values: Any) -> None:
+        if not outbox_ids:
+            return
+        async with self._writes() as session, session.begin():
             await session.execute(
-                update(OutboxRow).where(OutboxRow.id == outbox_id).values(values)
+                update(OutboxRow).where(OutboxRow.id.in_(list(outbox_ids))).values(values)
             )
 
     async def next_delivery_at(self) -> datetime | None:
         """When the next pending notification is due, if any."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             return await session.scalar(
                 select(func.min(OutboxRow.next_attempt_at)).where(
                     OutboxRow.sent_at.is_(None), OutboxRow.failed.is_(None)
                 )
             )
 
+    # --- what staff and exports read -------------------------------------------------------------
+
     async def newest_leads(self, limit: int = 10) -> list[StoredLead]:
         """The most recent leads, newest first."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.scalars(
                 select(LeadRow).order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit)
             )
@@ -412,32 +631,34 @@ class Store:
 
     async def all_leads(self) -> list[Lead]:
         """Every lead, oldest first (for export)."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.scalars(select(LeadRow).order_by(LeadRow.id))
             return [lead_from_row(row, self._vault) for row in rows]
 
     async def unanswered_texts(self, limit: int = 2000) -> list[tuple[str, str]]:
         """The most recent kept questions as (language, text), decrypted."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.scalars(
                 select(UnansweredRow).order_by(UnansweredRow.id.desc()).limit(limit)
             )
             return [(row.language, self._vault.decrypt(row.text)) for row in rows]
 
     async def stats(self) -> Stats:
-        """Counts of questions by outcome and language, and of leads."""
-        async with self._sessions() as session:
+        """Counts of questions by outcome and language (from the daily totals), and of leads."""
+        async with self._reads() as session:
             by_outcome: dict[str, int] = {
-                outcome: count
-                for outcome, count in await session.execute(
-                    select(QuestionStatRow.outcome, func.count()).group_by(QuestionStatRow.outcome)
+                outcome: int(total)
+                for outcome, total in await session.execute(
+                    select(DailyStatRow.outcome, func.sum(DailyStatRow.count)).group_by(
+                        DailyStatRow.outcome
+                    )
                 )
             }
             by_language: dict[str, int] = {
-                language: count
-                for language, count in await session.execute(
-                    select(QuestionStatRow.language, func.count()).group_by(
-                        QuestionStatRow.language
+                language: int(total)
+                for language, total in await session.execute(
+                    select(DailyStatRow.language, func.sum(DailyStatRow.count)).group_by(
+                        DailyStatRow.language
                     )
                 )
             }
@@ -450,31 +671,115 @@ class Store:
             )
         return Stats(sum(by_outcome.values()), by_outcome, by_language, leads, urgent)
 
+    # --- periodic jobs --------------------------------------------------------------------------
+
     async def purge(self, older_than: datetime) -> int:
         """Delete leads, kept questions and idle conversations older than the cut-off."""
-        async with self._sessions() as session, session.begin():
+        async with self._writes() as session, session.begin():
             old_leads = select(LeadRow.id).where(LeadRow.created_at < older_than)
             await session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(old_leads)))
             removed = await session.execute(delete(LeadRow).where(LeadRow.created_at < older_than))
             await session.execute(
                 delete(UnansweredRow).where(UnansweredRow.created_at < older_than)
             )
-            await session.execute(delete(SessionRow).where(SessionRow.updated_at < older_than))
+            await session.execute(
+                delete(SessionRow).where(
+                    SessionRow.updated_at < older_than, SessionRow.outbox.is_(None)
+                )
+            )
             return int(getattr(removed, "rowcount", 0) or 0)
 
+    async def expired_drafts(self, now: datetime, limit: int = 100) -> list[str]:
+        """Chats whose unfinished booking has expired."""
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(SessionRow.chat_key)
+                .where(SessionRow.draft_expires_at < now)
+                .order_by(SessionRow.draft_expires_at)
+                .limit(limit)
+            )
+            return list(rows)
 
-def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
-    """Make every SQLite transaction take the write lock at BEGIN.
+    async def forget_handled_updates(self, older_than: datetime) -> None:
+        """Drop the record of updates handled long ago (Telegram retries for minutes, not days)."""
+        async with self._writes() as session, session.begin():
+            await session.execute(
+                delete(HandledUpdateRow).where(HandledUpdateRow.handled_at < older_than)
+            )
 
-    SQLite's default deferred transactions let two processes read the same conversation and
-    both write it; BEGIN IMMEDIATE makes the second wait, as SELECT ... FOR UPDATE does on
-    PostgreSQL.
+    async def rotate_keys(self, batch: int = 500) -> int:
+        """Re-encrypt every encrypted value under the newest key; return how many values."""
+        vault = self._vault
+        columns = {
+            SessionRow: ("chat_key", ("state", "outbox")),
+            LeadRow: ("id", ("name", "phone", "email", "topic")),
+            UnansweredRow: ("id", ("text",)),
+            MetaRow: ("key", ("value",)),
+        }
+        rotated = 0
+        for model, (key_name, names) in columns.items():
+            key_column = getattr(model, key_name)
+            last: Any = None
+            while True:
+                async with self._writes() as session, session.begin():
+                    query = select(model).order_by(key_column).limit(batch)
+                    if last is not None:
+                        query = query.where(key_column > last)
+                    rows = (await session.scalars(query)).all()
+                    for row in rows:
+                        for name in names:
+                            value = getattr(row, name)
+                            if value is not None:
+                                setattr(row, name, vault.rotate(value))
+                                rotated += 1
+                if len(rows) < batch:
+                    break
+                last = getattr(rows[-1], key_name)
+        return rotated
+
+
+def _advisory_key(name: str) -> int:
+    """A signed 64-bit key for PostgreSQL's advisory locks."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """Create the engine: statement parameters never in logs or errors; SQLite in WAL mode."""
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
+    engine = create_async_engine(
+        url, connect_args=connect_args, hide_parameters=True, pool_pre_ping=not sqlite
+    )
+    if sqlite:
+        _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    """WAL with synchronous=NORMAL, and the write lock taken at BEGIN only by writers.
+
+    Readers never block a writer in WAL mode; a transaction that will write takes the lock at
+    BEGIN IMMEDIATE, as SELECT ... FOR UPDATE does on PostgreSQL, so two turns of one chat never
+    both read the old state.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Any) -> None:
+        if connection.get_execution_options().get("sqlite_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")

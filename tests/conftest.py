@@ -14,8 +14,9 @@ from bot.dialogue import Dialogue
 from bot.knowledge import Knowledge
 from bot.loader import load_knowledge
 from bot.matching import Matcher
+from bot.migrations import upgrade
 from bot.service import ChatService
-from bot.storage import Store
+from bot.storage import Store, create_engine
 from tests.auxil.fake_bot_api import FakeBotApi
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -78,12 +79,21 @@ async def api() -> AsyncIterator[FakeBotApi]:
     await server.stop()
 
 
+async def migrated(url: str) -> None:
+    """Bring the database at `url` to the current schema, as `python -m bot db upgrade` does."""
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A real SQLite database in a temporary folder."""
-    opened = await Store.open(
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}", Vault(TEST_SECRET)
-    )
+    """A real SQLite database in a temporary folder, at the current schema."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    await migrated(url)
+    opened = await Store.open(url, Vault(TEST_SECRET))
     yield opened
     await opened.close()
 

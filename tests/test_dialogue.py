@@ -258,7 +258,7 @@ def test_cancel_at_every_step_stores_nothing(dialogue: Dialogue, knowledge: Know
         assert cancelled.state.step is None
         assert cancelled.state.draft.name is None
         assert cancelled.effects == ()
-        assert cancelled.replies[0].text == knowledge.texts["en"]["cancelled"]
+        assert cancelled.replies[-1].text == knowledge.texts["en"]["cancelled"]
 
 
 def test_decline_consent_stores_nothing(dialogue: Dialogue, knowledge: Knowledge) -> None:
@@ -502,9 +502,23 @@ def test_the_share_keyboard_is_removed_once_and_only_when_showing(dialogue: Dial
         [(False, False)],
         [(False, False)],
         [(True, False)],
-        [(False, True)],
+        [(False, True), (False, False)],  # "OK." takes it away; the time buttons follow
         [(False, False)],
     ]
+
+
+def test_no_reply_both_removes_the_keyboard_and_has_buttons(dialogue: Dialogue) -> None:
+    state = NEW_CHAT
+    for event in (
+        Command("book"),
+        ButtonPress("b:consent:yes"),
+        TextMessage("Ana"),
+        ButtonPress("b:method:phone"),
+    ):
+        state = say(dialogue, state, event).state
+    for event in (Command("cancel"), TextMessage(PHONE), Command("start"), ButtonPress("topics")):
+        for reply in say(dialogue, state, event).replies:
+            assert not (reply.remove_keyboard and reply.buttons)
 
 
 TEXTS = st.one_of(

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.crypto import DataKeyError, Vault
 from bot.records import Lead
-from bot.storage import Base, Store
-from tests.conftest import TEST_SECRET
+from bot.storage import Store
+from tests.conftest import TEST_SECRET, migrated
 
 STAFF = (-100, -200)
 LEAD = Lead(
@@ -43,16 +43,24 @@ def _postgresql_url() -> str:
     return url
 
 
+async def empty_postgresql() -> str:
+    """The test PostgreSQL database, emptied."""
+    url = _postgresql_url()
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'contract.sqlite3'}"
     else:
-        url = _postgresql_url()
-        engine = create_async_engine(url)
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-        await engine.dispose()
+        url = await empty_postgresql()
+    await migrated(url)
     opened = await Store.open(url, Vault(TEST_SECRET))
     yield opened
     await opened.close()
@@ -75,33 +83,38 @@ async def _person(store: Store, user_key: str) -> tuple[list[str], int]:
 class TestStoreContract:
     async def test_state_is_created_locked_and_saved(self, store: Store) -> None:
         async with store.unit() as unit:
-            assert await unit.lock_state("chat-a") is None
-            await unit.save_state("chat-a", '{"step": "name"}')
+            assert (await unit.lock_chat("chat-a")).state is None
+            await unit.save_chat(
+                "chat-a", state='{"step": "name"}', outbox="owed", draft_expires_at=None
+            )
         async with store.unit() as unit:
-            assert await unit.lock_state("chat-a") == '{"step": "name"}'
+            row = await unit.lock_chat("chat-a")
+            assert (row.state, row.outbox) == ('{"step": "name"}', "owed")
 
     async def test_a_failed_turn_changes_nothing(self, store: Store) -> None:
         async def crash_before_commit() -> None:
             async with store.unit() as unit:
-                await unit.lock_state("chat-b")
-                await unit.save_state("chat-b", '{"step": "name"}')
+                await unit.lock_chat("chat-b")
+                await unit.save_chat("chat-b", state="x", outbox=None, draft_expires_at=None)
                 raise RuntimeError("crash before commit")
 
         with pytest.raises(RuntimeError):
             await crash_before_commit()
         async with store.unit() as unit:
-            assert await unit.lock_state("chat-b") is None
+            assert (await unit.lock_chat("chat-b")).state is None
 
     async def test_turns_of_one_chat_never_lose_an_update(self, store: Store) -> None:
         async def increment() -> None:
             async with store.unit() as unit:
-                count = int(await unit.lock_state("counter") or "0")
+                count = int((await unit.lock_chat("counter")).state or "0")
                 await asyncio.sleep(0.01)
-                await unit.save_state("counter", str(count + 1))
+                await unit.save_chat(
+                    "counter", state=str(count + 1), outbox=None, draft_expires_at=None
+                )
 
         await asyncio.gather(*(increment() for _ in range(10)))
         async with store.unit() as unit:
-            assert await unit.lock_state("counter") == "10"
+            assert (await unit.lock_chat("counter")).state == "10"
 
     async def test_lead_notifications_are_delivered_once(self, store: Store) -> None:
         assert await _save_lead(store, "C-AAAAAA", "user-1") is False
@@ -110,8 +123,7 @@ class TestStoreContract:
         assert sorted(d.chat_id for d in first) == sorted(STAFF)
         assert {d.lead.name for d in first} == {"Rosa Contract"}
         assert await store.claim_deliveries(now) == []  # claimed by the first caller
-        for delivery in first:
-            await store.mark_sent(delivery.outbox_id, now)
+        await store.mark_sent([delivery.outbox_id for delivery in first], now)
         assert await store.claim_deliveries(now + timedelta(hours=1)) == []
         assert await store.next_delivery_at() is None
 
@@ -127,8 +139,8 @@ class TestStoreContract:
         await _save_lead(store, "C-CCCCCC", "user-3")
         now = datetime.now(UTC)
         retried, refused = await store.claim_deliveries(now)
-        await store.retry_later(retried.outbox_id, 1, now + timedelta(minutes=5))
-        await store.mark_failed(refused.outbox_id, "Forbidden")
+        await store.retry_later([retried.outbox_id], 1, now + timedelta(minutes=5))
+        await store.mark_failed([refused.outbox_id], "Forbidden")
         assert await store.claim_deliveries(now + timedelta(minutes=1)) == []
         (again,) = await store.claim_deliveries(now + timedelta(minutes=6))
         assert (again.outbox_id, again.attempts) == (retried.outbox_id, 1)
@@ -137,14 +149,14 @@ class TestStoreContract:
         await _save_lead(store, "C-DDDDDD", "user-4")
         await _save_lead(store, "C-EEEEEE", "user-5")
         async with store.unit() as unit:
-            await unit.lock_state("chat-4")
-            await unit.save_state("chat-4", "{}")
+            await unit.lock_chat("chat-4")
+            await unit.save_chat("chat-4", state="{}", outbox=None, draft_expires_at=None)
             await unit.add_unanswered("user-4", "en", "what about visas")
             await unit.add_unanswered("user-5", "es", "y las visas")
         async with store.unit() as unit:
             await unit.forget("chat-4", "user-4")
         async with store.unit() as unit:
-            assert await unit.lock_state("chat-4") is None
+            assert (await unit.lock_chat("chat-4")).state is None
         assert await _person(store, "user-4") == ([], 0)
         assert await _person(store, "user-5") == (["C-EEEEEE"], 1)
         deliveries = await store.claim_deliveries(datetime.now(UTC))
@@ -174,7 +186,7 @@ class TestStoreContract:
         await _save_lead(store, "C-HHHHHH", "user-8")
         async with store.unit() as unit:
             await unit.add_unanswered("user-8", "en", "plaintext question")
-        engine = store._engine  # a raw look at the rows, as a stolen database would show
+        engine = store.engine  # a raw look at the rows, as a stolen database would show
         async with engine.connect() as connection:
             rows = (await connection.execute(text("select name, phone, topic from leads"))).all()
             questions = (await connection.execute(text("select text from unanswered"))).all()
@@ -189,6 +201,6 @@ class TestStoreContract:
 
     async def test_another_key_cannot_read_the_data(self, store: Store) -> None:
         await _save_lead(store, "C-JJJJJJ", "user-9")
-        other = Store(store._engine, Vault("another-secret-0123456789-abcdefghij"))
+        other = Store(store.engine, Vault("another-secret-0123456789-abcdefghij"))
         with pytest.raises(DataKeyError):
             await other.all_leads()

@@ -73,9 +73,10 @@ async def test_booking_by_phone_reaches_the_staff_once(
     method = last(await bot.say(BEN, "Ben <b>Tester</b> & co"))
     phone_prompt = last(await bot.press(BEN, method, "b:method:phone"))
     assert phone_prompt.asks_for_contact
-    time_prompt = last(await bot.say(BEN, PHONE_TYPED))
-    assert time_prompt.removed_keyboard  # the "share my phone number" keyboard goes away
-    assert len(time_prompt.buttons) == 4  # and the inline choices are added to the message
+    ok, time_prompt = await bot.say(BEN, PHONE_TYPED)
+    assert ok.removed_keyboard  # the "share my phone number" keyboard goes away
+    assert len(time_prompt.buttons) == 4  # and the next question comes with its choices
+    assert not any(method == "editMessageReplyMarkup" for method, _ in bot.api.calls)
     voicemail = last(await bot.press(BEN, time_prompt, "b:time:morning"))
     await bot.press(BEN, voicemail, "b:voicemail:yes")
     summary = last(await bot.say(BEN, "questions about SB 54"))
@@ -451,14 +452,33 @@ HOSTILE = [
 ]
 
 
-async def test_fifty_hostile_messages_all_get_replies_and_no_api_errors(bot: BotHarness) -> None:
+async def test_fifty_hostile_messages_all_get_replies_and_no_api_errors(
+    api: FakeBotApi, tmp_path: Path, knowledge: Knowledge
+) -> None:
     assert len(HOSTILE) == 50
-    for text in HOSTILE:
-        replies = await bot.say(CARLA, text)
-        assert replies, repr(text[:40])
-        for reply in replies:
-            assert reply.text.strip()
-    assert bot.api.errors == []
+    settings = make_settings(api, sqlite_url(tmp_path), flood_limit_per_minute=100)
+    bot = BotHarness(api, settings, knowledge)
+    await bot.start()
+    try:
+        for text in HOSTILE:
+            replies = await bot.say(CARLA, text)
+            assert replies, repr(text[:40])
+            for reply in replies:
+                assert reply.text.strip()
+        assert bot.api.errors == []
+    finally:
+        await bot.stop()
+
+
+async def test_a_flood_gets_one_notice_then_silence(bot: BotHarness, knowledge: Knowledge) -> None:
+    limit = bot.settings.flood_limit_per_minute
+    for number in range(limit):
+        assert await bot.say(CARLA, f"sb54 {number}")
+    (notice,) = await bot.say(CARLA, "sb54 again")
+    assert notice.text == knowledge.text("en", "flood_notice")
+    assert await bot.say(CARLA, "sb54 once more", expect=0) == []
+    # The others are not held back.
+    assert await bot.say(BEN, "sb54?")
 
 
 # --- privacy -----------------------------------------------------------------------------------
@@ -514,15 +534,17 @@ async def test_no_personal_data_or_token_in_logs(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    bot.api.failures_left[BEN.id] = 1  # one reply fails: the error path logs too
-    (apology,) = await bot.say(BEN, "hello there, I am Benedict Secretname")
-    assert apology.text.startswith("Sorry, something went wrong")
+    bot.api.failures_left[BEN.id] = 10  # Telegram keeps failing: the reply cannot go out now
+    assert await bot.say(BEN, "hello there, I am Benedict Secretname", expect=0) == []
+    bot.api.failures_left[BEN.id] = 0
+    owed, *_ = await bot.say(BEN, "/start")  # the owed reply comes first, then the new one
+    assert owed.text == bot.knowledge.text("en", "fallback")
     await book(bot, BEN, name="Benedict Secretname", contact="email", topic="secret topic words")
     confirm = last(await bot.say(BEN, "/forget"))
     await bot.press(BEN, confirm, "b:forget:yes")
     logged = "\n".join(record.getMessage() for record in caplog.records)
     logged += "\n".join(str(record.args) for record in caplog.records)
-    assert "error while handling update" in logged
+    assert "could not be delivered" in logged
     for secret in ("Secretname", EMAIL, "secret topic", "hello there", bot.api.token, "123456:"):
         assert secret not in logged, secret
 
@@ -562,20 +584,24 @@ async def test_failed_staff_delivery_is_retried_and_blocked_chat_given_up(
     harness = BotHarness(api, settings, knowledge)
     await harness.start()
     try:
-        api.failures_left[STAFF_CHAT_ID] = 2
+        api.failures_left[STAFF_CHAT_ID] = 2  # two 5xx answers, retried by the rate limiter
         api.blocked_chats.add(blocked_chat)
         reference = await book(harness, BEN)
         (notice,) = await harness.settle(STAFF_CHAT_ID, 0)
         assert reference in notice.text
         await asyncio.sleep(1.0)
-        attempts = [
-            params
-            for method, params in api.calls
-            if method == "sendMessage" and int(params["chat_id"]) == blocked_chat
-        ]
-        assert len(attempts) == 1
+
+        def calls_to(chat_id: int) -> int:
+            return sum(
+                1
+                for method, params in api.calls
+                if method == "sendMessage" and int(params["chat_id"]) == chat_id
+            )
+
+        assert calls_to(blocked_chat) == 1  # 403: given up at once
+        assert calls_to(STAFF_CHAT_ID) == 3
         assert db_rows(tmp_path, "select count(*) from outbox where failed is not null") == [(1,)]
-        assert db_rows(tmp_path, "select attempts from outbox where sent_at is not null") == [(2,)]
+        assert db_rows(tmp_path, "select count(*) from outbox where sent_at is not null") == [(1,)]
     finally:
         await harness.stop()
 
@@ -622,8 +648,8 @@ async def test_urgent_booking_is_flagged_for_the_staff(
     consent = last(await bot.press(BEN, urgent, "urgent"))  # 2
     phone = last(await bot.press(BEN, consent, "b:consent:yes"))  # 3
     assert phone.asks_for_contact
-    voicemail = last(await bot.say(BEN, PHONE_TYPED))  # 4
-    assert voicemail.removed_keyboard
+    ok, voicemail = await bot.say(BEN, PHONE_TYPED)  # 4
+    assert ok.removed_keyboard  # "OK." takes the share keyboard away, one call per reply
     summary = last(await bot.press(BEN, voicemail, "b:voicemail:no"))  # 5
     assert "+12135550147" in summary.text
     booked = last(await bot.press(BEN, summary, "b:confirm:yes"))  # 6

@@ -116,6 +116,10 @@ class Dialogue:
         self._make_reference = make_reference
         self._writer = LeadWriter(knowledge, time_zone, staff_language=staff_language)
 
+    def flood_notice(self, language: Language) -> Reply:
+        """The one reply to someone who sends too many messages too fast."""
+        return Reply(self._text(language, "flood_notice"))
+
     @property
     def writer(self) -> LeadWriter:
         """How leads are described to people and staff."""
@@ -164,7 +168,9 @@ class Dialogue:
             new_state = replace(new_state, active_at=now)
         elif new_state.active_at is not None:
             new_state = replace(new_state, active_at=None)
-        new_state, replies = _manage_contact_keyboard(new_state, prefix + turn.replies)
+        new_state, replies = self._manage_contact_keyboard(
+            new_state, prefix + turn.replies, new_state.language(language_hint)
+        )
         return Turn(new_state, replies, turn.effects)
 
     # --- routing -------------------------------------------------------------------------
@@ -215,7 +221,7 @@ class Dialogue:
         result = self._matcher.match(text, state.chosen_language or state.last_language or hint)
         language = result.language
         state = replace(state, last_language=language, pending_question=None)
-        asked = QuestionAsked(result.outcome, language)
+        asked = QuestionAsked(result.outcome, language, urgent=result.urgent)
         emergency = self._emergency_replies(result.urgent, result.medical, language)
         if emergency:
             if result.urgent and state.step is not None:
@@ -637,22 +643,28 @@ class Dialogue:
         effect = SaveLead(lead, update=state.updating is not None)
         return Turn(done, (Reply(text, self._menu(language)),), (effect,))
 
+    def _manage_contact_keyboard(
+        self, state: SessionState, replies: tuple[Reply, ...], language: Language
+    ) -> tuple[SessionState, tuple[Reply, ...]]:
+        """Take the "share my phone number" keyboard away with the first reply after it, once.
 
-def _manage_contact_keyboard(
-    state: SessionState, replies: tuple[Reply, ...]
-) -> tuple[SessionState, tuple[Reply, ...]]:
-    """Take the "share my phone number" keyboard away with the first reply after it, once."""
-    showing = state.contact_keyboard
-    managed = []
-    for reply in replies:
-        if reply.toast:
-            managed.append(reply)
-        elif reply.request_contact:
-            showing = True
-            managed.append(reply)
-        elif showing:
-            showing = False
-            managed.append(replace(reply, remove_keyboard=True))
-        else:
-            managed.append(reply)
-    return replace(state, contact_keyboard=showing), tuple(managed)
+        A message carries one keyboard: when that reply has buttons of its own, a short
+        acknowledgement before it takes the keyboard away, so each reply is one call.
+        """
+        showing = state.contact_keyboard
+        managed = []
+        for reply in replies:
+            if reply.toast:
+                managed.append(reply)
+            elif reply.request_contact:
+                showing = True
+                managed.append(reply)
+            elif showing and reply.buttons:
+                showing = False
+                managed += [Reply(self._text(language, "noted"), remove_keyboard=True), reply]
+            elif showing:
+                showing = False
+                managed.append(replace(reply, remove_keyboard=True))
+            else:
+                managed.append(reply)
+        return replace(state, contact_keyboard=showing), tuple(managed)

@@ -87,6 +87,7 @@ class QuestionAsked:
 
     outcome: str
     language: Language
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

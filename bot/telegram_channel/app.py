@@ -1,31 +1,44 @@
-"""The Telegram bot: one `Application`, its handler, and the services opened around it."""
+"""The Telegram bot: one `Application`, one handler, and the services opened around it (the
+database, the staff notifier, the periodic jobs).
+
+Long polling is for one process; with `WEBHOOK_URL` set, `run` serves the webhook (and
+/healthz, /metrics) from `bot.telegram_channel.webhook`, and several processes may share one
+PostgreSQL database behind a load balancer.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from datetime import timedelta
 
-from telegram import BotCommand, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import Bot, BotCommand, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.dialogue import Reply
+from bot.jobs import Jobs
 from bot.knowledge import LANGUAGES, Knowledge
 from bot.language import parse_language
-from bot.logs import quiet_library_loggers
-from bot.notifier import DeliveryRefused, Notifier
+from bot.logs import log_context, quiet_library_loggers
+from bot.metrics import Metrics
+from bot.notifier import DeliveryRefused, Notifier, RetryLater
 from bot.runtime import Runtime, Startup, open_runtime
-from bot.service import utc_now
+from bot.service import ChatService, Incoming, Response, utc_now
 from bot.settings import Settings
+from bot.telegram_channel.limits import CHAT_BURST, TelegramLimiter
 from bot.telegram_channel.mapping import outgoing_messages, to_incoming
 
 logger = logging.getLogger(__name__)
 
 COMMANDS = ("start", "help", "topics", "book", "cancel", "language", "privacy", "mydata", "forget")
-PURGE_EVERY = timedelta(hours=1)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+PROCESSED_KEPT = 1000
+# The update types the bot handles: getUpdates and setWebhook ask for these only.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 class TelegramSender:
@@ -37,38 +50,57 @@ class TelegramSender:
     async def send(self, chat_id: int, text: str) -> None:
         """Send `text` to `chat_id`; raise `DeliveryRefused` when the chat will never accept."""
         try:
-            for outgoing in outgoing_messages(Reply(text)):
-                await self._application.bot.send_message(chat_id, **outgoing.arguments)
+            for arguments in outgoing_messages(Reply(text)):
+                await self._application.bot.send_message(chat_id, **arguments)
         except Forbidden as error:
             raise DeliveryRefused(type(error).__name__) from None
+        except RetryAfter as error:
+            raise RetryLater(_seconds(error.retry_after)) from None
         except BadRequest as error:
             if "chat not found" in str(error).lower():
                 raise DeliveryRefused("chat not found") from None
             raise
 
 
-class BotServices:
-    """The long-lived parts of the running bot, opened in post_init and closed in post_shutdown."""
+def _seconds(value: int | timedelta) -> timedelta:
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
 
-    def __init__(self, settings: Settings, startup: Startup) -> None:
+
+class BotServices:
+    """The long-lived parts of the running bot, opened when it starts and closed when it stops."""
+
+    def __init__(self, settings: Settings, startup: Startup, metrics: Metrics) -> None:
         self.settings = settings
+        self.metrics = metrics
         self._startup = startup
         self.runtime: Runtime | None = None
         self.notifier: Notifier | None = None
-        self._purge_task: asyncio.Task[None] | None = None
+        self.jobs: Jobs | None = None
+        self._bot: Bot | None = None
+        # The ids of the updates handled lately, for whoever waits for one (tests, probes).
+        self._processed: deque[int] = deque(maxlen=PROCESSED_KEPT)
+        self._processed_changed = asyncio.Condition()
 
     async def open(self, application: Application) -> None:  # type: ignore[type-arg]
-        """Open the database, start the notifier and the purge loop, publish the commands."""
-        runtime = await open_runtime(self.settings, self._startup)
+        """Open the database, start the notifier and the periodic jobs, publish the commands."""
+        runtime = await open_runtime(self.settings, self._startup, metrics=self.metrics)
         self.runtime = runtime
+        self._bot = application.bot
         self.notifier = Notifier(
             runtime.store,
             TelegramSender(application),
             runtime.dialogue.writer,
             clock=utc_now,
             first_retry=timedelta(seconds=self.settings.notify_retry_seconds),
+            metrics=self.metrics,
         )
         runtime.service.on_lead = self.notifier.wake
+        self.jobs = Jobs(
+            runtime.service,
+            retention=timedelta(days=self.settings.lead_retention_days),
+            redeliver=self.redeliver,
+            clock=utc_now,
+        )
         if not self.settings.bot_admin_chat_ids:
             logger.warning(
                 "BOT_ADMIN_CHAT_IDS is not set: leads are kept in the database but no staff "
@@ -76,65 +108,125 @@ class BotServices:
             )
         await _publish_commands(application, runtime.knowledge)
         self.notifier.start()
-        self._purge_task = asyncio.create_task(self._purge_forever(), name="purge")
+        self.jobs.start()
 
-    async def close(self, _application: Application) -> None:  # type: ignore[type-arg]
+    async def close(self, _application: Application | None = None) -> None:  # type: ignore[type-arg]
         """Stop the background work and close the database."""
-        if self._purge_task is not None:
-            self._purge_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purge_task
+        if self.jobs is not None:
+            await self.jobs.stop()
         if self.notifier is not None:
             await self.notifier.stop()
         if self.runtime is not None:
             await self.runtime.close()
 
-    async def _purge_forever(self) -> None:
-        assert self.runtime is not None  # noqa: S101 - set before the task starts
-        retention = timedelta(days=self.settings.lead_retention_days)
-        while True:
-            try:
-                removed = await self.runtime.store.purge(utc_now() - retention)
-                if removed:
-                    logger.info("deleted %d leads past the retention period", removed)
-            except Exception:
-                logger.exception("purge failed")
-            await asyncio.sleep(PURGE_EVERY.total_seconds())
-
     async def handle_update(self, update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Answer one update of any kind."""
-        if not isinstance(update, Update) or self.runtime is None:
-            return
+        """Answer one update of any kind (long polling)."""
+        if isinstance(update, Update):
+            await self.process(update)
+
+    async def process(self, update: Update) -> bool:
+        """Handle one update and send its replies.
+
+        Returns False only when the update could not be handled and was not stored (the
+        database is unreachable): a webhook then answers 503, so that Telegram delivers it
+        again. Replies that could not be delivered stay stored and are sent again later.
+        """
+        runtime = self.runtime
         incoming = to_incoming(update)
-        if incoming is None:
-            return
-        toast: str | None = None
+        if runtime is None or incoming is None:
+            return True
+        started = time.monotonic()
+        self.metrics.updates.labels(type(incoming.event).__name__).inc()
+        async with runtime.service.holding(incoming.chat_id) as chat_key:
+            with log_context(update=update.update_id, chat=chat_key):
+                handled = await self._turn(update, incoming, runtime, chat_key)
+        if handled:
+            self.metrics.turn_seconds.observe(time.monotonic() - started)
+        async with self._processed_changed:
+            self._processed.append(update.update_id)
+            self._processed_changed.notify_all()
+        return handled
+
+    async def wait_processed(self, update_id: int) -> None:
+        """Wait until the update `update_id` has been handled and its replies sent."""
+        async with self._processed_changed:
+            await self._processed_changed.wait_for(lambda: update_id in self._processed)
+
+    async def _turn(
+        self, update: Update, incoming: Incoming, runtime: Runtime, chat_key: str
+    ) -> bool:
         bot = update.get_bot()
-        service = self.runtime.service
+        service = runtime.service
         try:
-            # The chat is held until its replies are sent, so they arrive in order.
-            async with service.holding(incoming.chat_id):
-                response = await service.handle(incoming)
-                for reply in response.replies:
-                    if reply.toast:
-                        toast = reply.text
-                        continue
-                    for outgoing in outgoing_messages(reply):
-                        sent = await bot.send_message(incoming.chat_id, **outgoing.arguments)
-                        if outgoing.then_inline is not None:
-                            await sent.edit_reply_markup(outgoing.then_inline)
+            response = await service.handle(incoming)
         except Exception:
-            # Never silence: say sorry (without the failed text), then let the error handler log.
+            logger.exception("update %s could not be handled", update.update_id)
+            language = parse_language(incoming.language_code) or "en"
             with contextlib.suppress(Exception):
-                language = parse_language(incoming.language_code) or "en"
-                apology = self.runtime.knowledge.text(language, "internal_error")
-                for outgoing in outgoing_messages(Reply(apology)):
-                    await bot.send_message(incoming.chat_id, **outgoing.arguments)
-            raise
-        finally:
-            if update.callback_query is not None:
-                with contextlib.suppress(TelegramError):
-                    await update.callback_query.answer(toast)
+                apology = runtime.knowledge.text(language, "temporary_problem")
+                await self.send_replies(bot, incoming.chat_id, [Reply(apology)])
+            await _answer_button(update, None)
+            return False
+        await _answer_button(update, response.toast)
+        delivered = await self.send_replies(bot, incoming.chat_id, response.replies)
+        try:
+            await service.delivered(chat_key, response, delivered)
+        except Exception:  # the replies stay stored and are sent again: a repeat, not a loss
+            logger.exception("could not record the delivered replies")
+        return True
+
+    async def send_replies(self, bot: Bot, chat_id: int, replies: list[Reply]) -> int:
+        """Send replies in order, one call each; return how many were delivered.
+
+        A chat that blocked the bot will never take them, and a reply Telegram refuses as
+        malformed will never be accepted: both count as done. Any other failure stops here,
+        leaving the rest stored for a later delivery.
+        """
+        delivered = 0
+        for reply in replies:
+            try:
+                for arguments in outgoing_messages(reply):
+                    await bot.send_message(chat_id, **arguments)
+            except Forbidden:
+                logger.info("a chat blocked the bot; its replies are dropped")
+                return len(replies)
+            except BadRequest as error:
+                logger.error("Telegram refused a reply: %s", error.message)
+                self.metrics.api_errors.labels("bad_request").inc()
+            except TelegramError as error:
+                logger.warning(
+                    "a reply could not be delivered (%s); it will be sent again",
+                    type(error).__name__,
+                )
+                return delivered
+            delivered += 1
+        return delivered
+
+    async def redeliver(self, chat_key: str) -> None:
+        """Send again the replies a chat is still owed (periodic job)."""
+        runtime, bot = self.runtime, self._bot
+        if runtime is None or bot is None:
+            return
+        service: ChatService = runtime.service
+        owed = await service.owed(chat_key)
+        if owed is None:
+            return
+        outbox, _ = owed
+        async with service.holding(outbox.chat_id):
+            owed = await service.owed(chat_key)  # a turn may have delivered them meanwhile
+            if owed is None:
+                return
+            outbox, stored = owed
+            response = Response(list(outbox.replies), "en", pending=stored)
+            delivered = await self.send_replies(bot, outbox.chat_id, response.replies)
+            await service.delivered(chat_key, response, delivered)
+        logger.info("delivered %d owed replies chat=%s", delivered, chat_key[:8])
+
+
+async def _answer_button(update: Update, toast: str | None) -> None:
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer(toast)
 
 
 async def _publish_commands(application: Application, knowledge: Knowledge) -> None:  # type: ignore[type-arg]
@@ -160,16 +252,31 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-def build_application(settings: Settings, startup: Startup) -> Application:  # type: ignore[type-arg]
-    """Return the configured bot; its database and workers open when it starts."""
+def build_application(
+    settings: Settings,
+    startup: Startup,
+    *,
+    metrics: Metrics | None = None,
+    chat_burst: int = CHAT_BURST,
+) -> Application:  # type: ignore[type-arg]
+    """Return the configured bot; its database and workers open when it starts.
+
+    `chat_burst` is how many messages one private chat may receive at once before the
+    limiter spaces them out (Telegram's limit; tests that do not emulate it raise it).
+    """
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_library_loggers()
-    services = BotServices(settings, startup)
+    metrics = metrics or Metrics()
+    services = BotServices(settings, startup, metrics)
+    limiter = TelegramLimiter(
+        on_error=lambda kind: metrics.api_errors.labels(kind).inc(), chat_burst=chat_burst
+    )
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url or DEFAULT_BASE_URL)
+        .rate_limiter(limiter)
         .concurrent_updates(True)
         .post_init(services.open)
         .post_shutdown(services.close)
@@ -182,15 +289,21 @@ def build_application(settings: Settings, startup: Startup) -> Application:  # t
     return application
 
 
+def services_of(application: Application) -> BotServices:  # type: ignore[type-arg]
+    """The services of an application made by `build_application`."""
+    services: BotServices = application.bot_data["services"]
+    return services
+
+
 async def start_application(application: Application) -> None:  # type: ignore[type-arg]
-    """Start the bot inside a running event loop (as `run_polling` does, without blocking)."""
+    """Start the bot with long polling inside a running event loop, without blocking."""
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
     assert application.updater is not None  # noqa: S101 - the builder always creates one
     await application.updater.start_polling(
-        poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES
+        poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
     )
 
 
@@ -208,14 +321,8 @@ def run_bot(settings: Settings, startup: Startup) -> None:
     """Run the bot until SIGINT or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
     application = build_application(settings, startup)
     if settings.webhook_url:
-        path = settings.webhook_url.rstrip("/").rsplit("/", 1)[-1]
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        from bot.telegram_channel.webhook import serve_webhook
+
+        asyncio.run(serve_webhook(application, settings))
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -48,6 +48,13 @@ _ATTACHMENT_KINDS = (
 
 def to_incoming(update: Update) -> Incoming | None:
     """Reduce an update to plain values, or None when there is nothing to answer."""
+    incoming = _to_incoming(update)
+    if incoming is None:
+        return None
+    return replace(incoming, update_id=update.update_id)
+
+
+def _to_incoming(update: Update) -> Incoming | None:
     user = update.effective_user
     language_code = user.language_code if user else None
     user_id = user.id if user else None
@@ -109,45 +116,32 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return [piece for piece in pieces if piece.strip()] or ["…"]
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    """One sendMessage call, and the inline keyboard to attach afterwards, if any.
+def outgoing_messages(reply: Reply) -> list[dict[str, Any]]:
+    """Return the sendMessage arguments (text escaped as HTML) that show one reply.
 
-    A message can carry one keyboard only; when a reply both removes the "share my phone
-    number" keyboard and offers inline buttons, the message is sent with the removal and the
-    buttons are added by editing it.
+    One call per reply: a message carries one keyboard, and the dialogue never asks for the
+    "share my phone number" keyboard to be removed by a reply that has buttons of its own.
     """
-
-    arguments: dict[str, Any]
-    then_inline: InlineKeyboardMarkup | None = None
-
-
-def outgoing_messages(reply: Reply) -> list[OutgoingMessage]:
-    """Return the messages (text escaped as HTML) that show one reply."""
-    inline = None
-    if reply.buttons:
-        inline = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(button.label, callback_data=button.data)]
-                for button in reply.buttons
-            ]
-        )
-    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = inline
-    then_inline = None
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
     if reply.request_contact:
         markup = ReplyKeyboardMarkup(
             [[KeyboardButton(reply.request_contact, request_contact=True)]],
             resize_keyboard=True,
             one_time_keyboard=True,
         )
+    elif reply.buttons:
+        markup = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.label, callback_data=button.data)]
+                for button in reply.buttons
+            ]
+        )
     elif reply.remove_keyboard:
-        markup, then_inline = ReplyKeyboardRemove(), inline
-    pieces = split_text(reply.text)
-    messages = [
-        OutgoingMessage({"text": html.escape(piece, quote=False), "parse_mode": ParseMode.HTML})
-        for piece in pieces
+        markup = ReplyKeyboardRemove()
+    messages: list[dict[str, Any]] = [
+        {"text": html.escape(piece, quote=False), "parse_mode": ParseMode.HTML}
+        for piece in split_text(reply.text)
     ]
     if markup is not None:
-        messages[-1].arguments["reply_markup"] = markup
-        messages[-1] = OutgoingMessage(messages[-1].arguments, then_inline)
+        messages[-1]["reply_markup"] = markup
     return messages

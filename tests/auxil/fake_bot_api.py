@@ -1,9 +1,15 @@
 """A small fake Telegram Bot API server for end-to-end tests, on 127.0.0.1.
 
 It speaks HTTP/1.1 with asyncio streams, implements the methods the bot calls with real
-long polling of getUpdates, checks what Telegram checks (empty or over-long text, broken HTML
-or MarkdownV2, unknown methods, unknown messages), and records everything the bot sent, so
-tests can act as Telegram users and assert on what they and the staff chat received.
+long polling of getUpdates (or delivers updates to a webhook, retrying failed deliveries as
+Telegram does), checks what Telegram checks (empty or over-long text, broken HTML or
+MarkdownV2, unknown methods, unknown messages), and records everything the bot sent, so tests
+can act as Telegram users and assert on what they and the staff chat received.
+
+`Conditions` make it behave like Telegram under load: latency, flood limits answered with 429
+and `retry_after` (about one message a second per chat, 20 a minute per group, 30 a second
+overall), and injected faults (429, 502, connections dropped before or after the call took
+effect).
 """
 
 from __future__ import annotations
@@ -13,14 +19,21 @@ import contextlib
 import html
 import itertools
 import json
+import random
 import re
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl
 
 TEXT_LIMIT = 4096
+WEBHOOK_RETRIES = 5
+WEBHOOK_RETRY_SECONDS = 0.2
+# Calls that count against the flood limits, and calls that can fail.
+_LIMITED_METHODS = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup"})
+_RELIABLE_METHODS = frozenset({"getupdates", "getme", "setwebhook", "deletewebhook"})
 BOT_USER = {"id": 999000, "is_bot": True, "first_name": "Firm Assistant", "username": "firm_bot"}
 # Form fields PTB sends as plain strings; every other field is JSON-encoded.
 _STRING_FIELDS = frozenset(
@@ -61,10 +74,49 @@ _MARKDOWN_V2_SPECIAL = set("_*[]()~`>#+-=|{}.!")
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.retry_after = retry_after
+
+
+class _DroppedConnection(Exception):
+    """The connection is closed without an answer (the call may or may not have happened)."""
+
+
+@dataclass
+class Conditions:
+    """How the fake behaves: Telegram's latency, flood limits and faults."""
+
+    latency: tuple[float, float] = (0.0, 0.0)  # seconds, uniform
+    flood_limits: bool = False
+    per_chat_burst: int = 3  # a private chat may get a short burst, then about 1 a second
+    per_chat_per_second: float = 1.0
+    group_per_minute: int = 20
+    overall_per_second: int = 30
+    fault_rate: float = 0.0  # share of calls (other than getUpdates) that fail
+    seed: int = 0
+
+
+class _Bucket:
+    """A token bucket: `capacity` calls at once, refilled at `rate` a second."""
+
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+        self.updated = time.monotonic()
+
+    def take(self) -> float:
+        """Take a token; return 0, or how many seconds until one is free."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 class _HtmlChecker(HTMLParser):
@@ -168,6 +220,11 @@ class FakeBotApi:
     blocked_chats: set[int] = field(default_factory=set)
     failures_left: dict[int, int] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
+    conditions: Conditions = field(default_factory=Conditions)
+    # Webhook deliveries: (update_id, HTTP status or 0 for a failed connection).
+    deliveries: list[tuple[int, int]] = field(default_factory=list)
+    refused_with_429: int = 0
+    injected_faults: int = 0
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1)
@@ -176,6 +233,16 @@ class FakeBotApi:
         self._new_message = asyncio.Condition()
         self._server: asyncio.AbstractServer | None = None
         self._confirmed_offset = 0
+        self._by_chat: dict[int, list[SentMessage]] = defaultdict(list)
+        self._random = random.Random(self.conditions.seed)
+        self._chat_buckets: dict[int, _Bucket] = {}
+        self._group_buckets: dict[int, _Bucket] = {}
+        self._overall = _Bucket(
+            self.conditions.overall_per_second, self.conditions.overall_per_second
+        )
+        self._webhook_queue: asyncio.Queue[tuple[dict[str, Any], int]] = asyncio.Queue()
+        self._webhook_workers: list[asyncio.Task[None]] = []
+        self._webhook_client: Any = None
 
     @property
     def base_url(self) -> str:
@@ -186,6 +253,14 @@ class FakeBotApi:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        for worker in self._webhook_workers:
+            worker.cancel()
+        for worker in self._webhook_workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._webhook_workers = []
+        if self._webhook_client is not None:
+            await self._webhook_client.aclose()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -193,9 +268,12 @@ class FakeBotApi:
     # --- acting as Telegram users ----------------------------------------------------------
 
     async def push(self, update: dict[str, Any]) -> int:
-        """Queue an update for the bot's next getUpdates; return its id."""
+        """Queue an update for the bot (getUpdates, or the webhook when one is set)."""
         update_id = next(self._update_ids)
-        self.updates.append({"update_id": update_id, **update})
+        full = {"update_id": update_id, **update}
+        self.updates.append(full)
+        if self.webhook is not None:
+            self._webhook_queue.put_nowait((full, 0))
         async with self._new_update:
             self._new_update.notify_all()
         return update_id
@@ -204,7 +282,50 @@ class FakeBotApi:
         return next(self._message_ids)
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
-        return [message for message in self.sent if message.chat_id == chat_id]
+        return list(self._by_chat.get(chat_id, ()))
+
+    def delivered(self, update_id: int) -> bool:
+        """Whether the webhook answered this update with a 2xx."""
+        return any(u == update_id and 200 <= status < 300 for u, status in self.deliveries)
+
+    async def wait_until_delivered(self, update_id: int, timeout: float = 10.0) -> None:
+        """Wait until the webhook accepted `update_id`."""
+        deadline = time.monotonic() + timeout
+        while not self.delivered(update_id):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {update_id} was never accepted by the webhook")
+            await asyncio.sleep(0.01)
+
+    # --- webhook delivery, retried as Telegram does ---------------------------------------------
+
+    def _start_webhook_workers(self, connections: int) -> None:
+        import httpx  # a test dependency: only the webhook tests deliver by HTTP
+
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(timeout=5.0)
+        while len(self._webhook_workers) < connections:
+            self._webhook_workers.append(asyncio.create_task(self._deliver_forever()))
+
+    async def _deliver_forever(self) -> None:
+        while True:
+            update, attempt = await self._webhook_queue.get()
+            webhook = self.webhook
+            if webhook is None:
+                continue
+            headers = {"Content-Type": "application/json"}
+            if webhook.get("secret_token"):
+                headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+            try:
+                response = await self._webhook_client.post(
+                    webhook["url"], content=json.dumps(update), headers=headers
+                )
+                status = response.status_code
+            except Exception:
+                status = 0
+            self.deliveries.append((update["update_id"], status))
+            if not 200 <= status < 300 and attempt < WEBHOOK_RETRIES:
+                await asyncio.sleep(WEBHOOK_RETRY_SECONDS * (attempt + 1))
+                self._webhook_queue.put_nowait((update, attempt + 1))
 
     async def wait_for_messages(
         self, chat_id: int, count: int, *, after: int = 0, timeout: float = 10.0
@@ -246,7 +367,10 @@ class FakeBotApi:
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                status, payload = await self._dispatch(method, path, headers, body)
+                try:
+                    status, payload = await self._dispatch(method, path, headers, body)
+                except _DroppedConnection:
+                    break
                 data = json.dumps(payload).encode()
                 writer.write(
                     f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
@@ -273,18 +397,64 @@ class FakeBotApi:
         params = self._parse(headers.get("content-type", ""), body)
         self.calls.append((api_method, params))
         handler = getattr(self, f"_api_{api_method.lower()}", None)
+        name = api_method.lower()
+        drop_after = False
         try:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            if name not in _RELIABLE_METHODS:
+                low, high = self.conditions.latency
+                if high > 0:
+                    await asyncio.sleep(self._random.uniform(low, high))
+                drop_after = self._inject_fault()
+            if name in _LIMITED_METHODS and self.conditions.flood_limits:
+                self._check_flood_limits(params)
             result = await handler(params)
         except ApiError as error:
             self.errors.append((api_method, error.code, error.description))
-            return error.code, {
+            answer: dict[str, Any] = {
                 "ok": False,
                 "error_code": error.code,
                 "description": error.description,
             }
+            if error.retry_after is not None:
+                answer["parameters"] = {"retry_after": error.retry_after}
+            return error.code, answer
+        if drop_after:
+            raise _DroppedConnection
         return 200, {"ok": True, "result": result}
+
+    def _inject_fault(self) -> bool:
+        """Maybe fail this call; return True when it should take effect, then drop."""
+        if self._random.random() >= self.conditions.fault_rate:
+            return False
+        self.injected_faults += 1
+        kind = self._random.choice(("429", "502", "drop-before", "drop-after"))
+        if kind == "429":
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if kind == "502":
+            raise ApiError(502, "Bad Gateway")
+        if kind == "drop-before":
+            raise _DroppedConnection
+        return True
+
+    def _check_flood_limits(self, params: dict[str, Any]) -> None:
+        chat_id = int(params.get("chat_id", 0))
+        conditions = self.conditions
+        if chat_id < 0:
+            bucket = self._group_buckets.setdefault(
+                chat_id,
+                _Bucket(conditions.group_per_minute, conditions.group_per_minute / 60),
+            )
+        else:
+            bucket = self._chat_buckets.setdefault(
+                chat_id, _Bucket(conditions.per_chat_burst, conditions.per_chat_per_second)
+            )
+        wait = max(bucket.take(), self._overall.take())
+        if wait > 0:
+            self.refused_with_429 += 1
+            seconds = max(1, round(wait + 0.49))
+            raise ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
 
     @staticmethod
     def _parse(content_type: str, body: bytes) -> dict[str, Any]:
@@ -322,7 +492,17 @@ class FakeBotApi:
         if not str(params.get("url", "")).startswith(("http://", "https://")):
             raise ApiError(400, "Bad Request: bad webhook: invalid URL")
         self.webhook = params
+        self._start_webhook_workers(int(params.get("max_connections") or 40))
         return True
+
+    async def _api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        webhook = self.webhook or {}
+        return {
+            "url": webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": self._webhook_queue.qsize(),
+            "allowed_updates": webhook.get("allowed_updates") or [],
+        }
 
     async def _api_setmycommands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands") or []
@@ -362,6 +542,7 @@ class FakeBotApi:
         removed = bool(markup and markup.get("remove_keyboard"))
         message = SentMessage(self.next_message_id(), chat_id, text, markup, removed)
         self.sent.append(message)
+        self._by_chat[chat_id].append(message)
         async with self._new_message:
             self._new_message.notify_all()
         return {
@@ -414,9 +595,7 @@ class FakeBotApi:
         }
 
     def _find(self, params: dict[str, Any]) -> SentMessage:
-        for message in self.sent:
-            if message.chat_id == int(params.get("chat_id", 0)) and message.message_id == int(
-                params.get("message_id", 0)
-            ):
+        for message in self._by_chat.get(int(params.get("chat_id", 0)), ()):
+            if message.message_id == int(params.get("message_id", 0)):
                 return message
         raise ApiError(400, "Bad Request: message to edit not found")

@@ -21,6 +21,7 @@ from tests.auxil.telegram_users import (
 
 DATA_KEY = "test-data-key-0123456789-abcdefghijklmnop"
 SETTLE_SECONDS = 0.12
+PROCESSING_TIMEOUT = 30
 
 
 def make_settings(api: FakeBotApi, database_url: str, **overrides: Any) -> Settings:
@@ -38,15 +39,26 @@ def make_settings(api: FakeBotApi, database_url: str, **overrides: Any) -> Setti
 class BotHarness:
     """One running bot and the users talking to it."""
 
-    def __init__(self, api: FakeBotApi, settings: Settings, knowledge: Knowledge) -> None:
+    def __init__(
+        self,
+        api: FakeBotApi,
+        settings: Settings,
+        knowledge: Knowledge,
+        *,
+        chat_burst: int = 1000,
+    ) -> None:
         self.api = api
         self.settings = settings
         self.knowledge = knowledge
+        self.chat_burst = chat_burst
         self.application: Any = None
         self._queries = itertools.count(1)
 
     async def start(self) -> None:
-        self.application = build_application(self.settings, prepare(self.settings, self.knowledge))
+        # Telegram's one-message-a-second per chat is emulated only where a test asks for it.
+        self.application = build_application(
+            self.settings, prepare(self.settings, self.knowledge), chat_burst=self.chat_burst
+        )
         await start_application(self.application)
 
     async def stop(self) -> None:
@@ -67,7 +79,8 @@ class BotHarness:
     ) -> list[SentMessage]:
         before = len(self.api.messages_to(user.id))
         update_id = await self.api.push(update)
-        await self.api.wait_until_consumed(update_id)
+        async with asyncio.timeout(PROCESSING_TIMEOUT):
+            await self.services.wait_processed(update_id)
         return await self.settle(user.id, before, expect=expect)
 
     async def settle(self, chat_id: int, before: int, *, expect: int = 1) -> list[SentMessage]:

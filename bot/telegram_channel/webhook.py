@@ -1,0 +1,143 @@
+"""The webhook server: an ASGI app (Starlette on uvicorn, as in python-telegram-bot's
+custom-webhook example) that takes Telegram's updates and answers health checks and metrics.
+
+- `POST <path of WEBHOOK_URL>`: an update, accepted only with the right
+  `X-Telegram-Bot-Api-Secret-Token` (compared in constant time; 403 otherwise, and nothing of
+  the body is read or logged). It is handled before the answer: 200 when handled (or already
+  handled: Telegram delivers again an update whose webhook did not answer in time), 503 when
+  the database could not be reached, so that Telegram delivers it again later.
+- `GET /healthz`: 200 when the database answers, 503 otherwise.
+- `GET /metrics`: Prometheus text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+from telegram.ext import Application
+
+from bot.metrics import CONTENT_TYPE
+from bot.settings import Settings
+from bot.telegram_channel.app import ALLOWED_UPDATES, BotServices, services_of
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+MAX_CONNECTIONS = 40
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The path Telegram posts to: the path of `WEBHOOK_URL`."""
+    return urlsplit(webhook_url).path or "/"
+
+
+def build_webhook_app(
+    application: Application,  # type: ignore[type-arg]
+    services: BotServices,
+    *,
+    path: str,
+    secret: str,
+) -> Starlette:
+    """Return the ASGI app of the webhook, health check and metrics."""
+    expected = secret.encode()
+
+    async def telegram(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            update = Update.de_json(json.loads(await request.body()), application.bot)
+        except Exception as error:
+            logger.warning("a webhook body could not be read (%s)", type(error).__name__)
+            return PlainTextResponse("bad request", status_code=400)
+        handled = await services.process(update)
+        return PlainTextResponse("ok" if handled else "retry", status_code=200 if handled else 503)
+
+    async def healthz(_request: Request) -> Response:
+        runtime = services.runtime
+        healthy = runtime is not None and await runtime.store.healthy()
+        return PlainTextResponse(
+            "ok" if healthy else "unavailable", status_code=200 if healthy else 503
+        )
+
+    async def metrics(_request: Request) -> Response:
+        return Response(services.metrics.exposition(), media_type=CONTENT_TYPE)
+
+    return Starlette(
+        routes=[
+            Route(path, telegram, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ]
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped by our signal handlers so the bot can close cleanly.
+
+    uvicorn raises a captured SIGTERM again once it has stopped, which would end the process
+    before the notifier and the database are closed.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        self.should_exit = True
+
+
+async def serve_webhook(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """Serve the webhook until SIGINT or SIGTERM, with the bot and its services running."""
+    assert settings.webhook_url is not None  # noqa: S101 - run_bot checks both
+    assert settings.webhook_secret  # noqa: S101
+    services = services_of(application)
+    app = build_webhook_app(
+        application,
+        services,
+        path=webhook_path(settings.webhook_url),
+        secret=settings.webhook_secret,
+    )
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=settings.webhook_listen,
+            port=settings.webhook_port,
+            access_log=False,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    async with application:
+        await services.open(application)
+        try:
+            await application.bot.set_webhook(
+                url=settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=MAX_CONNECTIONS,
+            )
+            await application.start()
+            loop = asyncio.get_running_loop()
+            for stop_signal in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(stop_signal, server.stop)
+            logger.info(
+                "serving the webhook on %s:%d", settings.webhook_listen, settings.webhook_port
+            )
+            await server.serve()
+            await application.stop()
+        finally:
+            await services.close()
