@@ -1,5 +1,11 @@
 """The Telegram channel: the only part of the bot that imports python-telegram-bot."""
 
+import os
+
+# Time periods as `timedelta` (python-telegram-bot's opt-in to its next major version), read
+# when an attribute such as `RetryAfter.retry_after` is used.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 from bot.telegram_channel.app import (
     build_application,
     run_bot,

@@ -77,8 +77,10 @@ class BotServices:
         self.notifier: Notifier | None = None
         self.jobs: Jobs | None = None
         self._bot: Bot | None = None
-        # The ids of the updates handled lately, for whoever waits for one (tests, probes).
+        # The ids of the updates handled lately, for whoever waits for one (tests, probes), and
+        # of those whose sender was told of a temporary problem (Telegram delivers them again).
         self._processed: deque[int] = deque(maxlen=PROCESSED_KEPT)
+        self._apologised: deque[int] = deque(maxlen=PROCESSED_KEPT)
         self._processed_changed = asyncio.Condition()
 
     async def open(self, application: Application) -> None:  # type: ignore[type-arg]
@@ -161,10 +163,12 @@ class BotServices:
             response = await service.handle(incoming)
         except Exception:
             logger.exception("update %s could not be handled", update.update_id)
-            language = parse_language(incoming.language_code) or "en"
-            with contextlib.suppress(Exception):
-                apology = runtime.knowledge.text(language, "temporary_problem")
-                await self.send_replies(bot, incoming.chat_id, [Reply(apology)])
+            if update.update_id not in self._apologised:
+                self._apologised.append(update.update_id)
+                language = parse_language(incoming.language_code) or "en"
+                with contextlib.suppress(Exception):
+                    apology = runtime.knowledge.text(language, "temporary_problem")
+                    await self.send_replies(bot, incoming.chat_id, [Reply(apology)])
             await _answer_button(update, None)
             return False
         await _answer_button(update, response.toast)

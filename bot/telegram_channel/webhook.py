@@ -96,48 +96,74 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
-    def stop(self) -> None:
-        self.should_exit = True
+
+class WebhookServer:
+    """The bot, its services and the webhook server, started and stopped together."""
+
+    def __init__(self, application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+        if not settings.webhook_url or not settings.webhook_secret:
+            raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
+        self._application = application
+        self._settings = settings
+        self.services = services_of(application)
+        app = build_webhook_app(
+            application,
+            self.services,
+            path=webhook_path(settings.webhook_url),
+            secret=settings.webhook_secret,
+        )
+        self._server = _Server(
+            uvicorn.Config(
+                app,
+                host=settings.webhook_listen,
+                port=settings.webhook_port,
+                access_log=False,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
+        self._serving: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the services, register the webhook with Telegram and start serving."""
+        application, settings = self._application, self._settings
+        await application.initialize()
+        await self.services.open(application)
+        await application.bot.set_webhook(
+            url=settings.webhook_url or "",
+            secret_token=settings.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=MAX_CONNECTIONS,
+        )
+        await application.start()
+        self._serving = asyncio.create_task(self._server.serve(), name="webhook-server")
+        while not self._server.started:
+            if self._serving.done():
+                await self._serving  # it failed to start: raise its error
+            await asyncio.sleep(0.01)
+        logger.info("serving the webhook on %s:%d", settings.webhook_listen, settings.webhook_port)
+
+    async def stop(self) -> None:
+        """Stop serving, then the bot and its services (pending work stays stored)."""
+        self._server.should_exit = True
+        if self._serving is not None:
+            await self._serving
+        application = self._application
+        if application.running:
+            await application.stop()
+        await self.services.close()
+        await application.shutdown()
 
 
 async def serve_webhook(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
     """Serve the webhook until SIGINT or SIGTERM, with the bot and its services running."""
-    assert settings.webhook_url is not None  # noqa: S101 - run_bot checks both
-    assert settings.webhook_secret  # noqa: S101
-    services = services_of(application)
-    app = build_webhook_app(
-        application,
-        services,
-        path=webhook_path(settings.webhook_url),
-        secret=settings.webhook_secret,
-    )
-    server = _Server(
-        uvicorn.Config(
-            app,
-            host=settings.webhook_listen,
-            port=settings.webhook_port,
-            access_log=False,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    async with application:
-        await services.open(application)
-        try:
-            await application.bot.set_webhook(
-                url=settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-                max_connections=MAX_CONNECTIONS,
-            )
-            await application.start()
-            loop = asyncio.get_running_loop()
-            for stop_signal in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(stop_signal, server.stop)
-            logger.info(
-                "serving the webhook on %s:%d", settings.webhook_listen, settings.webhook_port
-            )
-            await server.serve()
-            await application.stop()
-        finally:
-            await services.close()
+    server = WebhookServer(application, settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stopping.set)
+    await server.start()
+    try:
+        await stopping.wait()
+    finally:
+        await server.stop()

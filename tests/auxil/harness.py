@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from bot.knowledge import Knowledge
 from bot.runtime import prepare
 from bot.settings import Settings
 from bot.telegram_channel import build_application, start_application, stop_application
+from bot.telegram_channel.webhook import WebhookServer
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.telegram_users import (
     TelegramUser,
@@ -118,3 +120,47 @@ class BotHarness:
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite+aiosqlite:///{folder / 'bot.sqlite3'}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+WEBHOOK_SECRET = "webhook-secret-0123456789"
+
+
+class WebhookHarness(BotHarness):
+    """One bot serving its webhook on 127.0.0.1; the fake Bot API delivers updates to it."""
+
+    def __init__(
+        self, api: FakeBotApi, database_url: str, knowledge: Knowledge, **overrides: Any
+    ) -> None:
+        port = free_port()
+        settings = make_settings(
+            api,
+            database_url,
+            webhook_url=f"http://127.0.0.1:{port}/telegram",
+            webhook_secret=WEBHOOK_SECRET,
+            webhook_port=port,
+            **overrides,
+        )
+        super().__init__(api, settings, knowledge)
+        self.url = f"http://127.0.0.1:{port}"
+        self.server: Any = None
+
+    async def start(self) -> None:
+        self.application = build_application(
+            self.settings, prepare(self.settings, self.knowledge), chat_burst=self.chat_burst
+        )
+        self.server = WebhookServer(self.application, self.settings)
+        await self.server.start()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+            self.application = None

@@ -1,0 +1,134 @@
+"""Webhook mode: the real Application behind the Starlette app on uvicorn, fed by the fake
+Bot API over HTTP as Telegram does (secret header, retries of failed deliveries)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.knowledge import Knowledge
+from tests.auxil.fake_bot_api import FakeBotApi
+from tests.auxil.harness import WEBHOOK_SECRET, WebhookHarness, sqlite_url
+from tests.auxil.telegram_users import BEN, STAFF_CHAT_ID, make_text_update
+
+
+@pytest.fixture
+async def hook(
+    api: FakeBotApi, tmp_path: Path, knowledge: Knowledge
+) -> AsyncIterator[WebhookHarness]:
+    harness = WebhookHarness(
+        api, sqlite_url(tmp_path), knowledge, bot_admin_chat_ids=(STAFF_CHAT_ID,)
+    )
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+def _update(update_id: int, text: str, message_id: int) -> dict[str, object]:
+    return {"update_id": update_id, **make_text_update(BEN, message_id, text)}
+
+
+async def test_the_webhook_is_registered_with_its_secret_and_update_types(
+    hook: WebhookHarness,
+) -> None:
+    webhook = hook.api.webhook
+    assert webhook is not None
+    assert webhook["url"] == f"{hook.url}/telegram"
+    assert webhook["secret_token"] == WEBHOOK_SECRET
+    assert set(webhook["allowed_updates"]) == {"message", "edited_message", "callback_query"}
+
+
+async def test_updates_delivered_by_telegram_are_answered(hook: WebhookHarness) -> None:
+    (reply,) = await hook.say(BEN, "sb54?")
+    assert reply.text.startswith("According to the firm's article of November 2024")
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret", WEBHOOK_SECRET + "x"])
+async def test_a_wrong_or_missing_secret_is_refused_and_nothing_runs(
+    hook: WebhookHarness, secret: str | None
+) -> None:
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    calls_before = len(hook.api.calls)
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(
+            f"{hook.url}/telegram",
+            content=json.dumps(_update(9001, "sb54?", 77)),
+            headers=headers,
+        )
+    assert refused.status_code == 403
+    assert hook.api.calls[calls_before:] == []
+    assert hook.api.messages_to(BEN.id) == []
+
+
+async def test_the_same_update_posted_three_times_gets_one_reply(hook: WebhookHarness) -> None:
+    body = json.dumps(_update(9002, "sb54?", 78))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    async with httpx.AsyncClient() as client:
+        for _ in range(3):
+            answered = await client.post(f"{hook.url}/telegram", content=body, headers=headers)
+            assert answered.status_code == 200
+    assert len(hook.api.messages_to(BEN.id)) == 1
+    assert "faqbot_updates_duplicate_total 2.0" in await _metrics(hook)
+
+
+async def test_a_malformed_body_is_refused_without_being_logged(
+    hook: WebhookHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(
+            f"{hook.url}/telegram", content=b"{not json: Secretname}", headers=headers
+        )
+    assert refused.status_code == 400
+    assert "Secretname" not in caplog.text
+
+
+async def _metrics(hook: WebhookHarness) -> str:
+    async with httpx.AsyncClient() as client:
+        answered = await client.get(f"{hook.url}/metrics")
+    assert answered.status_code == 200
+    return answered.text
+
+
+async def test_health_and_metrics(hook: WebhookHarness) -> None:
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{hook.url}/healthz")).status_code == 200
+    await hook.say(BEN, "sb54?")
+    await hook.say(BEN, "ICE took my brother this morning")
+    metrics = await _metrics(hook)
+    assert 'faqbot_updates_received_total{kind="TextMessage"} 2.0' in metrics
+    assert 'faqbot_questions_answered_total{language="en",outcome="answer"} 1.0' in metrics
+    assert "faqbot_urgent_messages_total 1.0" in metrics
+    assert "faqbot_turn_seconds_count 2.0" in metrics
+    assert "5550002" not in metrics  # no chat ids in labels
+
+
+async def test_when_the_database_is_down_telegram_delivers_again_and_nothing_is_lost(
+    hook: WebhookHarness, tmp_path: Path
+) -> None:
+    store = hook.services.runtime.store
+    working = store._engine
+    # The database becomes unreachable (an engine that points nowhere).
+    store._engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
+    store._writes.configure(bind=store._engine)
+    store._reads.configure(bind=store._engine)
+    try:
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{hook.url}/healthz")).status_code == 503
+        update_id = await hook.api.push(make_text_update(BEN, hook.api.next_message_id(), "sb54?"))
+        apology = (await hook.api.wait_for_messages(BEN.id, 1))[0]
+        assert apology.text == hook.knowledge.text("en", "temporary_problem")
+        assert not hook.api.delivered(update_id)  # answered 503: Telegram will try again
+    finally:
+        await store._engine.dispose()
+        store._engine = working
+        store._writes.configure(bind=working.execution_options(sqlite_write=True))
+        store._reads.configure(bind=working)
+    await hook.api.wait_until_delivered(update_id)
+    replies = await hook.api.wait_for_messages(BEN.id, 1, after=1)
+    assert replies[0].text.startswith("According to the firm's article")
