@@ -113,5 +113,6 @@ async def open_runtime(
         booking_timeout=timedelta(minutes=settings.booking_timeout_minutes),
         flood_limit=settings.flood_limit_per_minute,
         metrics=metrics,
+        deduplicate=settings.webhook_url is not None,
     )
     return Runtime(settings, knowledge, matcher, store, dialogue, service)

@@ -80,15 +80,16 @@ class Response:
     """What to send to one chat, and the language the conversation is in now.
 
     `replies` are every reply still owed to the chat, oldest first (earlier undelivered ones
-    included); `pending` is the stored outbox to clear once they are all delivered, or None
-    when nothing was stored (a group chat, a refused flood, a duplicate update). `toast` is
-    the short answer to a button press.
+    included); `pending` names their stored record, to clear once they are all delivered, or
+    is None when nothing was stored (a group chat, a refused flood, a duplicate update).
+    `toast` is the short answer to a button press.
     """
 
     replies: list[Reply]
     language: Language
-    pending: str | None = None
+    pending: bytes | None = None
     toast: str | None = None
+    chat_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +155,11 @@ class ChatService:
         clock: Callable[[], datetime] = utc_now,
         on_lead: Callable[[], None] | None = None,
         metrics: Metrics | None = None,
+        deduplicate: bool = False,
     ) -> None:
         self._dialogue = dialogue
+        # Telegram delivers a webhook update again when its answer was late; getUpdates never.
+        self._deduplicate = deduplicate
         self._store = store
         self._admin_chat_ids = frozenset(admin_chat_ids)
         self._staff_language = staff_language
@@ -239,7 +243,8 @@ class ChatService:
         hint = parse_language(incoming.language_code)
         user_key = self.user_key(incoming.chat_id)
         async with self._store.unit() as unit:
-            if incoming.update_id is not None and not await unit.first_time(incoming.update_id):
+            dedupe = self._deduplicate and incoming.update_id is not None
+            if dedupe and not await unit.first_time(incoming.update_id or 0):
                 logger.info("update %s was already handled", incoming.update_id)
                 self._metrics.duplicates.inc()
                 return Response([], hint or "en")
@@ -270,8 +275,9 @@ class ChatService:
             owed = (*earlier, *new)
             pending = encode_outbox(Outbox(incoming.chat_id, owed)) if owed else None
             lead_saved, forgotten = await self._apply(unit, turn, chat_key, user_key)
+            stored = None
             if not forgotten:
-                await unit.save_chat(
+                stored = await unit.save_chat(
                     chat_key,
                     state=encode_state(turn.state),
                     outbox=pending,
@@ -281,12 +287,7 @@ class ChatService:
             logger.info("lead stored chat=%s", chat_key[:8])
             if self.on_lead is not None:
                 self.on_lead()
-        return Response(
-            list(owed),
-            turn.state.language(hint),
-            pending=None if forgotten else pending,
-            toast=toast,
-        )
+        return Response(list(owed), turn.state.language(hint), stored, toast, incoming.chat_id)
 
     def _draft_expiry(self, state: SessionState) -> datetime | None:
         if state.step is None or state.active_at is None:
@@ -302,7 +303,7 @@ class ChatService:
             if isinstance(effect, UnansweredQuestion):
                 await unit.add_unanswered(user_key, effect.language, effect.text)
             elif isinstance(effect, QuestionAsked):
-                await unit.record_question(effect.outcome, effect.language)
+                self._store.count_question(effect.outcome, effect.language)
                 self._metrics.replies.labels(effect.outcome, effect.language).inc()
                 if effect.urgent:
                     self._metrics.urgent.inc()
@@ -327,16 +328,17 @@ class ChatService:
         if count >= len(response.replies):
             await self._store.clear_outbox(chat_key, response.pending)
             return
-        outbox = decode_outbox(response.pending)
-        rest = outbox.replies[count:]
-        await self._store.keep_outbox(chat_key, encode_outbox(Outbox(outbox.chat_id, rest)))
+        rest = tuple(response.replies[count:])
+        await self._store.keep_outbox(chat_key, encode_outbox(Outbox(response.chat_id, rest)))
 
-    async def owed(self, chat_key: str) -> tuple[Outbox, str] | None:
-        """The replies a chat is still owed (for the periodic redelivery), with their record."""
-        stored = await self._store.read_outbox(chat_key)
-        if stored is None:
+    async def owed(self, chat_key: str) -> Response | None:
+        """The replies a chat is still owed (for the periodic redelivery)."""
+        found = await self._store.read_outbox(chat_key)
+        if found is None:
             return None
-        return decode_outbox(stored), stored
+        text, stored = found
+        outbox = decode_outbox(text)
+        return Response(list(outbox.replies), "en", stored, chat_id=outbox.chat_id)
 
     async def expire_draft(self, chat_key: str, now: datetime) -> bool:
         """Delete an unfinished booking whose time is up; return whether one was deleted."""

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     notify_retry_seconds: float = Field(default=5.0, gt=0)
     firm_timezone: str = "America/Los_Angeles"
     flood_limit_per_minute: int = Field(default=20, ge=1)
+    telegram_messages_per_second: float = Field(default=30, ge=0)
     log_format: Literal["text", "json"] = "text"
 
     @field_validator("bot_admin_chat_ids", mode="before")

@@ -14,8 +14,11 @@ that write (`Store.unit`); reads (`Store.reading`) do not wait for it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -58,6 +61,9 @@ from bot.records import TIME_WINDOWS, Lead, Stats, StoredLead, TimeWindow
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Question counts and records of delivered replies wait this long in memory, then are written
+# together.
+FLUSH_SECONDS = 0.25
 # The key people are named with, kept encrypted: reading it back also proves the data key.
 IDENTIFIER_KEY = "identifier_key"
 
@@ -237,10 +243,17 @@ def _insert(dialect: str, table: Any) -> Any:
 class Unit:
     """One transaction: the work of handling one update, committed all together or not at all."""
 
-    def __init__(self, session: AsyncSession, vault: Vault, dialect: str) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        vault: Vault,
+        dialect: str,
+        delivered: dict[str, bytes] | None = None,
+    ) -> None:
         self._session = session
         self._vault = vault
         self._dialect = dialect
+        self._delivered = delivered if delivered is not None else {}
 
     async def first_time(self, update_id: int) -> bool:
         """Record that `update_id` is handled in this transaction; False if it already was."""
@@ -253,18 +266,21 @@ class Unit:
 
     async def lock_chat(self, chat_key: str) -> ChatRow:
         """Lock this chat's row for the transaction and return what it holds."""
-        values = {"chat_key": chat_key, "state": None, "updated_at": _now()}
-        await self._session.execute(
-            _insert(self._dialect, SessionRow).values(values).on_conflict_do_nothing()
-        )
-        row = await self._session.scalar(
-            select(SessionRow).where(SessionRow.chat_key == chat_key).with_for_update()
-        )
+        locked = select(SessionRow.state, SessionRow.outbox).where(SessionRow.chat_key == chat_key)
+        row = (await self._session.execute(locked.with_for_update())).first()
+        if row is None:
+            values = {"chat_key": chat_key, "state": None, "updated_at": _now()}
+            await self._session.execute(
+                _insert(self._dialect, SessionRow).values(values).on_conflict_do_nothing()
+            )
+            row = (await self._session.execute(locked.with_for_update())).first()
         if row is None:
             return ChatRow(None, None)
-        return ChatRow(
-            self._vault.decrypt_optional(row.state), self._vault.decrypt_optional(row.outbox)
-        )
+        state, outbox = row
+        if outbox is not None and self._delivered.get(chat_key) == outbox:
+            outbox = None  # delivered; the record of it is not written yet
+        self._delivered.pop(chat_key, None)
+        return ChatRow(self._vault.decrypt_optional(state), self._vault.decrypt_optional(outbox))
 
     async def save_chat(
         self,
@@ -273,20 +289,25 @@ class Unit:
         state: str,
         outbox: str | None,
         draft_expires_at: datetime | None,
-    ) -> None:
-        """Store this chat's state and the replies it still has to receive (encrypted)."""
+    ) -> bytes | None:
+        """Store this chat's state and the replies it still has to receive (encrypted).
+
+        Returns the stored outbox, which names it when it is delivered (`Store.clear_outbox`).
+        """
         now = _now()
+        stored = self._vault.encrypt_optional(outbox)
         await self._session.execute(
             update(SessionRow)
             .where(SessionRow.chat_key == chat_key)
             .values(
                 state=self._vault.encrypt(state),
-                outbox=self._vault.encrypt_optional(outbox),
+                outbox=stored,
                 outbox_since=now if outbox is not None else None,
                 draft_expires_at=draft_expires_at,
                 updated_at=now,
             )
         )
+        return stored
 
     async def save_lead(
         self, lead: Lead, *, user_key: str, update: bool, notify_chat_ids: tuple[int, ...]
@@ -361,18 +382,6 @@ class Unit:
             )
         )
 
-    async def record_question(self, outcome: str, language: str) -> None:
-        """Count one matched question in today's totals (no text, no person)."""
-        statement = (
-            _insert(self._dialect, DailyStatRow)
-            .values(day=_now().date(), outcome=outcome, language=language, count=1)
-            .on_conflict_do_update(
-                index_elements=["day", "outcome", "language"],
-                set_={"count": DailyStatRow.count + 1},
-            )
-        )
-        await self._session.execute(statement)
-
     async def forget(self, chat_key: str, user_key: str) -> None:
         """Delete the session, leads (with their notifications) and questions of a person."""
         lead_ids = select(LeadRow.id).where(LeadRow.user_key == user_key)
@@ -400,6 +409,13 @@ class Store:
         )
         self._writes = async_sessionmaker(writer, expire_on_commit=False)
         self._reads = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Queueing writers here, rather than in SQLite's busy
+        # handler (which sleeps and retries), lets each start the moment the previous ends.
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Written a moment later, many at once (see `delivered` and `count_question`).
+        self._delivered: dict[str, bytes] = {}
+        self._counts: Counter[tuple[date, str, str]] = Counter()
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, vault: Vault, *, check_schema: bool = True) -> Store:
@@ -422,7 +438,7 @@ class Store:
 
     async def _bind_identifier_key(self) -> None:
         """Read the key people are named with (proving the data key), or keep it the first time."""
-        async with self._writes() as session, session.begin():
+        async with self._writing() as session:
             row = await session.get(MetaRow, IDENTIFIER_KEY)
             if row is None:
                 session.add(
@@ -442,8 +458,69 @@ class Store:
         self._vault = self._vault.with_identifier_key(identifier_key)
 
     async def close(self) -> None:
-        """Close every connection."""
+        """Write what is waiting to be written, then close every connection."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        with contextlib.suppress(Exception):
+            await self.flush()
         await self._engine.dispose()
+
+    def count_question(self, outcome: str, language: str) -> None:
+        """Count one matched question in today's totals (no text, no person).
+
+        Counted in memory and added to the database with the next flush: statistics need no
+        write of their own in every turn.
+        """
+        self._counts[(_now().date(), outcome, language)] += 1
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        try:
+            await self.flush()
+        except Exception:
+            logger.exception("could not write the buffered records; they are kept for later")
+
+    async def flush(self) -> None:
+        """Write the question counts and the records of delivered replies kept in memory.
+
+        Taken inside the write transaction, so that a turn of one of these chats sees either
+        the record in memory or its effect in the database, never neither.
+        """
+        if not self._counts and not self._delivered:
+            return
+        async with self._writing() as session:
+            counts, delivered = dict(self._counts), dict(self._delivered)
+            self._counts.clear()
+            self._delivered.clear()
+            try:
+                for (day, outcome, language), amount in counts.items():
+                    await session.execute(
+                        _insert(self.dialect, DailyStatRow)
+                        .values(day=day, outcome=outcome, language=language, count=amount)
+                        .on_conflict_do_update(
+                            index_elements=["day", "outcome", "language"],
+                            set_={"count": DailyStatRow.count + amount},
+                        )
+                    )
+                for chat_key, outbox in delivered.items():
+                    await session.execute(
+                        update(SessionRow)
+                        .where(SessionRow.chat_key == chat_key, SessionRow.outbox == outbox)
+                        .values(outbox=None, outbox_since=None)
+                    )
+            except Exception:
+                self._counts.update(counts)
+                for chat_key, outbox in delivered.items():
+                    self._delivered.setdefault(chat_key, outbox)
+                raise
 
     @property
     def engine(self) -> AsyncEngine:
@@ -456,10 +533,20 @@ class Store:
         return self._vault
 
     @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A writing transaction, committed when the block ends without an error."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            session = await stack.enter_async_context(self._writes())
+            await stack.enter_async_context(session.begin())
+            yield session
+
+    @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
         """Run a writing transaction; commit when the block ends without an error."""
-        async with self._writes() as session, session.begin():
-            yield Unit(session, self._vault, self.dialect)
+        async with self._writing() as session:
+            yield Unit(session, self._vault, self.dialect, self._delivered)
 
     @asynccontextmanager
     async def chat_guard(self, chat_key: str) -> AsyncIterator[None]:
@@ -509,20 +596,27 @@ class Store:
 
     # --- replies not yet delivered -------------------------------------------------------------
 
-    async def clear_outbox(self, chat_key: str, delivered: str) -> None:
-        """Forget the pending replies of a chat once `delivered` (what was pending) is sent."""
-        async with self._writes() as session, session.begin():
-            row = await session.get(SessionRow, chat_key, with_for_update=True)
-            if row is None or row.outbox is None:
-                return
-            if self._vault.decrypt(row.outbox) != delivered:
-                return  # a newer turn added replies; it will send and clear them
-            row.outbox = None
-            row.outbox_since = None
+    async def clear_outbox(self, chat_key: str, delivered: bytes) -> None:
+        """Forget the pending replies of a chat once they are sent (`delivered`, as stored).
+
+        With several processes (PostgreSQL) it is written at once: another process may handle
+        the chat's next update. With SQLite (one process) it waits for the next flush, many
+        chats in one transaction; the chat's next turn in this process already knows.
+        """
+        if self.dialect == "sqlite":
+            self._delivered[chat_key] = delivered
+            self._flush_soon()
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(SessionRow)
+                .where(SessionRow.chat_key == chat_key, SessionRow.outbox == delivered)
+                .values(outbox=None, outbox_since=None)
+            )
 
     async def keep_outbox(self, chat_key: str, remaining: str | None) -> None:
         """Keep only the replies of a chat that are still to be delivered."""
-        async with self._writes() as session, session.begin():
+        async with self._writing() as session:
             row = await session.get(SessionRow, chat_key, with_for_update=True)
             if row is None:
                 return
@@ -540,11 +634,15 @@ class Store:
             )
             return list(rows)
 
-    async def read_outbox(self, chat_key: str) -> str | None:
-        """The pending replies of one chat, decrypted."""
+    async def read_outbox(self, chat_key: str) -> tuple[str, bytes] | None:
+        """The pending replies of one chat, decrypted and as stored."""
         async with self._reads() as session:
-            row = await session.get(SessionRow, chat_key)
-            return None if row is None else self._vault.decrypt_optional(row.outbox)
+            stored = await session.scalar(
+                select(SessionRow.outbox).where(SessionRow.chat_key == chat_key)
+            )
+        if stored is None or self._delivered.get(chat_key) == stored:
+            return None
+        return self._vault.decrypt(stored), stored
 
     # --- staff notifications -------------------------------------------------------------------
 
@@ -557,7 +655,7 @@ class Store:
         lapse while a notification is on its way. A row that cannot be read is set aside
         without holding back the others.
         """
-        async with self._writes() as session, session.begin():
+        async with self._writing() as session:
             rows = (
                 await session.scalars(
                     select(OutboxRow)
@@ -605,7 +703,7 @@ class Store:
     async def _set_outbox(self, outbox_ids: Sequence[int], **values: Any) -> None:
         if not outbox_ids:
             return
-        async with self._writes() as session, session.begin():
+        async with self._writing() as session:
             await session.execute(
                 update(OutboxRow).where(OutboxRow.id.in_(list(outbox_ids))).values(values)
             )
@@ -645,6 +743,7 @@ class Store:
 
     async def stats(self) -> Stats:
         """Counts of questions by outcome and language (from the daily totals), and of leads."""
+        await self.flush()
         async with self._reads() as session:
             by_outcome: dict[str, int] = {
                 outcome: int(total)
@@ -675,7 +774,7 @@ class Store:
 
     async def purge(self, older_than: datetime) -> int:
         """Delete leads, kept questions and idle conversations older than the cut-off."""
-        async with self._writes() as session, session.begin():
+        async with self._writing() as session:
             old_leads = select(LeadRow.id).where(LeadRow.created_at < older_than)
             await session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(old_leads)))
             removed = await session.execute(delete(LeadRow).where(LeadRow.created_at < older_than))
@@ -702,7 +801,7 @@ class Store:
 
     async def forget_handled_updates(self, older_than: datetime) -> None:
         """Drop the record of updates handled long ago (Telegram retries for minutes, not days)."""
-        async with self._writes() as session, session.begin():
+        async with self._writing() as session:
             await session.execute(
                 delete(HandledUpdateRow).where(HandledUpdateRow.handled_at < older_than)
             )
@@ -721,7 +820,7 @@ class Store:
             key_column = getattr(model, key_name)
             last: Any = None
             while True:
-                async with self._writes() as session, session.begin():
+                async with self._writing() as session:
                     query = select(model).order_by(key_column).limit(batch)
                     if last is not None:
                         query = query.where(key_column > last)

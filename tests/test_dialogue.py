@@ -31,7 +31,7 @@ from bot.dialogue import (
     decode_state,
     encode_state,
 )
-from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge
+from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge, Language
 from bot.loader import load_knowledge
 from bot.matching import Matcher
 from bot.records import Lead, PersonData, StaffView, Stats, StoredLead
@@ -43,7 +43,7 @@ PHONE = "(213) 555-0147"
 PHONE_E164 = "+12135550147"
 
 
-def say(dialogue: Dialogue, state: SessionState, event: Event, **kwargs) -> Turn:  # type: ignore[no-untyped-def]
+def say(dialogue: Dialogue, state: SessionState, event: Event, **kwargs) -> Turn:
     return dialogue.handle(state, event, now=kwargs.pop("now", NOW), **kwargs)
 
 
@@ -175,7 +175,7 @@ def _book(dialogue: Dialogue, contact: Event, *, language: str = "en") -> list[T
         ButtonPress("b:confirm:yes"),
     ]
     for event in events:
-        turn = say(dialogue, state, event, language_hint=language)  # type: ignore[arg-type]
+        turn = say(dialogue, state, event, language_hint=language)
         turns.append(turn)
         state = turn.state
     return turns
@@ -330,7 +330,7 @@ def test_urgent_message_gives_the_phone_first(dialogue: Dialogue, knowledge: Kno
     ],
 )
 def test_a_confirmed_urgent_callback_within_six_actions(
-    dialogue: Dialogue, knowledge: Knowledge, crisis: str, language: str
+    dialogue: Dialogue, knowledge: Knowledge, crisis: str, language: Language
 ) -> None:
     """Crisis message, urgent button, consent, phone, voicemail, confirm: six, no time asked."""
     actions: list[Event] = [

@@ -25,18 +25,18 @@ FLOORS = {
 
 
 @pytest.fixture(scope="module")
-def report(matcher: Matcher):  # type: ignore[no-untyped-def]
+def report(matcher: Matcher):
     questions = [question for path in eval_files(FAQ_DIR) for question in load_eval_set(path)]
     return evaluate(matcher, questions)
 
 
 @pytest.mark.parametrize(("language", "category"), list(FLOORS))
-def test_accuracy_floor(report, language, category: str) -> None:  # type: ignore[no-untyped-def]
+def test_accuracy_floor(report, language, category: str) -> None:
     rate = report.rate(language, category)
     assert rate >= FLOORS[(language, category)], "\n".join(report.lines(show_misses=True))
 
 
-def test_no_false_alarm_and_no_bare_yes_or_no(report) -> None:  # type: ignore[no-untyped-def]
+def test_no_false_alarm_and_no_bare_yes_or_no(report) -> None:
     assert report.false_alarms.right == 0
     assert report.bare_yes_no == []
 

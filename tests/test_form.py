@@ -12,7 +12,7 @@ _ARROW = re.compile(r"^\s*(\w+)\s*-->\s*(\w+)\s*:", re.MULTILINE)
 
 
 def _table_arrows() -> set[tuple[str, str]]:
-    arrows = set()
+    arrows: set[tuple[str, str]] = set()
     for step in FORM.values():
         if not step.booking:
             continue
@@ -50,7 +50,8 @@ def test_button_data_fits_telegram_and_reads_back() -> None:
 
 def test_the_urgent_path_asks_consent_phone_voicemail_confirm() -> None:
     draft = BookingDraft(urgent=True)
-    path, step = [], "consent"
+    path: list[str] = []
+    step: str | None = "consent"
     while step is not None and step != "confirm":
         path.append(step)
         step = FORM[step].next_for(draft)  # type: ignore[index]

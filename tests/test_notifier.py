@@ -49,7 +49,7 @@ async def _lead(store: Store, reference: str = "C-NOTIFY") -> None:
         await unit.save_lead(lead, user_key="user", update=False, notify_chat_ids=STAFF)
 
 
-def _notifier(store: Store, sender: RecordingSender, knowledge: Knowledge, clock) -> Notifier:  # type: ignore[no-untyped-def]
+def _notifier(store: Store, sender: RecordingSender, knowledge: Knowledge, clock) -> Notifier:
     writer = LeadWriter(knowledge, "America/Los_Angeles")
     return Notifier(store, sender, writer, clock=clock, first_retry=timedelta(seconds=10))
 

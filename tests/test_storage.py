@@ -163,9 +163,9 @@ class TestStoreContract:
         assert {d.lead.reference for d in deliveries} == {"C-EEEEEE"}
 
     async def test_stats_and_unanswered(self, store: Store) -> None:
+        for outcome, language in (("answer", "en"), ("fallback", "es"), ("answer", "es")):
+            store.count_question(outcome, language)
         async with store.unit() as unit:
-            for outcome, language in (("answer", "en"), ("fallback", "es"), ("answer", "es")):
-                await unit.record_question(outcome, language)
             await unit.add_unanswered("user-6", "es", "¿visa?")
         await _save_lead(store, "C-FFFFFF", "user-6", urgent=True)
         stats = await store.stats()

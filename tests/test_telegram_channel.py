@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import Knowledge
+from bot.knowledge import Knowledge, Language
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.harness import BotHarness, make_settings, sqlite_url
 from tests.auxil.telegram_users import (
@@ -148,6 +148,8 @@ def db_rows(tmp_path: Path, query: str, *params: object) -> list[tuple[object, .
 
 # --- commands in both languages ------------------------------------------------------------------
 
+_BOTH_LANGUAGES: tuple[tuple[TelegramUser, Language], ...] = ((ANA, "es"), (BEN, "en"))
+
 
 @pytest.mark.parametrize(
     ("command", "key"),
@@ -164,7 +166,7 @@ def db_rows(tmp_path: Path, query: str, *params: object) -> list[tuple[object, .
 async def test_each_command_in_both_languages(
     bot: BotHarness, knowledge: Knowledge, command: str, key: str
 ) -> None:
-    for user, language in ((ANA, "es"), (BEN, "en")):
+    for user, language in _BOTH_LANGUAGES:
         reply = last(await bot.say(user, command))
         assert reply.text == knowledge.texts[language][key]
     assert bot.api.errors == []
@@ -173,7 +175,7 @@ async def test_each_command_in_both_languages(
 async def test_privacy_and_book_commands_in_both_languages(
     bot: BotHarness, knowledge: Knowledge
 ) -> None:
-    for user, language in ((ANA, "es"), (BEN, "en")):
+    for user, language in _BOTH_LANGUAGES:
         privacy = last(await bot.say(user, "/privacy"))
         assert privacy.text.startswith(knowledge.texts[language]["privacy"][:20])
         assert "90" in privacy.text

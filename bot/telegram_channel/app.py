@@ -27,7 +27,7 @@ from bot.logs import log_context, quiet_library_loggers
 from bot.metrics import Metrics
 from bot.notifier import DeliveryRefused, Notifier, RetryLater
 from bot.runtime import Runtime, Startup, open_runtime
-from bot.service import ChatService, Incoming, Response, utc_now
+from bot.service import ChatService, Incoming, utc_now
 from bot.settings import Settings
 from bot.telegram_channel.limits import CHAT_BURST, TelegramLimiter
 from bot.telegram_channel.mapping import outgoing_messages, to_incoming
@@ -215,14 +215,11 @@ class BotServices:
         owed = await service.owed(chat_key)
         if owed is None:
             return
-        outbox, _ = owed
-        async with service.holding(outbox.chat_id):
-            owed = await service.owed(chat_key)  # a turn may have delivered them meanwhile
-            if owed is None:
+        async with service.holding(owed.chat_id):
+            response = await service.owed(chat_key)  # a turn may have delivered them meanwhile
+            if response is None:
                 return
-            outbox, stored = owed
-            response = Response(list(outbox.replies), "en", pending=stored)
-            delivered = await self.send_replies(bot, outbox.chat_id, response.replies)
+            delivered = await self.send_replies(bot, response.chat_id, response.replies)
             await service.delivered(chat_key, response, delivered)
         logger.info("delivered %d owed replies chat=%s", delivered, chat_key[:8])
 
@@ -274,7 +271,9 @@ def build_application(
     metrics = metrics or Metrics()
     services = BotServices(settings, startup, metrics)
     limiter = TelegramLimiter(
-        on_error=lambda kind: metrics.api_errors.labels(kind).inc(), chat_burst=chat_burst
+        on_error=lambda kind: metrics.api_errors.labels(kind).inc(),
+        messages_per_second=settings.telegram_messages_per_second,
+        chat_burst=chat_burst,
     )
     application = (
         ApplicationBuilder()
@@ -321,8 +320,20 @@ async def stop_application(application: Application) -> None:  # type: ignore[ty
     await application.shutdown()
 
 
+def _use_uvloop() -> None:
+    """Run on uvloop where it is installed: the profile of a load run spends most of its time
+    in the event loop and in HTTP, which uvloop makes cheaper (about a fifth more updates a
+    second on the same machine, see the README)."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def run_bot(settings: Settings, startup: Startup) -> None:
     """Run the bot until SIGINT or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
+    _use_uvloop()
     application = build_application(settings, startup)
     if settings.webhook_url:
         from bot.telegram_channel.webhook import serve_webhook

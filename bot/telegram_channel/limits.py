@@ -39,10 +39,11 @@ class TelegramLimiter(AIORateLimiter):
         self,
         *,
         on_error: OnError | None = None,
+        messages_per_second: float = 30,
         chat_burst: int = CHAT_BURST,
         chat_period: float = CHAT_PERIOD_SECONDS,
     ) -> None:
-        super().__init__(max_retries=RETRY_AFTER_ATTEMPTS)
+        super().__init__(overall_max_rate=messages_per_second, max_retries=RETRY_AFTER_ATTEMPTS)
         self._chat_limiters: dict[int, AsyncLimiter] = {}
         self._chat_burst = chat_burst
         self._chat_period = chat_period

@@ -225,6 +225,8 @@ class FakeBotApi:
     deliveries: list[tuple[int, int]] = field(default_factory=list)
     refused_with_429: int = 0
     injected_faults: int = 0
+    # A load balancer: webhook deliveries go to these URLs in turn, instead of the one set.
+    webhook_targets: list[str] | None = None
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1)
@@ -315,9 +317,12 @@ class FakeBotApi:
             headers = {"Content-Type": "application/json"}
             if webhook.get("secret_token"):
                 headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+            url = webhook["url"]
+            if self.webhook_targets:
+                url = self.webhook_targets[update["update_id"] % len(self.webhook_targets)]
             try:
                 response = await self._webhook_client.post(
-                    webhook["url"], content=json.dumps(update), headers=headers
+                    url, content=json.dumps(update), headers=headers
                 )
                 status = response.status_code
             except Exception:

@@ -35,7 +35,7 @@ def make_settings(api: FakeBotApi, database_url: str, **overrides: Any) -> Setti
         "bot_admin_chat_ids": (),
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class BotHarness:
