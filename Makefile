@@ -11,7 +11,8 @@ install:
 lint:
 	$(VENV)/bin/ruff check bot tests benchmarks
 	$(VENV)/bin/ruff format --check bot tests benchmarks
-	$(VENV)/bin/mypy bot
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/mypy bot tests benchmarks
 
 check:
 	$(PY) -m bot faq check
@@ -21,6 +22,7 @@ test:
 
 bench:
 	$(PY) benchmarks/match.py
+	$(PY) benchmarks/load.py
 	$(PY) -m bot faq eval
 
 chat:

@@ -1,7 +1,9 @@
 """Match latency, index build time and memory, on the real FAQ and on a synthetic large one.
 
 Run: `python benchmarks/match.py` (from the project root, after installing the project).
-It pins itself to one CPU core where the system allows, and prints one line per figure.
+It pins itself to one CPU core where the system allows, and prints one line per figure,
+ending with the slowest of 20 runs of scrubbing and matching on worst-case inputs of
+Telegram's maximum length.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot.evaluation import eval_files, load_eval_set, percentile
 from bot.knowledge import Entry, EntryText, Knowledge
 from bot.loader import load_knowledge
 from bot.matching import Matcher
+from bot.privacy import scrub_contacts
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "faq"
@@ -95,6 +98,32 @@ def _synthetic_knowledge(real: Knowledge, rng: random.Random) -> tuple[Knowledge
     return replace(real, entries=entries, entry_paths={}), queries
 
 
+# Inputs of Telegram's maximum length that are hardest for regular expressions and matching.
+WORST_CASES = {
+    "letters without a space": "a" * 4096,
+    "address characters and @": "a.b@" * 1024,
+    "@ and dots": "@." * 2048,
+    "digits and dashes": "1-" * 2048,
+    "a digit run": "7" * 4096,
+    "emoji": "🙂" * 4096,
+    "HTML and Markdown": "<b>*_`[x](y)</b>" * 256,
+    "words": "can ICE come to my house " * 164,
+}
+
+
+def _worst_cases() -> None:
+    matcher = Matcher(load_knowledge(FAQ_DIR))
+    for name, text in WORST_CASES.items():
+        for label, work in (("scrub", scrub_contacts), ("match", matcher.match)):
+            work(text)
+            samples = []
+            for _ in range(20):
+                started = time.perf_counter()
+                work(text)
+                samples.append((time.perf_counter() - started) * 1000)
+            print(f"{label} 4096 characters of {name}: max {max(samples):.2f} ms")
+
+
 def _ask_peak_memory_mb() -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(
@@ -129,6 +158,7 @@ def main() -> None:
     )
     print(f"synthetic index build peak Python memory: {index_peak / 1024 / 1024:.1f} MB")
     print(f"peak memory (max RSS) of `python -m bot ask`: {_ask_peak_memory_mb():.1f} MB")
+    _worst_cases()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+import httpx
 from pydantic import ValidationError
+from sqlalchemy import text
 
 from bot.console import format_reply, run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
@@ -45,6 +47,8 @@ Telegram sends the secret with every update, and the bot refuses updates without
 long random value (letters, digits, _ and -), for example:
 
     WEBHOOK_SECRET=$(python3 -c "import secrets; print(secrets.token_urlsafe(32))")"""  # noqa: S105
+
+HEALTH_TIMEOUT = 5.0
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -87,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     database_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     database_commands.add_parser("upgrade", help="bring the database to the current schema")
 
+    commands.add_parser(
+        "health",
+        help="exit 0 when this instance is healthy (webhook mode: its /healthz; polling mode: "
+        "the database answers), 1 otherwise; the container's health check",
+    )
     keys = commands.add_parser("keys", help="the keys that encrypt the data")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     keys_commands.add_parser(
@@ -123,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "db":
         configure_logging(log_format=settings.log_format)
         return asyncio.run(_upgrade_database(settings))
+    if arguments.command == "health":
+        return asyncio.run(_health(settings))
     if arguments.command == "keys":
         configure_logging(log_format=settings.log_format)
         return asyncio.run(_rotate_keys(settings))
@@ -181,6 +192,33 @@ async def _upgrade_database(settings: Settings) -> int:
         await engine.dispose()
     print(f"database schema: {before.revision or 'empty'} -> {after.revision}")
     return EXIT_OK
+
+
+async def _health(settings: Settings) -> int:
+    if settings.webhook_url:
+        listening = settings.webhook_listen
+        host = "127.0.0.1" if listening in ("", "0.0.0.0", "::") else listening  # noqa: S104
+        url = f"http://{host}:{settings.webhook_port}/healthz"
+        try:
+            async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT) as client:
+                healthy = (await client.get(url)).status_code == 200
+        except httpx.HTTPError as error:
+            print(f"unhealthy: {url} did not answer ({type(error).__name__})", file=sys.stderr)
+            return EXIT_PROBLEMS
+    else:
+        engine = create_engine(settings.database_url)
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            healthy = True
+        except Exception as error:
+            print(
+                f"unhealthy: the database did not answer ({type(error).__name__})", file=sys.stderr
+            )
+            healthy = False
+        finally:
+            await engine.dispose()
+    return EXIT_OK if healthy else EXIT_PROBLEMS
 
 
 async def _rotate_keys(settings: Settings) -> int:

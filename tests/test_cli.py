@@ -157,3 +157,12 @@ def test_an_invalid_setting_is_explained_without_a_traceback() -> None:
     assert done.returncode == 2
     assert "BOT_ADMIN_CHAT_IDS" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_health_in_polling_mode_asks_the_database() -> None:
+    os.environ.pop("WEBHOOK_URL", None)
+    assert _run("health").returncode == 0
+    os.environ["DATABASE_URL"] = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
+    refused = _run("health")
+    assert refused.returncode == 1
+    assert "the database did not answer" in refused.stderr

@@ -10,10 +10,12 @@ import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.jobs import Jobs
 from bot.knowledge import Knowledge, Language
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.harness import BotHarness, make_settings, sqlite_url
@@ -370,6 +372,40 @@ async def test_restart_in_the_middle_of_a_booking(bot: BotHarness, tmp_path: Pat
     await bot.settle(STAFF_CHAT_ID, len(notices), expect=0)
     assert len(bot.api.messages_to(STAFF_CHAT_ID)) == 1
     assert db_rows(tmp_path, "select count(*) from outbox where sent_at is not null") == [(1,)]
+
+
+async def test_an_abandoned_draft_is_shown_then_deleted_by_the_periodic_job(
+    bot: BotHarness, tmp_path: Path, knowledge: Knowledge
+) -> None:
+    consent = last(await bot.say(ANA, "/book"))
+    await bot.press(ANA, consent, "b:consent:yes")
+    method = last(await bot.say(ANA, "Ana Abandona"))
+    await bot.press(ANA, method, "b:method:phone")
+    report, asked_again = await bot.say(ANA, "/mydata", expect=2)
+    assert knowledge.texts["es"]["mydata_draft"] in report.text
+    assert asked_again.text == knowledge.texts["es"]["ask_phone"]
+    stored = db_rows(tmp_path, "select state from sessions where draft_expires_at is not null")
+    assert len(stored) == 1
+    later = datetime.now(UTC) + timedelta(minutes=bot.settings.booking_timeout_minutes + 1)
+    services = bot.services
+    jobs = Jobs(
+        services.runtime.service,
+        retention=timedelta(days=90),
+        redeliver=_no_redelivery,
+        clock=lambda: later,
+    )
+    await jobs.expire_drafts()  # no message from Ana needed
+    assert db_rows(
+        tmp_path, "select count(*) from sessions where draft_expires_at is not null"
+    ) == [(0,)]
+    assert db_rows(tmp_path, "select state from sessions") != stored
+    after = last(await bot.say(ANA, "/mydata")).text
+    assert knowledge.texts["es"]["mydata_draft"] not in after
+    assert "Ana Abandona" not in after
+
+
+async def _no_redelivery(_chat_key: str) -> None:
+    return None
 
 
 # --- stale and repeated buttons, odd messages ------------------------------------------------

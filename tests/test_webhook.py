@@ -3,7 +3,10 @@ Bot API over HTTP as Telegram does (secret header, retries of failed deliveries)
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -95,9 +98,31 @@ async def _metrics(hook: WebhookHarness) -> str:
     return answered.text
 
 
+async def _health_command(hook: WebhookHarness) -> int:
+    """The exit status of `python -m bot health`, the container's health check, for `hook`."""
+    environment = {
+        **os.environ,
+        "WEBHOOK_URL": hook.settings.webhook_url or "",
+        "WEBHOOK_PORT": str(hook.settings.webhook_port),
+        "WEBHOOK_LISTEN": "0.0.0.0",  # noqa: S104 - as in the image: the check asks 127.0.0.1
+        "DATABASE_URL": hook.settings.database_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "health",
+        env=environment,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await process.wait()
+
+
 async def test_health_and_metrics(hook: WebhookHarness) -> None:
     async with httpx.AsyncClient() as client:
         assert (await client.get(f"{hook.url}/healthz")).status_code == 200
+    assert await _health_command(hook) == 0
     await hook.say(BEN, "sb54?")
     await hook.say(BEN, "ICE took my brother this morning")
     metrics = await _metrics(hook)
@@ -120,6 +145,7 @@ async def test_when_the_database_is_down_telegram_delivers_again_and_nothing_is_
     try:
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"{hook.url}/healthz")).status_code == 503
+        assert await _health_command(hook) == 1
         update_id = await hook.api.push(make_text_update(BEN, hook.api.next_message_id(), "sb54?"))
         apology = (await hook.api.wait_for_messages(BEN.id, 1))[0]
         assert apology.text == hook.knowledge.text("en", "temporary_problem")
@@ -132,3 +158,4 @@ async def test_when_the_database_is_down_telegram_delivers_again_and_nothing_is_
     await hook.api.wait_until_delivered(update_id)
     replies = await hook.api.wait_for_messages(BEN.id, 1, after=1)
     assert replies[0].text.startswith("According to the firm's article")
+    assert await _health_command(hook) == 0
