@@ -29,8 +29,9 @@ from bot.logs import configure_logging
 from bot.matching import Matcher, MatchResult
 from bot.migrations import schema_status, upgrade
 from bot.runtime import Startup, open_runtime, open_store, prepare, resolve_data_key
+from bot.sessions import create_engine
 from bot.settings import Settings, load_settings
-from bot.storage import SchemaError, Store, create_engine
+from bot.storage import SchemaError, Store
 
 MISSING_CREDENTIALS_HELP = """TELEGRAM_BOT_TOKEN is not set.
 

@@ -17,8 +17,9 @@ from bot.matching import Matcher
 from bot.metrics import Metrics
 from bot.migrations import schema_status, upgrade
 from bot.service import ChatService
+from bot.sessions import create_engine
 from bot.settings import Settings
-from bot.storage import Store, create_engine
+from bot.storage import Store
 
 logger = logging.getLogger(__name__)
 

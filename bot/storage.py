@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -36,7 +35,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     delete,
-    event,
     func,
     or_,
     select,
@@ -45,22 +43,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.crypto import DataKeyError, Vault
 from bot.records import TIME_WINDOWS, Lead, Stats, StoredLead, TimeWindow
+from bot.sessions import (
+    CHATS_HELD_AT_ONCE,
+    DataSession,
+    InlineSessions,
+    create_engine,
+    inline_sessions,
+)
 
 logger = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Question counts and records of delivered replies wait this long in memory, then are written
 # together.
 FLUSH_SECONDS = 0.25
@@ -245,7 +244,7 @@ class Unit:
 
     def __init__(
         self,
-        session: AsyncSession,
+        session: DataSession,
         vault: Vault,
         dialect: str,
         delivered: dict[str, bytes] | None = None,
@@ -400,18 +399,22 @@ class SchemaError(RuntimeError):
 class Store:
     """The database, opened once per process."""
 
-    def __init__(self, engine: AsyncEngine, vault: Vault) -> None:
+    def __init__(
+        self, engine: AsyncEngine, vault: Vault, *, inline: InlineSessions | None = None
+    ) -> None:
         self._engine = engine
+        self._inline = inline
         self._vault = vault
         self.dialect = engine.dialect.name
         writer = (
             engine.execution_options(sqlite_write=True) if self.dialect == "sqlite" else engine
         )
         self._writes = async_sessionmaker(writer, expire_on_commit=False)
-        self._reads = async_sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         # SQLite has one writer at a time. Queueing writers here, rather than in SQLite's busy
         # handler (which sleeps and retries), lets each start the moment the previous ends.
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._chat_slots = asyncio.Semaphore(CHATS_HELD_AT_ONCE)
         # Written a moment later, many at once (see `delivered` and `count_question`).
         self._delivered: dict[str, bytes] = {}
         self._counts: Counter[tuple[date, str, str]] = Counter()
@@ -428,7 +431,7 @@ class Store:
             if not status.current:
                 await engine.dispose()
                 raise SchemaError(status.explanation)
-        store = cls(engine, vault)
+        store = cls(engine, vault, inline=inline_sessions(url))
         try:
             await store._bind_identifier_key()
         except Exception:
@@ -467,6 +470,8 @@ class Store:
         with contextlib.suppress(Exception):
             await self.flush()
         await self._engine.dispose()
+        if self._inline is not None:
+            self._inline.engine.dispose()
 
     def count_question(self, outcome: str, language: str) -> None:
         """Count one matched question in today's totals (no text, no person).
@@ -533,13 +538,26 @@ class Store:
         return self._vault
 
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
+    async def _writing(self) -> AsyncIterator[DataSession]:
         """A writing transaction, committed when the block ends without an error."""
         async with contextlib.AsyncExitStack() as stack:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
+            if self._inline is not None:
+                yield stack.enter_context(self._inline.writing())
+                return
             session = await stack.enter_async_context(self._writes())
             await stack.enter_async_context(session.begin())
+            yield session
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[DataSession]:
+        """A reading transaction."""
+        if self._inline is not None:
+            with self._inline.reading() as inline:
+                yield inline
+            return
+        async with self._read_sessions() as session:
             yield session
 
     @asynccontextmanager
@@ -559,7 +577,7 @@ class Store:
             yield
             return
         key = _advisory_key(f"chat:{chat_key}")
-        async with self._engine.connect() as connection:
+        async with self._chat_slots, self._engine.connect() as connection:
             await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
             try:
                 yield
@@ -625,7 +643,7 @@ class Store:
 
     async def pending_outboxes(self, older_than: datetime, limit: int = 100) -> list[str]:
         """Chats whose replies have waited since before `older_than` (to deliver them again)."""
-        async with self._reads() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(SessionRow.chat_key)
                 .where(SessionRow.outbox_since < older_than)
@@ -636,7 +654,7 @@ class Store:
 
     async def read_outbox(self, chat_key: str) -> tuple[str, bytes] | None:
         """The pending replies of one chat, decrypted and as stored."""
-        async with self._reads() as session:
+        async with self._reading() as session:
             stored = await session.scalar(
                 select(SessionRow.outbox).where(SessionRow.chat_key == chat_key)
             )
@@ -710,7 +728,7 @@ class Store:
 
     async def next_delivery_at(self) -> datetime | None:
         """When the next pending notification is due, if any."""
-        async with self._reads() as session:
+        async with self._reading() as session:
             return await session.scalar(
                 select(func.min(OutboxRow.next_attempt_at)).where(
                     OutboxRow.sent_at.is_(None), OutboxRow.failed.is_(None)
@@ -721,7 +739,7 @@ class Store:
 
     async def newest_leads(self, limit: int = 10) -> list[StoredLead]:
         """The most recent leads, newest first."""
-        async with self._reads() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(LeadRow).order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit)
             )
@@ -729,13 +747,13 @@ class Store:
 
     async def all_leads(self) -> list[Lead]:
         """Every lead, oldest first (for export)."""
-        async with self._reads() as session:
+        async with self._reading() as session:
             rows = await session.scalars(select(LeadRow).order_by(LeadRow.id))
             return [lead_from_row(row, self._vault) for row in rows]
 
     async def unanswered_texts(self, limit: int = 2000) -> list[tuple[str, str]]:
         """The most recent kept questions as (language, text), decrypted."""
-        async with self._reads() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(UnansweredRow).order_by(UnansweredRow.id.desc()).limit(limit)
             )
@@ -744,7 +762,7 @@ class Store:
     async def stats(self) -> Stats:
         """Counts of questions by outcome and language (from the daily totals), and of leads."""
         await self.flush()
-        async with self._reads() as session:
+        async with self._reading() as session:
             by_outcome: dict[str, int] = {
                 outcome: int(total)
                 for outcome, total in await session.execute(
@@ -790,7 +808,7 @@ class Store:
 
     async def expired_drafts(self, now: datetime, limit: int = 100) -> list[str]:
         """Chats whose unfinished booking has expired."""
-        async with self._reads() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(SessionRow.chat_key)
                 .where(SessionRow.draft_expires_at < now)
@@ -840,45 +858,3 @@ class Store:
 def _advisory_key(name: str) -> int:
     """A signed 64-bit key for PostgreSQL's advisory locks."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-def create_engine(url: str) -> AsyncEngine:
-    """Create the engine: statement parameters never in logs or errors; SQLite in WAL mode."""
-    parsed = make_url(url)
-    connect_args: dict[str, Any] = {}
-    sqlite = parsed.get_backend_name() == "sqlite"
-    if sqlite:
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
-    engine = create_async_engine(
-        url, connect_args=connect_args, hide_parameters=True, pool_pre_ping=not sqlite
-    )
-    if sqlite:
-        _tune_sqlite(engine)
-    return engine
-
-
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    """WAL with synchronous=NORMAL, and the write lock taken at BEGIN only by writers.
-
-    Readers never block a writer in WAL mode; a transaction that will write takes the lock at
-    BEGIN IMMEDIATE, as SELECT ... FOR UPDATE does on PostgreSQL, so two turns of one chat never
-    both read the old state.
-    """
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(connection: Any) -> None:
-        if connection.get_execution_options().get("sqlite_write"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")

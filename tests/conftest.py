@@ -16,7 +16,8 @@ from bot.loader import load_knowledge
 from bot.matching import Matcher
 from bot.migrations import upgrade
 from bot.service import ChatService
-from bot.storage import Store, create_engine
+from bot.sessions import create_engine
+from bot.storage import Store
 from tests.auxil.fake_bot_api import FakeBotApi
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

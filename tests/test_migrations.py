@@ -18,7 +18,8 @@ from sqlalchemy import Connection, text
 
 from bot.crypto import Vault
 from bot.migrations import alembic_config, downgrade, head_revision, schema_status, upgrade
-from bot.storage import Base, SchemaError, Store, create_engine
+from bot.sessions import create_engine
+from bot.storage import Base, SchemaError, Store
 from tests.conftest import FAQ_DIR, PROJECT_ROOT, TEST_SECRET
 from tests.test_storage import empty_postgresql
 

@@ -204,3 +204,21 @@ class TestStoreContract:
         other = Store(store.engine, Vault("another-secret-0123456789-abcdefghij"))
         with pytest.raises(DataKeyError):
             await other.all_leads()
+
+
+async def test_many_chats_held_at_once_never_exhaust_the_connections(store: Store) -> None:
+    """Each held chat needs a connection for its lock and another for its turn: more chats at
+    once than the pool holds must queue, not wait for each other's connections forever."""
+
+    async def turn(number: int) -> None:
+        chat_key = f"crowd-{number}"
+        async with store.chat_guard(chat_key):
+            async with store.unit() as unit:
+                await unit.lock_chat(chat_key)
+                await unit.save_chat(chat_key, state="{}", outbox=None, draft_expires_at=None)
+            await asyncio.sleep(0.05)  # the replies on their way, the chat still held
+
+    async with asyncio.timeout(20):  # the pool's own timeout is 30 s: a deadlock fails here
+        await asyncio.gather(*(turn(number) for number in range(100)))
+    async with store.unit() as unit:
+        assert (await unit.lock_chat("crowd-99")).state is not None

@@ -4,17 +4,22 @@ Bot API over HTTP as Telegram does (secret header, retries of failed deliveries)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.knowledge import Knowledge
+from bot.sessions import InlineSessions
+from bot.storage import Store
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import WEBHOOK_SECRET, WebhookHarness, sqlite_url
 from tests.auxil.telegram_users import BEN, STAFF_CHAT_ID, make_text_update
@@ -133,16 +138,28 @@ async def test_health_and_metrics(hook: WebhookHarness) -> None:
     assert "5550002" not in metrics  # no chat ids in labels
 
 
+@contextlib.asynccontextmanager
+async def _unreachable(store: Store) -> AsyncIterator[None]:
+    """The database stops answering (engines whose every connection fails), then comes back."""
+
+    def refuse() -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    working_engine, working_inline = store._engine, store._inline
+    store._engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
+    store._inline = InlineSessions(sqlalchemy.create_engine("sqlite://", creator=refuse))
+    try:
+        yield
+    finally:
+        await store._engine.dispose()
+        store._engine, store._inline = working_engine, working_inline
+
+
 async def test_when_the_database_is_down_telegram_delivers_again_and_nothing_is_lost(
     hook: WebhookHarness, tmp_path: Path
 ) -> None:
     store = hook.services.runtime.store
-    working = store._engine
-    # The database becomes unreachable (an engine that points nowhere).
-    store._engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
-    store._writes.configure(bind=store._engine)
-    store._reads.configure(bind=store._engine)
-    try:
+    async with _unreachable(store):
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"{hook.url}/healthz")).status_code == 503
         assert await _health_command(hook) == 1
@@ -150,11 +167,6 @@ async def test_when_the_database_is_down_telegram_delivers_again_and_nothing_is_
         apology = (await hook.api.wait_for_messages(BEN.id, 1))[0]
         assert apology.text == hook.knowledge.text("en", "temporary_problem")
         assert not hook.api.delivered(update_id)  # answered 503: Telegram will try again
-    finally:
-        await store._engine.dispose()
-        store._engine = working
-        store._writes.configure(bind=working.execution_options(sqlite_write=True))
-        store._reads.configure(bind=working)
     await hook.api.wait_until_delivered(update_id)
     replies = await hook.api.wait_for_messages(BEN.id, 1, after=1)
     assert replies[0].text.startswith("According to the firm's article")

@@ -29,7 +29,7 @@ from bot.notifier import DeliveryRefused, Notifier, RetryLater
 from bot.runtime import Runtime, Startup, open_runtime
 from bot.service import ChatService, Incoming, utc_now
 from bot.settings import Settings
-from bot.telegram_channel.limits import CHAT_BURST, TelegramLimiter
+from bot.telegram_channel.limits import CHAT_BURST, MAX_CALLS_IN_FLIGHT, TelegramLimiter
 from bot.telegram_channel.mapping import outgoing_messages, to_incoming
 
 logger = logging.getLogger(__name__)
@@ -280,6 +280,7 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url or DEFAULT_BASE_URL)
         .rate_limiter(limiter)
+        .connection_pool_size(MAX_CALLS_IN_FLIGHT)
         .concurrent_updates(True)
         .post_init(services.open)
         .post_shutdown(services.close)

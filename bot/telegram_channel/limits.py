@@ -28,6 +28,11 @@ RETRY_AFTER_ATTEMPTS = 4
 NETWORK_ATTEMPTS = 5
 FIRST_BACKOFF_SECONDS = 0.25
 MAX_CHAT_LIMITERS = 4096
+# Calls on their way at once. Beyond some dozens, more only queue inside the HTTP client,
+# whose connection pool scans every connection for every request: past a few hundred calls at
+# once, that scanning took more CPU than the bot's own work (measured by benchmarks/load.py).
+# Waiting here costs nothing; the connection pool is made this size.
+MAX_CALLS_IN_FLIGHT = 8
 
 OnError = Callable[[str], None]
 
@@ -48,6 +53,7 @@ class TelegramLimiter(AIORateLimiter):
         self._chat_burst = chat_burst
         self._chat_period = chat_period
         self._on_error = on_error or (lambda _kind: None)
+        self._in_flight = asyncio.Semaphore(MAX_CALLS_IN_FLIGHT)
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chat_limiters.get(chat_id)
@@ -78,12 +84,19 @@ class TelegramLimiter(AIORateLimiter):
         limiter: AsyncLimiter | contextlib.nullcontext[None] = contextlib.nullcontext()
         if isinstance(chat_id, int) and chat_id > 0:
             limiter = self._chat_limiter(chat_id)
+        in_flight = self._in_flight
+
+        async def bounded(*call_args: Any, **call_kwargs: Any) -> Any:
+            # Taken only for the call itself, not while a limiter makes it wait.
+            async with in_flight:
+                return await callback(*call_args, **call_kwargs)
+
         backoff = FIRST_BACKOFF_SECONDS
         for attempt in range(1, NETWORK_ATTEMPTS + 1):
             try:
                 async with limiter:
                     return await super().process_request(
-                        callback, args, kwargs, endpoint, data, rate_limit_args
+                        bounded, args, kwargs, endpoint, data, rate_limit_args
                     )
             except RetryAfter:
                 self._on_error("retry_after")
