@@ -34,6 +34,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    bindparam,
     delete,
     func,
     or_,
@@ -239,6 +240,26 @@ def _insert(dialect: str, table: Any) -> Any:
     return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
 
+# The two statements of every turn, built once (only their values change).
+_LOCK_CHAT = (
+    select(SessionRow.state, SessionRow.outbox)
+    .where(SessionRow.chat_key == bindparam("chat_key"))
+    .with_for_update()
+)
+_SAVE_CHAT = (
+    update(SessionRow)
+    .where(SessionRow.chat_key == bindparam("for_chat"))
+    .values(
+        state=bindparam("new_state"),
+        outbox=bindparam("new_outbox"),
+        outbox_since=bindparam("new_outbox_since"),
+        draft_expires_at=bindparam("new_draft_expires_at"),
+        updated_at=bindparam("new_updated_at"),
+    )
+    .execution_options(synchronize_session=False)  # no ORM objects of this table are loaded
+)
+
+
 class Unit:
     """One transaction: the work of handling one update, committed all together or not at all."""
 
@@ -265,14 +286,14 @@ class Unit:
 
     async def lock_chat(self, chat_key: str) -> ChatRow:
         """Lock this chat's row for the transaction and return what it holds."""
-        locked = select(SessionRow.state, SessionRow.outbox).where(SessionRow.chat_key == chat_key)
-        row = (await self._session.execute(locked.with_for_update())).first()
+        key = {"chat_key": chat_key}
+        row = (await self._session.execute(_LOCK_CHAT, key)).first()
         if row is None:
             values = {"chat_key": chat_key, "state": None, "updated_at": _now()}
             await self._session.execute(
                 _insert(self._dialect, SessionRow).values(values).on_conflict_do_nothing()
             )
-            row = (await self._session.execute(locked.with_for_update())).first()
+            row = (await self._session.execute(_LOCK_CHAT, key)).first()
         if row is None:
             return ChatRow(None, None)
         state, outbox = row
@@ -296,15 +317,15 @@ class Unit:
         now = _now()
         stored = self._vault.encrypt_optional(outbox)
         await self._session.execute(
-            update(SessionRow)
-            .where(SessionRow.chat_key == chat_key)
-            .values(
-                state=self._vault.encrypt(state),
-                outbox=stored,
-                outbox_since=now if outbox is not None else None,
-                draft_expires_at=draft_expires_at,
-                updated_at=now,
-            )
+            _SAVE_CHAT,
+            {
+                "for_chat": chat_key,
+                "new_state": self._vault.encrypt(state),
+                "new_outbox": stored,
+                "new_outbox_since": now if outbox is not None else None,
+                "new_draft_expires_at": draft_expires_at,
+                "new_updated_at": now,
+            },
         )
         return stored
 
