@@ -12,7 +12,8 @@ person, and users who answer faster than that measure the pacing, not the bot. E
 as its own process (`python -m bot run` on SQLite, `benchmarks/bare_bot.py`); the fake Bot
 API and the users run in this one. Printed per bot: updates handled per second, reply latency
 p50/p99, Bot API calls per update, the bot's CPU time per update (start-up excluded), its peak
-memory, and whether every lead reached the staff chat exactly once; then faqbot's ratios to
+memory, whether every lead reached the staff chat exactly once and how long after the last
+user the staff had the last one (a group takes 20 messages a minute); then faqbot's ratios to
 the bare bot.
 """
 
