@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from bot.console import format_reply, run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
+from bot.desk import Desk
 from bot.dialogue import Dialogue, SessionState, TextMessage
 from bot.evaluation import eval_files, evaluate, load_eval_set
 from bot.faqcheck import check_faq
@@ -28,6 +29,7 @@ from bot.loader import FaqError, load_knowledge
 from bot.logs import configure_logging
 from bot.matching import Matcher, MatchResult
 from bot.migrations import schema_status, upgrade
+from bot.records import StoredLead
 from bot.runtime import Startup, open_runtime, open_store, prepare, resolve_data_key
 from bot.sessions import create_engine
 from bot.settings import Settings, load_settings
@@ -272,6 +274,10 @@ LEAD_FIELDS = [
     "preferred_time",
     "voicemail_ok",
     "topic",
+    "status",
+    "owner",
+    "unreached",
+    "history",
 ]
 
 
@@ -282,13 +288,14 @@ async def _export_leads(settings: Settings, output_format: str) -> int:
         print(f"Cannot read the leads: {error}.", file=sys.stderr)
         return EXIT_USAGE
     try:
-        leads = await store.all_leads()
+        async with store.reading() as session:
+            requests = await Desk(session, store.vault).all_requests()
     except DataKeyError as error:
         print(f"Cannot read the leads: {error}.", file=sys.stderr)
         return EXIT_PROBLEMS
     finally:
         await store.close()
-    rows = [{name: _plain(asdict(lead)[name]) for name in LEAD_FIELDS} for lead in leads]
+    rows = [_export_row(stored, output_format) for stored in requests]
     if output_format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -296,6 +303,23 @@ async def _export_leads(settings: Settings, output_format: str) -> int:
         writer.writeheader()
         writer.writerows(rows)
     return EXIT_OK
+
+
+def _export_row(stored: StoredLead, output_format: str) -> dict[str, object]:
+    """One request as exported: its fields, where it stands, and its history."""
+    values = {**asdict(stored.lead), "status": stored.status, "owner": stored.owner}
+    values["unreached"] = stored.unreached
+    events = [
+        {key: _plain(value) for key, value in asdict(event).items()} for event in stored.history
+    ]
+    if output_format == "json":
+        values["history"] = events
+    else:
+        values["history"] = "\n".join(
+            " ".join(str(value) for value in event.values() if value is not None)
+            for event in events
+        )
+    return {name: _plain(values[name]) for name in LEAD_FIELDS}
 
 
 def _plain(value: object) -> object:

@@ -52,6 +52,7 @@ def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
     problems += _near_duplicates(knowledge, phrasings)
     problems += _stale_reviews(knowledge, today, max_age_days)
     problems += _empty_topics(knowledge)
+    problems += _unconfirmed_sharing(knowledge)
     eval_count = 0
     phrasing_owner = {
         fold(text): entry.id
@@ -166,6 +167,17 @@ def _stale_reviews(knowledge: Knowledge, today: date, max_age_days: int) -> list
                 )
             )
     return problems
+
+
+def _unconfirmed_sharing(knowledge: Knowledge) -> list[Problem]:
+    if knowledge.firm.sharing_confirmed:
+        return []
+    message = (
+        "the 'sharing' sentence (what the firm does with people's data, shown in the privacy "
+        "notice and the consent request) waits for the firm to confirm it: then set "
+        "'sharing_confirmed: true'"
+    )
+    return [Problem("firm.yaml", 1, message, warning=True)]
 
 
 def _empty_topics(knowledge: Knowledge) -> list[Problem]:

@@ -28,7 +28,7 @@ ASSISTANT_SOURCE = "assistant"
 FIRM_SOURCE = "firm"
 OWN_SOURCES = frozenset({ASSISTANT_SOURCE, FIRM_SOURCE})
 MIN_PHRASINGS = 10
-FIRM_PLACEHOLDERS = frozenset({"phone", "email", "website_section", "firm_name"})
+FIRM_PLACEHOLDERS = frozenset({"phone", "email", "website_section", "firm_name", "sharing"})
 BOOK: Literal["book"] = "book"
 
 # The values the code fills into each text of texts/*.yaml, besides the firm's details. A text
@@ -42,7 +42,7 @@ TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
         "topic_header": "topic",
         "consent_request": "retention_days",
         "urgent_consent_request": "retention_days",
-        "privacy": "retention_days",
+        "privacy": "retention_days booking_minutes",
         "ask_time": "zone",
         "time_in_zone": "window zone",
         "summary": "name contact time voicemail topic",
@@ -61,6 +61,28 @@ TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
         "staff_updated_lead": "reference",
         "staff_lead_body": "name contact time voicemail language topic received",
         "staff_stats": "questions answer suggest fallback en es leads urgent",
+        "relay_from_firm": "reference text until",
+        "relay_sent": "reference",
+        "staff_status_received": "owner",
+        "staff_status_claimed": "owner",
+        "staff_status_done": "owner",
+        "staff_unreached": "count",
+        "staff_gone": "reference",
+        "staff_relay": "reference text",
+        "staff_relay_gone": "reference",
+        "staff_prompt": "reference",
+        "staff_sent": "reference hours",
+        "staff_toast_take": "reference",
+        "staff_toast_done": "reference",
+        "staff_toast_unreached": "count",
+        "staff_toast_release": "reference",
+        "staff_toast_taken": "owner reference",
+        "staff_toast_closed": "reference",
+        "staff_toast_not_taken": "reference",
+        "staff_reply_failed": "reason",
+        "staff_open_digest": "hours",
+        "staff_open_line": "reference received status",
+        "staff_manual_delete": "reference",
     }.items()
 }
 
@@ -153,6 +175,10 @@ class Firm(_Strict):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     website_section: Localized
     disclaimer: Localized
+    # What the firm does with people's data; the firm confirms the wording (`faq check` warns
+    # while it has not).
+    sharing: Localized
+    sharing_confirmed: bool = False
 
     def placeholders(self, language: Language) -> dict[str, str]:
         """Return the values that fill `{phone}`, `{email}`... in texts and answers."""
@@ -161,6 +187,7 @@ class Firm(_Strict):
             "phone": self.phone,
             "email": self.email,
             "website_section": self.website_section[language],
+            "sharing": self.sharing[language],
         }
 
 

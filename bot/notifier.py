@@ -1,12 +1,17 @@
-"""Delivery of lead notifications to the staff chats, from the outbox.
+"""The staff chats' side of the outbox: requests' cards, reminders, prompts and relayed messages
+go out from here, and the staff messages whose request changed or was deleted are edited here.
 
-A lead and its notifications are committed together first; this worker then sends them and
-records each delivery. When several leads wait for one staff chat they go out together in one
-digest (a group takes 20 messages a minute), urgent ones first. A failure is retried with
-growing pauses, honouring Telegram's `retry_after`, and given up after `MAX_ATTEMPTS`; a chat
-that blocked the bot or no longer exists is given up at once. Given-up leads stay in /leads and
-the export. Only a crash between sending and recording can send one notification twice, and
-every notification carries the lead's reference, so staff can tell.
+A request and its notifications are committed together first; this worker then sends them and
+records each delivery and the message it became. When several cards wait for one staff chat
+they go out together in one digest (a group takes 20 messages a minute), urgent ones first. A
+failure is retried with growing pauses, honouring Telegram's `retry_after`, and given up after
+`MAX_ATTEMPTS`; a chat that blocked the bot or no longer exists is given up at once. Given-up
+requests stay in /leads and the export. Only a crash between sending and recording can send
+one message twice, and every message carries the request's reference, so staff can tell.
+
+Editing: a staff action or a deletion marks the messages about a request; each is rendered
+again from what is stored now (a deleted request shows only its reference). A message the bot
+cannot edit or delete is named to the staff chat, to be deleted by hand.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.desk import CARD_KINDS, Desk, StaffMessage
 from bot.metrics import Metrics
-from bot.reports import LeadWriter
+from bot.staff import StaffDesk, StaffPost
 from bot.storage import Delivery, Store
 
 logger = logging.getLogger(__name__)
@@ -28,6 +34,7 @@ FIRST_RETRY = timedelta(seconds=5)
 LONGEST_RETRY = timedelta(minutes=30)
 IDLE_CHECK = timedelta(seconds=30)
 MAX_ATTEMPTS = 8
+MAX_EDIT_ATTEMPTS = 5
 
 
 class DeliveryRefused(Exception):
@@ -42,20 +49,36 @@ class RetryLater(Exception):
         self.after = after
 
 
-class Sender(Protocol):
-    """Sends one text to one chat; raises `DeliveryRefused` when retrying is pointless."""
+class CannotChange(Exception):
+    """The message cannot be edited or deleted (gone, too old to delete, not the bot's)."""
 
-    async def send(self, chat_id: int, text: str) -> None: ...
+
+class Sender(Protocol):
+    """Sends, edits and deletes staff-chat messages."""
+
+    async def send(
+        self, chat_id: int, post: StaffPost, *, reply_to: int | None = None, ask: bool = False
+    ) -> int:
+        """Send a message (as a reply to `reply_to`; `ask`: inviting a reply); its id."""
+        ...
+
+    async def edit(self, chat_id: int, message_id: int, post: StaffPost) -> None:
+        """Replace a message's text and buttons (`CannotChange` when impossible)."""
+        ...
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        """Delete a message (`CannotChange` when impossible)."""
+        ...
 
 
 class Notifier:
-    """Sends due staff notifications; `wake()` after a lead is stored to send it at once."""
+    """Sends due staff messages and edits changed ones; `wake()` to look at once."""
 
     def __init__(
         self,
         store: Store,
         sender: Sender,
-        writer: LeadWriter,
+        desk: StaffDesk,
         *,
         clock: Callable[[], datetime],
         first_retry: timedelta = FIRST_RETRY,
@@ -64,7 +87,7 @@ class Notifier:
     ) -> None:
         self._store = store
         self._sender = sender
-        self._writer = writer
+        self._desk = desk
         self._clock = clock
         self._first_retry = first_retry
         self._idle_check = idle_check
@@ -74,18 +97,19 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """Look for due notifications now."""
+        """Look for due messages now."""
         self._wake.set()
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="staff-notifier")
 
     async def stop(self, *, grace: float = 10.0) -> None:
-        """Stop the delivery loop; pending notifications stay in the outbox.
+        """Stop the delivery loop; pending messages stay in the outbox.
 
-        A notification being sent is given `grace` seconds to be recorded, so that a normal
+        A message being sent is given `grace` seconds to be recorded, so that a normal
         shutdown never leaves one sent but unrecorded (which would send it again later).
         """
         if self._task is None:
@@ -101,7 +125,7 @@ class Notifier:
         self._task = None
 
     async def deliver_due(self) -> int:
-        """Send every due notification once (several for one chat as one digest).
+        """Send every due message once (several cards for one chat as one digest).
 
         Returns how many notifications reached their chat.
         """
@@ -117,31 +141,69 @@ class Notifier:
                         [delivery.outbox_id], delivery.attempts, self._clock()
                     )
                 continue
-            sent += await self._deliver(chat_id, deliveries)
+            cards = [delivery for delivery in deliveries if delivery.kind in CARD_KINDS]
+            if cards:
+                sent += await self._deliver_cards(chat_id, cards)
+            for delivery in deliveries:
+                if delivery.kind not in CARD_KINDS:
+                    sent += await self._deliver_one(delivery)
         return sent
 
-    async def _deliver(self, chat_id: int, deliveries: Sequence[Delivery]) -> int:
+    async def _deliver_cards(self, chat_id: int, deliveries: Sequence[Delivery]) -> int:
         ordered = sorted(deliveries, key=lambda delivery: not delivery.lead.urgent)
         sent = 0
-        for batch in self._writer.digests(
-            [(delivery.lead, delivery.kind) for delivery in ordered]
-        ):
-            batch_deliveries = [ordered[index] for index in batch.indices]
-            ids = [delivery.outbox_id for delivery in batch_deliveries]
-            try:
-                await self._sender.send(chat_id, batch.text)
-            except DeliveryRefused as refusal:
-                logger.warning("staff chat refused notifications %s: %s", ids, refusal)
-                await self._store.mark_failed(ids, str(refusal))
-                self._count("failed", len(ids))
-                continue
-            except Exception as error:  # any other failure is worth another try
-                await self._retry(batch_deliveries, error)
-                continue
-            await self._store.mark_sent(ids, self._clock())
-            self._count("sent", len(ids))
-            sent += len(ids)
+        cards = [(delivery.stored, delivery.kind) for delivery in ordered]
+        for post, indices in self._desk.batches(cards):
+            batch = [ordered[index] for index in indices]
+            kind = batch[0].kind if len(batch) == 1 else "digest"
+            references = [delivery.lead.reference for delivery in batch]
+            if await self._send(batch, post, kind, references):
+                sent += len(batch)
         return sent
+
+    async def _deliver_one(self, delivery: Delivery) -> int:
+        reference = delivery.lead.reference
+        reply_to = None
+        if delivery.kind == "relay":
+            post = self._desk.relayed(reference, delivery.text or "")
+            async with self._store.reading() as session:
+                reply_to = await Desk(session, self._store.vault).latest_card(
+                    delivery.chat_id, reference
+                )
+        else:
+            post = self._desk.prompt(reference)
+        ask = delivery.kind == "prompt"
+        return int(await self._send([delivery], post, delivery.kind, [reference], reply_to, ask))
+
+    async def _send(
+        self,
+        deliveries: Sequence[Delivery],
+        post: StaffPost,
+        kind: str,
+        references: Sequence[str],
+        reply_to: int | None = None,
+        ask: bool = False,
+    ) -> bool:
+        chat_id = deliveries[0].chat_id
+        ids = [delivery.outbox_id for delivery in deliveries]
+        try:
+            message_id = await self._sender.send(chat_id, post, reply_to=reply_to, ask=ask)
+        except DeliveryRefused as refusal:
+            logger.warning("staff chat refused notifications %s: %s", ids, refusal)
+            await self._store.mark_failed(ids, str(refusal))
+            self._count("failed", len(ids))
+            return False
+        except Exception as error:  # any other failure is worth another try
+            await self._retry(deliveries, error)
+            return False
+        now = self._clock()
+        async with self._store.transaction() as session:
+            await Desk(session, self._store.vault).record_message(
+                chat_id, message_id, kind, references, now
+            )
+        await self._store.mark_sent(ids, now)
+        self._count("sent", len(ids))
+        return True
 
     async def _retry(self, deliveries: Sequence[Delivery], error: Exception) -> None:
         ids = [delivery.outbox_id for delivery in deliveries]
@@ -169,6 +231,89 @@ class Notifier:
         await self._store.retry_later(ids, attempts, self._clock() + pause)
         self._count("retried", len(ids))
 
+    # --- editing what changed ------------------------------------------------------------------
+
+    async def render_changed(self) -> int:
+        """Edit the staff messages whose requests changed or were deleted; return how many."""
+        async with self._store.exclusive("staff-edits") as mine:
+            if not mine:
+                return 0
+            async with self._store.reading() as session:
+                messages = await Desk(session, self._store.vault).dirty_messages()
+            done = 0
+            for message in messages:
+                if self._stopping:
+                    break
+                done += await self._render(message)
+            return done
+
+    async def _render(self, message: Sequence[StaffMessage]) -> int:
+        first = message[0]
+        references = [row.ref for row in message]
+        async with self._store.reading() as session:
+            found = await Desk(session, self._store.vault).requests(references)
+        gone = [reference for reference in references if reference not in found]
+        try:
+            if first.kind == "reply":
+                # A staff member's own message: the bot may delete it where it is an admin.
+                if gone:
+                    await self._sender.delete(first.chat_id, first.message_id)
+            elif first.kind == "relay":
+                if gone:
+                    post = StaffPost(self._desk.relay_gone(first.ref))
+                    await self._sender.edit(first.chat_id, first.message_id, post)
+            elif first.kind == "prompt":
+                if gone:
+                    post = StaffPost(self._desk.gone(first.ref))
+                    await self._sender.edit(first.chat_id, first.message_id, post)
+            else:
+                post = self._desk.render(first.kind, references, found)
+                await self._sender.edit(first.chat_id, first.message_id, post)
+        except CannotChange:
+            await self._cannot_change(message, gone)
+            return 0
+        except Exception as error:
+            logger.warning("a staff message could not be edited (%s)", type(error).__name__)
+            if first.attempts + 1 >= MAX_EDIT_ATTEMPTS:
+                await self._cannot_change(message, gone)
+            else:
+                await self._desk_work(message, retry=True)
+            return 0
+        if len(gone) == len(references):
+            await self._desk_work(message, forget=True)
+        else:
+            await self._desk_work(message)
+        return 1
+
+    async def _cannot_change(self, message: Sequence[StaffMessage], gone: Sequence[str]) -> None:
+        """Ask the staff to delete by hand what still carries a forgotten person's details."""
+        chat_id = message[0].chat_id
+        if message[0].attempts >= 2 * MAX_EDIT_ATTEMPTS:
+            logger.error("gave up clearing a staff message and asking for it to be deleted")
+            await self._desk_work(message, forget=True)
+            return
+        for reference in gone:
+            try:
+                await self._sender.send(chat_id, StaffPost(self._desk.manual_delete(reference)))
+            except Exception as error:
+                logger.warning("could not ask the staff to delete by hand (%s)", error)
+                await self._desk_work(message, retry=True)
+                return
+        await self._desk_work(message, forget=True)
+
+    async def _desk_work(
+        self, message: Sequence[StaffMessage], *, retry: bool = False, forget: bool = False
+    ) -> None:
+        """Record what became of a message: rendered, to try again, or no longer tracked."""
+        async with self._store.transaction() as session:
+            desk = Desk(session, self._store.vault)
+            if retry:
+                await desk.retry_render(message)
+            elif forget:
+                await desk.forget_messages(message)
+            else:
+                await desk.rendered(message)
+
     def _count(self, result: str, amount: int) -> None:
         if self._metrics is not None:
             self._metrics.notifications.labels(result).inc(amount)
@@ -179,6 +324,7 @@ class Notifier:
             self._wake.clear()
             try:
                 await self.deliver_due()
+                await self.render_changed()
                 wait = self._idle_check.total_seconds()
                 due = await self._store.next_delivery_at()
                 if due is not None:

@@ -49,14 +49,34 @@ class Lead:
 
 
 LeadStatus = Literal["received", "claimed", "done"]
+LEAD_STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
+# What happened to a request, in its history: staff actions, reminders and relayed messages.
+EventKind = Literal[
+    "claimed", "released", "done", "unreached", "reminded", "to_person", "from_person"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadEvent:
+    """One line of a request's history. `actor` is the staff member (None for the bot or the
+    person); `text` is a relayed message."""
+
+    at: datetime
+    kind: EventKind
+    actor: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StoredLead:
-    """A stored request with where it stands."""
+    """A stored request with where it stands: its status, who at the firm has it, how often
+    they could not reach the person, and (for exports) its history."""
 
     lead: Lead
     status: LeadStatus = "received"
+    owner: str | None = None
+    unreached: int = 0
+    history: tuple[LeadEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +102,11 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class StaffView:
-    """What an admin command shows: the newest leads, kept questions, or counts."""
+    """What an admin command shows: the newest (or the unclaimed) leads, kept questions, or
+    counts."""
 
     leads: tuple[StoredLead, ...] = ()
+    only_open: bool = False
     unanswered: tuple[tuple[str, str], ...] = ()
     stats: Stats | None = None
 

@@ -8,8 +8,7 @@ the commands with them and the notifier the staff messages, so both say the same
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,15 +20,6 @@ UNANSWERED_SHOWN = 10
 QUESTION_PREVIEW = 200
 # Telegram refuses longer messages; a digest is cut into several below this.
 MESSAGE_LIMIT = 4096
-_DIGEST_SEPARATOR = "\n\n\u2014\u2014\u2014\n\n"
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """One staff message and the positions of the notifications it carries."""
-
-    text: str
-    indices: tuple[int, ...]
 
 
 def zone_label(time_zone: str) -> str:
@@ -56,6 +46,10 @@ class LeadWriter:
         """A call window with its hours and the firm's time zone."""
         label = self.text(language, f"time_{window}")
         return self.text(language, "time_in_zone", window=label, zone=self.zone)
+
+    def in_zone(self, moment: datetime) -> datetime:
+        """A moment in the firm's time zone."""
+        return moment.astimezone(self._time_zone)
 
     def local_time(self, moment: datetime | None) -> str:
         """A moment as the clock in the firm's time zone shows it."""
@@ -89,34 +83,6 @@ class LeadWriter:
             title = f"{self.text(language, 'staff_urgent')} {title}"
         body = self.text(language, "staff_lead_body", **self.describe(lead, language))
         return f"{title}\n\n{body}"
-
-    def digests(self, notices: Sequence[tuple[Lead, str]]) -> Iterator[Digest]:
-        """The staff messages for (lead, kind) notifications waiting for one chat.
-
-        One notification is sent as it is; several go together, under a title that counts
-        them (and the urgent ones), in as few messages as Telegram's length limit allows.
-        """
-        texts = [self.notification(lead, kind) for lead, kind in notices]
-        if len(texts) == 1:
-            yield Digest(texts[0], (0,))
-            return
-        language = self.staff_language
-        urgent = sum(1 for lead, _ in notices if lead.urgent)
-        count = str(len(texts))
-        title = (
-            self.text(language, "staff_digest_urgent", count=count, urgent=str(urgent))
-            if urgent
-            else self.text(language, "staff_digest", count=count)
-        )
-        parts: list[str] = [title]
-        indices: list[int] = []
-        for index, text in enumerate(texts):
-            if indices and len(_DIGEST_SEPARATOR.join([*parts, text])) > MESSAGE_LIMIT:
-                yield Digest(_DIGEST_SEPARATOR.join(parts), tuple(indices))
-                parts, indices = [title], []
-            parts.append(text)
-            indices.append(index)
-        yield Digest(_DIGEST_SEPARATOR.join(parts), tuple(indices))
 
     def voicemail(self, allowed: bool, language: Language) -> str:
         """Whether the firm may leave a voicemail, in words."""
@@ -159,14 +125,38 @@ def my_data_report(writer: LeadWriter, data: PersonData, language: Language) -> 
     return "\n\n".join(lines)
 
 
-def leads_report(writer: LeadWriter, leads: Sequence[StoredLead]) -> str:
-    """The answer to /leads: the newest requests."""
+def status_line(writer: LeadWriter, stored: StoredLead) -> str:
+    """Where a request stands, for the staff: who has it, and how often nobody answered."""
+    language = writer.staff_language
+    line = writer.text(language, f"staff_status_{stored.status}", owner=stored.owner or "?")
+    if stored.unreached:
+        line += "\n" + writer.text(language, "staff_unreached", count=str(stored.unreached))
+    return line
+
+
+def leads_report(writer: LeadWriter, leads: Sequence[StoredLead], *, only_open: bool) -> str:
+    """The answer to /leads (the newest requests) and /leads open (those nobody has taken).
+
+    References and where they stand, never a person's details: the bot does not track these
+    answers, so it could not clear them from the staff chat when someone asks to be forgotten.
+    The details are in each request's own message, which it does clear, and in the export.
+    """
     language = writer.staff_language
     if not leads:
-        return writer.text(language, "staff_leads_none")
-    parts = [writer.text(language, "staff_leads_header")]
-    parts += [writer.notification(stored.lead, "new") for stored in leads]
-    return "\n\n".join(parts)
+        return writer.text(language, "staff_leads_open_none" if only_open else "staff_leads_none")
+    header = "staff_leads_open_header" if only_open else "staff_leads_header"
+    lines = [writer.text(language, header)]
+    for stored in leads:
+        line = writer.text(
+            language,
+            "staff_open_line",
+            reference=stored.lead.reference,
+            received=writer.local_time(stored.lead.created_at),
+            status=status_line(writer, stored).replace("\n", "; "),
+        )
+        urgent = writer.text(language, "staff_urgent") + " " if stored.lead.urgent else ""
+        lines.append(f"{urgent}{line}")
+    return "\n".join(lines)
 
 
 def unanswered_report(writer: LeadWriter, questions: Sequence[tuple[str, str]]) -> str:

@@ -115,5 +115,6 @@ async def open_runtime(
         flood_limit=settings.flood_limit_per_minute,
         metrics=metrics,
         deduplicate=settings.webhook_url is not None,
+        relay_for=timedelta(hours=settings.relay_hours),
     )
     return Runtime(settings, knowledge, matcher, store, dialogue, service)

@@ -19,13 +19,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from pydantic import TypeAdapter
-
+from bot.desk import Desk
 from bot.dialogue import (
     Dialogue,
+    EndRelay,
     Event,
     ForgetUser,
     QuestionAsked,
+    RelayToStaff,
     Reply,
     SaveLead,
     Turn,
@@ -39,12 +40,13 @@ from bot.dialogue.state import SessionState
 from bot.knowledge import Language
 from bot.language import parse_language
 from bot.metrics import Metrics
-from bot.records import PersonData, Records, StaffView
+from bot.owed import Outbox, decode_outbox, encode_outbox
+from bot.records import PersonData, Records
+from bot.staffroom import DEFAULT_RELAY_HOURS, StaffRoom, is_staff_button
 from bot.storage import Store, Unit
 
 logger = logging.getLogger(__name__)
 
-NEWEST_LEADS = 10
 DEFAULT_FLOOD_LIMIT = 20
 FLOOD_WINDOW = timedelta(minutes=1)
 
@@ -52,27 +54,6 @@ FLOOD_WINDOW = timedelta(minutes=1)
 def utc_now() -> datetime:
     """The current time, timezone-aware."""
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Outbox:
-    """Replies of one chat waiting to be delivered, in order."""
-
-    chat_id: int
-    replies: tuple[Reply, ...]
-
-
-_OUTBOX = TypeAdapter(Outbox)
-
-
-def encode_outbox(outbox: Outbox) -> str:
-    """The outbox as JSON text (stored encrypted)."""
-    return _OUTBOX.dump_json(outbox).decode("utf-8")
-
-
-def decode_outbox(stored: str) -> Outbox:
-    """The outbox stored as `stored`."""
-    return _OUTBOX.validate_json(stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +83,11 @@ class Incoming:
     event: Event
     private: bool = True
     update_id: int | None = None
+    # The message's own id, the message it replies to, and its sender's display name (the
+    # staff's replies and buttons: relayed to people, named on requests they take).
+    message_id: int | None = None
+    reply_to: int | None = None
+    sender_name: str | None = None
 
 
 @dataclass
@@ -156,6 +142,7 @@ class ChatService:
         on_lead: Callable[[], None] | None = None,
         metrics: Metrics | None = None,
         deduplicate: bool = False,
+        relay_for: timedelta = timedelta(hours=DEFAULT_RELAY_HOURS),
     ) -> None:
         self._dialogue = dialogue
         # Telegram delivers a webhook update again when its answer was late; getUpdates never.
@@ -168,7 +155,20 @@ class ChatService:
         self._flood = FloodGate(limit=flood_limit)
         self._metrics = metrics or Metrics()
         self.on_lead = on_lead
+        self.staffroom = StaffRoom(
+            dialogue,
+            store,
+            staff_language=staff_language,
+            relay_for=relay_for,
+            clock=clock,
+            chat_key=self.chat_key,
+        )
+        self.staffroom.on_staff_work = self._staff_work
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _staff_work(self) -> None:
+        if self.on_lead is not None:
+            self.on_lead()
 
     @property
     def store(self) -> Store:
@@ -207,19 +207,22 @@ class ChatService:
         admin = self.is_admin(incoming.chat_id)
         needed = records_needed(incoming.event, admin=admin)
         if not incoming.private:
-            records = await self._staff_records(needed) if needed else None
-            turn = self._dialogue.handle(
-                decode_state(None),
+            replies, toast = await self.staffroom.handle(
                 incoming.event,
-                now=self._clock(),
-                language_hint=self._staff_language,
-                records=records,
+                chat_id=incoming.chat_id,
                 admin=admin,
-                private=False,
+                message_id=incoming.message_id,
+                reply_to=incoming.reply_to,
+                sender=incoming.sender_name,
             )
-            return Response(list(turn.replies), self._staff_language)
+            return Response(replies, self._staff_language, toast=toast)
         chat_key = self.chat_key(incoming.chat_id)
         hint = parse_language(incoming.language_code)
+        if is_staff_button(incoming.event):
+            # A staff button outside a staff chat (a forwarded or copied message) does nothing.
+            return Response(
+                [], hint or "en", toast=self._dialogue.writer.text(hint or "en", "staff_only")
+            )
         verdict = self._flood.check(chat_key, self._clock())
         if verdict != "allow":
             # Nothing is loaded or changed: a booking in progress waits, intact, for the
@@ -250,6 +253,9 @@ class ChatService:
                 return Response([], hint or "en")
             row = await unit.lock_chat(chat_key)
             state = decode_state(row.state)
+            relay = None
+            if state.open_reference is not None:  # only someone with a request can be in one
+                relay = await Desk(unit.session, unit.vault).active_relay(user_key, self._clock())
             records: Records | None = None
             if needed == "person":
                 person = await unit.person_records(user_key)
@@ -260,7 +266,7 @@ class ChatService:
                     unanswered=person.unanswered,
                 )
             elif needed is not None:
-                records = await self._staff_records(needed)
+                records = await self.staffroom.records(needed, incoming.event)
             turn: Turn = self._dialogue.handle(
                 state,
                 incoming.event,
@@ -268,13 +274,16 @@ class ChatService:
                 language_hint=hint,
                 records=records,
                 admin=admin,
+                relay=relay,
             )
             toast = next((reply.text for reply in turn.replies if reply.toast), None)
             new = tuple(reply for reply in turn.replies if not reply.toast)
             earlier = decode_outbox(row.outbox).replies if row.outbox else ()
             owed = (*earlier, *new)
             pending = encode_outbox(Outbox(incoming.chat_id, owed)) if owed else None
-            lead_saved, forgotten = await self._apply(unit, turn, chat_key, user_key)
+            lead_saved, forgotten = await self._apply(
+                unit, turn, chat_key, user_key, incoming.chat_id
+            )
             stored = None
             if not forgotten:
                 stored = await unit.save_chat(
@@ -284,9 +293,8 @@ class ChatService:
                     draft_expires_at=self._draft_expiry(turn.state),
                 )
         if lead_saved:
-            logger.info("lead stored chat=%s", chat_key[:8])
-            if self.on_lead is not None:
-                self.on_lead()
+            logger.info("staff work queued chat=%s", chat_key[:8])
+            self._staff_work()
         return Response(list(owed), turn.state.language(hint), stored, toast, incoming.chat_id)
 
     def _draft_expiry(self, state: SessionState) -> datetime | None:
@@ -295,10 +303,12 @@ class ChatService:
         return state.active_at + self._booking_timeout
 
     async def _apply(
-        self, unit: Unit, turn: Turn, chat_key: str, user_key: str
+        self, unit: Unit, turn: Turn, chat_key: str, user_key: str, chat_id: int
     ) -> tuple[bool, bool]:
-        """Carry out the effects of a turn in its transaction: (lead saved, person forgotten)."""
+        """Carry out the effects of a turn in its transaction: (staff work queued, person
+        forgotten)."""
         lead_saved = False
+        staff_chats = tuple(sorted(self._admin_chat_ids))
         for effect in turn.effects:
             if isinstance(effect, UnansweredQuestion):
                 await unit.add_unanswered(user_key, effect.language, effect.text)
@@ -313,12 +323,21 @@ class ChatService:
                     effect.lead,
                     user_key=user_key,
                     update=effect.update,
-                    notify_chat_ids=tuple(sorted(self._admin_chat_ids)),
+                    notify_chat_ids=staff_chats,
+                    chat_id=chat_id,
                 )
                 lead_saved = True
+            elif isinstance(effect, RelayToStaff):
+                desk = Desk(unit.session, unit.vault)
+                await desk.relay_to_staff(
+                    effect.reference, user_key, effect.text, staff_chats, self._clock()
+                )
+                lead_saved = True
+            elif isinstance(effect, EndRelay):
+                await Desk(unit.session, unit.vault).end_relay(effect.reference, user_key)
             elif isinstance(effect, ForgetUser):
                 await unit.forget(chat_key, user_key)
-                return lead_saved, True
+                return True, True  # the staff messages about the person are cleared
         return lead_saved, False
 
     async def delivered(self, chat_key: str, response: Response, count: int) -> None:
@@ -359,10 +378,3 @@ class ChatService:
     def forget_idle_senders(self) -> None:
         """Drop flood counters of people who have gone quiet (memory stays bounded)."""
         self._flood.forget_idle(self._clock())
-
-    async def _staff_records(self, needed: RecordsNeeded) -> StaffView:
-        if needed == "leads":
-            return StaffView(leads=tuple(await self._store.newest_leads(NEWEST_LEADS)))
-        if needed == "unanswered":
-            return StaffView(unanswered=tuple(await self._store.unanswered_texts()))
-        return StaffView(stats=await self._store.stats())

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     flood_limit_per_minute: int = Field(default=20, ge=1)
     telegram_messages_per_second: float = Field(default=30, ge=0)
     log_format: Literal["text", "json"] = "text"
+    relay_hours: int = Field(default=48, ge=1)
+    urgent_reminder_minutes: int = Field(default=10, ge=1)
+    open_leads_digest_hours: int = Field(default=24, ge=1)
 
     @field_validator("bot_admin_chat_ids", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -50,7 +50,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.crypto import DataKeyError, Vault
-from bot.records import TIME_WINDOWS, Lead, Stats, StoredLead, TimeWindow
+from bot.records import (
+    LEAD_STATUSES,
+    TIME_WINDOWS,
+    Lead,
+    LeadEvent,
+    Stats,
+    StoredLead,
+    TimeWindow,
+)
 from bot.sessions import (
     CHATS_HELD_AT_ONCE,
     DataSession,
@@ -122,6 +130,49 @@ class LeadRow(Base):
     urgent: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The person's chat, to relay the staff's messages to them (encrypted; None before 0003).
+    chat: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Where the request stands: received, claimed (by `owner`, encrypted) or done.
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    owner: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    unreached: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Until when the person's messages go to the staff instead of the FAQ.
+    relay_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class LeadEventRow(Base):
+    """A request's history: staff actions, reminders and relayed messages (encrypted)."""
+
+    __tablename__ = "lead_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    text: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class StaffMessageRow(Base):
+    """A message in a staff chat about a request (named by reference, never by person), so that
+    it can be edited when the request changes and cleared when its person is forgotten. A
+    digest about several requests has one row for each, in order."""
+
+    __tablename__ = "staff_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    # new, updated, reminder, digest (cards the bot renders), relay (a person's message),
+    # prompt (the bot asking staff to write), reply (a staff member's own message).
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(32), index=True)
+    # To be rendered again (a request changed or was deleted).
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class UnansweredRow(Base):
@@ -147,6 +198,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     failed: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # A relayed message (kind "relay"), encrypted.
+    text: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class DailyStatRow(Base):
@@ -186,13 +239,20 @@ class ChatRow:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One staff notification due to be sent."""
+    """One message due in a staff chat: a request's card ("new", "updated", "reminder"), a
+    prompt to write to the person ("prompt"), or the person's message ("relay", `text`)."""
 
     outbox_id: int
     chat_id: int
     kind: str
     attempts: int
-    lead: Lead
+    stored: StoredLead
+    text: str | None = None
+
+    @property
+    def lead(self) -> Lead:
+        """The request."""
+        return self.stored.lead
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +289,17 @@ def lead_from_row(row: LeadRow, vault: Vault) -> Lead:
         urgent=row.urgent,
         created_at=row.created_at,
         updated_at=row.updated_at,
+    )
+
+
+def stored_lead(row: LeadRow, vault: Vault, history: Sequence[LeadEvent] = ()) -> StoredLead:
+    """The decrypted request of a row, with where it stands."""
+    return StoredLead(
+        lead_from_row(row, vault),
+        status=next((status for status in LEAD_STATUSES if status == row.status), "received"),
+        owner=vault.decrypt_optional(row.owner),
+        unreached=row.unreached,
+        history=tuple(history),
     )
 
 
@@ -274,6 +345,16 @@ class Unit:
         self._vault = vault
         self._dialect = dialect
         self._delivered = delivered if delivered is not None else {}
+
+    @property
+    def session(self) -> DataSession:
+        """The transaction's session (for `bot.desk`)."""
+        return self._session
+
+    @property
+    def vault(self) -> Vault:
+        """The vault the transaction encrypts with."""
+        return self._vault
 
     async def first_time(self, update_id: int) -> bool:
         """Record that `update_id` is handled in this transaction; False if it already was."""
@@ -329,8 +410,23 @@ class Unit:
         )
         return stored
 
+    async def set_outbox(self, chat_key: str, outbox: str) -> None:
+        """Replace the replies a chat is owed (its row locked by `lock_chat`)."""
+        await self._session.execute(
+            update(SessionRow)
+            .where(SessionRow.chat_key == chat_key)
+            .values(outbox=self._vault.encrypt(outbox), outbox_since=_now())
+            .execution_options(synchronize_session=False)
+        )
+
     async def save_lead(
-        self, lead: Lead, *, user_key: str, update: bool, notify_chat_ids: tuple[int, ...]
+        self,
+        lead: Lead,
+        *,
+        user_key: str,
+        update: bool,
+        notify_chat_ids: tuple[int, ...],
+        chat_id: int | None = None,
     ) -> bool:
         """Store a new lead, or update the person's lead with that reference; queue notices.
 
@@ -349,6 +445,8 @@ class Unit:
             "urgent": lead.urgent,
             "updated_at": now,
         }
+        if chat_id is not None:
+            fields["chat"] = vault.encrypt(str(chat_id))
         row = None
         if update:
             row = await self._session.scalar(
@@ -388,7 +486,7 @@ class Unit:
             .select_from(UnansweredRow)
             .where(UnansweredRow.user_key == user_key)
         )
-        leads = [StoredLead(lead_from_row(row, self._vault)) for row in rows]
+        leads = [stored_lead(row, self._vault) for row in rows]
         return PersonRecords(leads, unanswered or 0)
 
     async def add_unanswered(self, user_key: str, language: str, text: str) -> None:
@@ -403,14 +501,30 @@ class Unit:
         )
 
     async def forget(self, chat_key: str, user_key: str) -> None:
-        """Delete the session, leads (with their notifications) and questions of a person."""
+        """Delete the session, leads (with their notifications and history) and questions of a
+        person; the staff messages about the leads are cleared by the notifier."""
         lead_ids = select(LeadRow.id).where(LeadRow.user_key == user_key)
+        await _clear_staff_messages(
+            self._session, select(LeadRow.reference).where(LeadRow.user_key == user_key)
+        )
         await self._session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(lead_ids)))
+        await self._session.execute(delete(LeadEventRow).where(LeadEventRow.lead_id.in_(lead_ids)))
         await self._session.execute(delete(LeadRow).where(LeadRow.user_key == user_key))
         await self._session.execute(
             delete(UnansweredRow).where(UnansweredRow.user_key == user_key)
         )
         await self._session.execute(delete(SessionRow).where(SessionRow.chat_key == chat_key))
+
+
+async def _clear_staff_messages(session: DataSession, references: Any) -> None:
+    """Have the staff messages about these requests rendered again: once the requests are
+    deleted, they render without the person's details (see `bot.notifier`)."""
+    await session.execute(
+        update(StaffMessageRow)
+        .where(StaffMessageRow.ref.in_(references))
+        .values(dirty=True, attempts=0)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class SchemaError(RuntimeError):
@@ -581,6 +695,14 @@ class Store:
         async with self._read_sessions() as session:
             yield session
 
+    def transaction(self) -> AbstractAsyncContextManager[DataSession]:
+        """A writing transaction, for the other storage modules of the bot (`bot.desk`)."""
+        return self._writing()
+
+    def reading(self) -> AbstractAsyncContextManager[DataSession]:
+        """A reading transaction, for the other storage modules of the bot."""
+        return self._reading()
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
         """Run a writing transaction; commit when the block ends without an error."""
@@ -623,6 +745,21 @@ class Store:
                 if acquired:
                     await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 await connection.commit()
+
+    async def read_meta(self, key: str) -> str | None:
+        """A small value the bot keeps for itself (not personal data), or None."""
+        async with self._reading() as session:
+            row = await session.get(MetaRow, key)
+            return row.value.decode("utf-8") if row is not None else None
+
+    async def write_meta(self, key: str, value: str) -> None:
+        """Keep a small value for the bot itself."""
+        async with self._writing() as session:
+            row = await session.get(MetaRow, key)
+            if row is None:
+                session.add(MetaRow(key=key, value=value.encode("utf-8")))
+            else:
+                row.value = value.encode("utf-8")
 
     async def healthy(self) -> bool:
         """Whether the database answers."""
@@ -717,12 +854,15 @@ class Store:
                     row.failed = "lead deleted"
                     continue
                 try:
-                    lead = lead_from_row(lead_row, self._vault)
+                    stored = stored_lead(lead_row, self._vault)
+                    text = self._vault.decrypt_optional(row.text)
                 except DataKeyError:
                     logger.error("notification %s: its lead cannot be decrypted", row.id)
                     row.failed = "cannot be decrypted"
                     continue
-                deliveries.append(Delivery(row.id, row.chat_id, row.kind, row.attempts, lead))
+                deliveries.append(
+                    Delivery(row.id, row.chat_id, row.kind, row.attempts, stored, text)
+                )
             return deliveries
 
     async def mark_sent(self, outbox_ids: Sequence[int], now: datetime) -> None:
@@ -764,7 +904,7 @@ class Store:
             rows = await session.scalars(
                 select(LeadRow).order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit)
             )
-            return [StoredLead(lead_from_row(row, self._vault)) for row in rows]
+            return [stored_lead(row, self._vault) for row in rows]
 
     async def all_leads(self) -> list[Lead]:
         """Every lead, oldest first (for export)."""
@@ -815,16 +955,17 @@ class Store:
         """Delete leads, kept questions and idle conversations older than the cut-off."""
         async with self._writing() as session:
             old_leads = select(LeadRow.id).where(LeadRow.created_at < older_than)
+            await _clear_staff_messages(
+                session, select(LeadRow.reference).where(LeadRow.created_at < older_than)
+            )
             await session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(old_leads)))
+            await session.execute(delete(LeadEventRow).where(LeadEventRow.lead_id.in_(old_leads)))
             removed = await session.execute(delete(LeadRow).where(LeadRow.created_at < older_than))
             await session.execute(
                 delete(UnansweredRow).where(UnansweredRow.created_at < older_than)
             )
-            await session.execute(
-                delete(SessionRow).where(
-                    SessionRow.updated_at < older_than, SessionRow.outbox.is_(None)
-                )
-            )
+            # Replies still owed after this long are owed no more: the conversation goes too.
+            await session.execute(delete(SessionRow).where(SessionRow.updated_at < older_than))
             return int(getattr(removed, "rowcount", 0) or 0)
 
     async def expired_drafts(self, now: datetime, limit: int = 100) -> list[str]:

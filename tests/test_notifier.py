@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from bot.knowledge import Knowledge
-from bot.notifier import MAX_ATTEMPTS, DeliveryRefused, Notifier, RetryLater
+from bot.notifier import MAX_ATTEMPTS, CannotChange, DeliveryRefused, Notifier, RetryLater
 from bot.records import Lead
 from bot.reports import LeadWriter
+from bot.staff import StaffDesk, StaffPost
 from bot.storage import Store
 
 STAFF = (-1, -2)
@@ -27,13 +28,17 @@ class RecordingSender:
         self.delay = 0.0
         self.retry_after: timedelta | None = None
         self._arrived = asyncio.Event()
+        self.edited: list[tuple[int, int, str]] = []
 
     async def wait_for(self, count: int) -> None:
         while len(self.sent) < count:
             self._arrived.clear()
             await self._arrived.wait()
 
-    async def send(self, chat_id: int, text: str) -> None:
+    async def send(
+        self, chat_id: int, post: StaffPost, *, reply_to: int | None = None, ask: bool = False
+    ) -> int:
+        text = post.text
         await asyncio.sleep(self.delay)
         if self.retry_after is not None:
             after, self.retry_after = self.retry_after, None
@@ -45,6 +50,13 @@ class RecordingSender:
             raise ConnectionError("network down")
         self.sent.append((chat_id, text))
         self._arrived.set()
+        return len(self.sent)
+
+    async def edit(self, chat_id: int, message_id: int, post: StaffPost) -> None:
+        self.edited.append((chat_id, message_id, post.text))
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        raise CannotChange("not an admin")
 
 
 async def _lead(store: Store, reference: str = "C-NOTIFY", *, urgent: bool = True) -> None:
@@ -75,7 +87,7 @@ def _notifier(
     return Notifier(
         store,
         sender,
-        writer,
+        StaffDesk(writer),
         clock=clock,
         first_retry=timedelta(seconds=10),
         idle_check=idle_check,

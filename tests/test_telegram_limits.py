@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import Knowledge
+from tests.auxil.conversations import book
 from tests.auxil.fake_bot_api import Conditions, FakeBotApi
 from tests.auxil.harness import BotHarness, make_settings, sqlite_url
 from tests.auxil.telegram_users import STAFF_CHAT_ID, TelegramUser, make_text_update
-from tests.test_telegram_channel import book
 
 QUESTIONS = ["sb54?", "can the LAPD help ICE?", "who reported this?"]
 ENTRIES = ["california-sb54", "police-and-deportations", "news-source"]

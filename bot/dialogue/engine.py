@@ -28,19 +28,22 @@ from bot.dialogue.messages import (
     ButtonPress,
     Command,
     Effect,
+    EndRelay,
     Event,
     ForgetUser,
     OtherMessage,
     QuestionAsked,
+    RelayToStaff,
     Reply,
     SaveLead,
     SharedContact,
+    TextMessage,
     UnansweredQuestion,
 )
 from bot.dialogue.state import BookingDraft, SessionState, StepName
 from bot.knowledge import LANGUAGES, Knowledge, Language
 from bot.matching import Matcher, MatchResult
-from bot.privacy import scrub_contacts
+from bot.privacy import scrub_personal
 from bot.records import Lead, PersonData, Records, StaffView, new_reference
 from bot.reports import LeadWriter, leads_report, my_data_report, stats_report, unanswered_report
 
@@ -135,8 +138,13 @@ class Dialogue:
         records: Records | None = None,
         admin: bool = False,
         private: bool = True,
+        relay: str | None = None,
     ) -> Turn:
-        """Return the new state, the replies and the effects of one event."""
+        """Return the new state, the replies and the effects of one event.
+
+        `relay` names the request whose staff the person is writing to (their messages go to
+        the staff instead of the FAQ), if any.
+        """
         if not private:
             # In a group (the staff chat) only the staff commands are answered.
             if isinstance(event, Command) and admin and event.name in ADMIN_COMMANDS:
@@ -162,7 +170,10 @@ class Dialogue:
             state = state.without_booking()
             prefix = (Reply(self._text(language, "booking_expired")),)
 
-        turn = self._dispatch(state, event, language_hint, records, admin)
+        if relay is not None and state.step is None:
+            turn = self._relay(state, event, relay, language_hint, records, admin)
+        else:
+            turn = self._dispatch(state, event, language_hint, records, admin)
         new_state = turn.state
         if new_state.step is not None:
             new_state = replace(new_state, active_at=now)
@@ -197,6 +208,28 @@ class Dialogue:
 
     def _text(self, language: Language, key: str, /, **values: str) -> str:
         return self._knowledge.text(language, key, **values)
+
+    def _relay(
+        self,
+        state: SessionState,
+        event: Event,
+        reference: str,
+        hint: Language | None,
+        records: Records | None,
+        admin: bool,
+    ) -> Turn:
+        """While the firm's staff and the person write to each other, text goes to the staff
+        (a crisis still gets the phone first); /cancel stops it; the rest works as usual."""
+        language = state.language(hint)
+        if isinstance(event, Command) and event.name == "cancel":
+            reply = Reply(self._text(language, "relay_stopped"), self._menu(language))
+            return Turn(state, (reply,), (EndRelay(reference),))
+        if not isinstance(event, TextMessage) or not event.text.strip():
+            return self._dispatch(state, event, hint, records, admin)
+        reading = self._matcher.read(event.text)
+        replies = self._emergency_replies(reading.urgent, reading.medical, language)
+        replies.append(Reply(self._text(language, "relay_sent", reference=reference)))
+        return Turn(state, tuple(replies), (RelayToStaff(reference, event.text.strip()),))
 
     def _button(self, language: Language, key: str, data: str) -> Button:
         return Button(self._text(language, key), data)
@@ -242,7 +275,7 @@ class Dialogue:
         if result.reason == "no-content":
             key = "greeting" if result.question.strip() else "help"
             return Turn(state, (Reply(self._text(language, key), self._menu(language)),))
-        kept = scrub_contacts(text.strip())
+        kept = scrub_personal(text.strip())
         if result.reason == "personal":
             # Someone's own case is not kept for the FAQ: it is theirs, and no entry can answer it.
             return Turn(state, (self._personal(result),), (asked,))
@@ -355,8 +388,14 @@ class Dialogue:
         elif name == "language":
             reply = self._language_prompt(language)
         elif name == "privacy":
+            minutes = str(int(self._booking_timeout.total_seconds() // 60))
             reply = Reply(
-                self._text(language, "privacy", retention_days=str(self._retention_days))
+                self._text(
+                    language,
+                    "privacy",
+                    retention_days=str(self._retention_days),
+                    booking_minutes=minutes,
+                )
             )
         elif name == "mydata":
             data = records if isinstance(records, PersonData) else PersonData(has_session=False)
@@ -371,7 +410,7 @@ class Dialogue:
         view = records if isinstance(records, StaffView) else StaffView()
         writer = self._writer
         if name == "leads":
-            return Reply(leads_report(writer, view.leads))
+            return Reply(leads_report(writer, view.leads, only_open=view.only_open))
         if name == "unanswered":
             return Reply(unanswered_report(writer, view.unanswered))
         return Reply(stats_report(writer, view.stats))

@@ -103,4 +103,19 @@ class ForgetUser:
     """Delete everything stored about this person."""
 
 
-Effect = UnansweredQuestion | QuestionAsked | SaveLead | ForgetUser
+@dataclass(frozen=True, slots=True)
+class RelayToStaff:
+    """Pass the person's message to the staff handling their request `reference`."""
+
+    reference: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndRelay:
+    """The person stops writing to the staff of request `reference`."""
+
+    reference: str
+
+
+Effect = UnansweredQuestion | QuestionAsked | SaveLead | ForgetUser | RelayToStaff | EndRelay

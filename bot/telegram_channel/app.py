@@ -20,17 +20,18 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.dialogue import Reply
-from bot.jobs import Jobs
+from bot.jobs import Jobs, StaffJobs
 from bot.knowledge import LANGUAGES, Knowledge
 from bot.language import parse_language
 from bot.logs import log_context, quiet_library_loggers
 from bot.metrics import Metrics
-from bot.notifier import DeliveryRefused, Notifier, RetryLater
+from bot.notifier import CannotChange, DeliveryRefused, Notifier, RetryLater
 from bot.runtime import Runtime, Startup, open_runtime
 from bot.service import ChatService, Incoming, utc_now
 from bot.settings import Settings
+from bot.staff import StaffDesk, StaffPost
 from bot.telegram_channel.limits import CHAT_BURST, MAX_CALLS_IN_FLIGHT, TelegramLimiter
-from bot.telegram_channel.mapping import outgoing_messages, to_incoming
+from bot.telegram_channel.mapping import outgoing_messages, staff_message, to_incoming
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +43,19 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 class TelegramSender:
-    """Sends staff notifications through the bot."""
+    """Sends, edits and deletes the staff chats' messages through the bot."""
 
     def __init__(self, application: Application) -> None:  # type: ignore[type-arg]
         self._application = application
 
-    async def send(self, chat_id: int, text: str) -> None:
-        """Send `text` to `chat_id`; raise `DeliveryRefused` when the chat will never accept."""
+    async def send(
+        self, chat_id: int, post: StaffPost, *, reply_to: int | None = None, ask: bool = False
+    ) -> int:
+        """Send a staff message; raise `DeliveryRefused` when the chat will never accept."""
         try:
-            for arguments in outgoing_messages(Reply(text)):
-                await self._application.bot.send_message(chat_id, **arguments)
+            message = await self._application.bot.send_message(
+                chat_id, **staff_message(post, reply_to=reply_to, ask=ask)
+            )
         except Forbidden as error:
             raise DeliveryRefused(type(error).__name__) from None
         except RetryAfter as error:
@@ -60,6 +64,32 @@ class TelegramSender:
             if "chat not found" in str(error).lower():
                 raise DeliveryRefused("chat not found") from None
             raise
+        return int(message.message_id)
+
+    async def edit(self, chat_id: int, message_id: int, post: StaffPost) -> None:
+        """Replace a staff message's text and buttons."""
+        arguments = staff_message(post)
+        try:
+            await self._application.bot.edit_message_text(
+                chat_id=chat_id, message_id=message_id, **arguments
+            )
+        except RetryAfter as error:
+            raise RetryLater(_seconds(error.retry_after)) from None
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return
+            raise CannotChange(str(error)) from None
+        except Forbidden as error:
+            raise CannotChange(str(error)) from None
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        """Delete a message (a staff member's own only where the bot is an admin)."""
+        try:
+            await self._application.bot.delete_message(chat_id, message_id)
+        except RetryAfter as error:
+            raise RetryLater(_seconds(error.retry_after)) from None
+        except (BadRequest, Forbidden) as error:
+            raise CannotChange(str(error)) from None
 
 
 def _seconds(value: int | timedelta) -> timedelta:
@@ -82,26 +112,42 @@ class BotServices:
         self._processed: deque[int] = deque(maxlen=PROCESSED_KEPT)
         self._apologised: deque[int] = deque(maxlen=PROCESSED_KEPT)
         self._processed_changed = asyncio.Condition()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def open(self, application: Application) -> None:  # type: ignore[type-arg]
         """Open the database, start the notifier and the periodic jobs, publish the commands."""
         runtime = await open_runtime(self.settings, self._startup, metrics=self.metrics)
         self.runtime = runtime
         self._bot = application.bot
+        sender = TelegramSender(application)
+        posts = StaffDesk(runtime.dialogue.writer)
         self.notifier = Notifier(
             runtime.store,
-            TelegramSender(application),
-            runtime.dialogue.writer,
+            sender,
+            posts,
             clock=utc_now,
             first_retry=timedelta(seconds=self.settings.notify_retry_seconds),
             metrics=self.metrics,
         )
         runtime.service.on_lead = self.notifier.wake
+        runtime.service.staffroom.on_owed = self._deliver_owed_soon
+
+        async def post(chat_id: int, text: str) -> None:
+            await sender.send(chat_id, StaffPost(text))
+
         self.jobs = Jobs(
             runtime.service,
             retention=timedelta(days=self.settings.lead_retention_days),
             redeliver=self.redeliver,
             clock=utc_now,
+            staff=StaffJobs(
+                chat_ids=self.settings.bot_admin_chat_ids,
+                posts=posts,
+                post=post,
+                wake=self.notifier.wake,
+                remind_after=timedelta(minutes=self.settings.urgent_reminder_minutes),
+                open_after_hours=self.settings.open_leads_digest_hours,
+            ),
         )
         if not self.settings.bot_admin_chat_ids:
             logger.warning(
@@ -205,6 +251,18 @@ class BotServices:
                 return delivered
             delivered += 1
         return delivered
+
+    def _deliver_owed_soon(self, chat_key: str) -> None:
+        """Deliver what a chat is owed now, beside the turn that owed it (a staff reply)."""
+        task = asyncio.get_running_loop().create_task(self._deliver_owed(chat_key))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _deliver_owed(self, chat_key: str) -> None:
+        try:
+            await self.redeliver(chat_key)
+        except Exception:  # the periodic redelivery tries again
+            logger.exception("could not deliver the replies a chat is owed")
 
     async def redeliver(self, chat_key: str) -> None:
         """Send again the replies a chat is still owed (periodic job)."""

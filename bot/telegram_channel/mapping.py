@@ -7,12 +7,14 @@ from dataclasses import replace
 from typing import Any
 
 from telegram import (
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType, MessageLimit, ParseMode
@@ -27,6 +29,7 @@ from bot.dialogue import (
     TextMessage,
 )
 from bot.service import Incoming
+from bot.staff import StaffPost
 
 _ATTACHMENT_KINDS = (
     "sticker",
@@ -58,6 +61,8 @@ def _to_incoming(update: Update) -> Incoming | None:
     user = update.effective_user
     language_code = user.language_code if user else None
     user_id = user.id if user else None
+    # Named on the requests a staff member takes; never logged.
+    sender = user.full_name if user else None
     query = update.callback_query
     if query is not None:
         message = query.message
@@ -65,7 +70,14 @@ def _to_incoming(update: Update) -> Incoming | None:
             return None
         chat = message.chat
         event: Event = ButtonPress(query.data or "", message.message_id)
-        return Incoming(chat.id, user_id, language_code, event, chat.type == ChatType.PRIVATE)
+        return Incoming(
+            chat.id,
+            user_id,
+            language_code,
+            event,
+            chat.type == ChatType.PRIVATE,
+            sender_name=sender,
+        )
     if update.edited_message is not None:
         chat = update.edited_message.chat
         return Incoming(
@@ -74,12 +86,16 @@ def _to_incoming(update: Update) -> Incoming | None:
     message = update.message
     if message is None:
         return None
+    replied = message.reply_to_message
     return Incoming(
         message.chat.id,
         user_id,
         language_code,
         _message_event(message, user_id),
         message.chat.type == ChatType.PRIVATE,
+        message_id=message.message_id,
+        reply_to=replied.message_id if replied is not None else None,
+        sender_name=sender,
     )
 
 
@@ -145,3 +161,26 @@ def outgoing_messages(reply: Reply) -> list[dict[str, Any]]:
     if markup is not None:
         messages[-1]["reply_markup"] = markup
     return messages
+
+
+def staff_message(
+    post: StaffPost, *, reply_to: int | None = None, ask: bool = False
+) -> dict[str, Any]:
+    """The sendMessage (or editMessageText) arguments of a staff-chat message: its buttons in
+    rows, threaded under `reply_to`, or (`ask`) inviting a reply."""
+    arguments: dict[str, Any] = {
+        "text": html.escape(split_text(post.text)[0], quote=False),
+        "parse_mode": ParseMode.HTML,
+    }
+    if post.keyboard:
+        arguments["reply_markup"] = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
+                for row in post.keyboard
+            ]
+        )
+    elif ask:
+        arguments["reply_markup"] = ForceReply(selective=False)
+    if reply_to is not None:
+        arguments["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
+    return arguments

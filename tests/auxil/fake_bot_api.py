@@ -23,6 +23,7 @@ import random
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -186,6 +187,7 @@ class SentMessage:
     text: str
     reply_markup: dict[str, Any] | None
     removed_keyboard: bool = False
+    reply_to: int | None = None
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -227,6 +229,10 @@ class FakeBotApi:
     injected_faults: int = 0
     # A load balancer: webhook deliveries go to these URLs in turn, instead of the one set.
     webhook_targets: list[str] | None = None
+    # Chats where the bot is an administrator (it may delete other members' messages there).
+    admin_in: set[int] = field(default_factory=set)
+    # Messages people sent in group chats, as the group shows them: (chat, message id) -> text.
+    member_messages: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1)
@@ -274,6 +280,9 @@ class FakeBotApi:
         update_id = next(self._update_ids)
         full = {"update_id": update_id, **update}
         self.updates.append(full)
+        message = update.get("message")
+        if message is not None and message["chat"]["type"] != "private" and "text" in message:
+            self.member_messages[(message["chat"]["id"], message["message_id"])] = message["text"]
         if self.webhook is not None:
             self._webhook_queue.put_nowait((full, 0))
         async with self._new_update:
@@ -285,6 +294,13 @@ class FakeBotApi:
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return list(self._by_chat.get(chat_id, ()))
+
+    def chat_shows(self, chat_id: int) -> list[str]:
+        """Every text a member of a chat can read in it now: the bot's messages as last edited
+        and the members' own messages not deleted."""
+        bots = [message.text for message in self._by_chat.get(chat_id, ())]
+        members = [text for (chat, _), text in self.member_messages.items() if chat == chat_id]
+        return bots + members
 
     def delivered(self, update_id: int) -> bool:
         """Whether the webhook answered this update with a 2xx."""
@@ -346,6 +362,24 @@ class FakeBotApi:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._new_message.wait(), remaining)
         return self.messages_to(chat_id)[after:]
+
+    async def wait_until(
+        self, what: str, condition: Callable[[], bool], *, timeout: float = 10.0
+    ) -> None:
+        """Wait until `condition` holds of what the chats show (messages sent, edited or
+        deleted); fail naming `what` after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        async with self._new_message:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"never happened: {what}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new_message.wait(), remaining)
+
+    async def _changed(self) -> None:
+        async with self._new_message:
+            self._new_message.notify_all()
 
     async def wait_until_consumed(self, update_id: int, timeout: float = 10.0) -> None:
         """Wait until the bot has confirmed `update_id` (asked for a later offset)."""
@@ -545,7 +579,16 @@ class FakeBotApi:
         if markup is not None:
             self._check_markup(markup)
         removed = bool(markup and markup.get("remove_keyboard"))
-        message = SentMessage(self.next_message_id(), chat_id, text, markup, removed)
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id") or params.get("reply_to_message_id")
+        message = SentMessage(
+            self.next_message_id(),
+            chat_id,
+            text,
+            markup,
+            removed,
+            int(reply_to) if reply_to is not None else None,
+        )
         self.sent.append(message)
         self._by_chat[chat_id].append(message)
         async with self._new_message:
@@ -575,8 +618,19 @@ class FakeBotApi:
 
     async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
-        message.text = parse_text(str(params.get("text", "")), params.get("parse_mode"))
-        message.reply_markup = params.get("reply_markup")
+        text = parse_text(str(params.get("text", "")), params.get("parse_mode"))
+        markup = params.get("reply_markup")
+        if markup is not None:
+            self._check_markup(markup)
+        if text == message.text and markup == message.reply_markup:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        message.text = text
+        message.reply_markup = markup
+        await self._changed()
         return {
             "message_id": message.message_id,
             "date": int(time.time()),
@@ -587,6 +641,7 @@ class FakeBotApi:
     async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
         markup = params.get("reply_markup")
+        await self._changed()
         if markup is not None and "inline_keyboard" not in markup:
             raise ApiError(400, "Bad Request: inline keyboard expected")
         if markup is not None:
@@ -598,6 +653,22 @@ class FakeBotApi:
             "chat": {"id": message.chat_id, "type": "private"},
             "text": message.text,
         }
+
+    async def _api_deletemessage(self, params: dict[str, Any]) -> bool:
+        chat_id, message_id = int(params.get("chat_id", 0)), int(params.get("message_id", 0))
+        own = self._by_chat.get(chat_id, [])
+        for message in own:
+            if message.message_id == message_id:
+                own.remove(message)
+                await self._changed()
+                return True
+        if (chat_id, message_id) in self.member_messages:
+            if chat_id not in self.admin_in:
+                raise ApiError(400, "Bad Request: message can't be deleted")
+            del self.member_messages[(chat_id, message_id)]
+            await self._changed()
+            return True
+        raise ApiError(400, "Bad Request: message to delete not found")
 
     def _find(self, params: dict[str, Any]) -> SentMessage:
         for message in self._by_chat.get(int(params.get("chat_id", 0)), ()):

@@ -18,6 +18,8 @@ from tests.auxil.telegram_users import (
     TelegramUser,
     make_callback_update,
     make_contact_update,
+    make_staff_callback_update,
+    make_staff_reply_update,
     make_text_update,
 )
 
@@ -116,6 +118,31 @@ class BotHarness:
 
     async def send_raw(self, user: TelegramUser, update: dict[str, Any]) -> list[SentMessage]:
         return await self._exchange(user, update)
+
+    async def handled(self, update: dict[str, Any]) -> int:
+        """Push an update and wait until the bot has handled it and sent its replies."""
+        update_id = await self.api.push(update)
+        async with asyncio.timeout(PROCESSING_TIMEOUT):
+            await self.services.wait_processed(update_id)
+        return update_id
+
+    async def staff_press(self, member: TelegramUser, message: SentMessage, data: str) -> str:
+        """Press a button under a staff-chat message as `member`; return the toast shown."""
+        assert data in [button_data for _, button_data in message.buttons], message.buttons
+        query_id = f"q{next(self._queries)}"
+        await self.handled(
+            make_staff_callback_update(message.chat_id, member, message, data, query_id)
+        )
+        (answer,) = [a for a in self.api.callback_answers if a["callback_query_id"] == query_id]
+        return str(answer.get("text", ""))
+
+    async def staff_reply(self, member: TelegramUser, message: SentMessage, text: str) -> int:
+        """Answer a staff-chat message with Telegram's reply as `member`; return its id."""
+        message_id = self.api.next_message_id()
+        await self.handled(
+            make_staff_reply_update(message.chat_id, member, message_id, text, message)
+        )
+        return message_id
 
 
 def sqlite_url(folder: Path) -> str:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.auxil.fake_bot_api import SentMessage
+from tests.auxil.fake_bot_api import BOT_USER, SentMessage
 
 
 @dataclass(frozen=True)
@@ -118,5 +118,51 @@ def make_group_command_update(
             "from": user.as_json(),
             "text": text,
             "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])}],
+        }
+    }
+
+
+# Members of the firm's staff group.
+MARIA = TelegramUser(7770001, "Maria", "en")
+LUIS = TelegramUser(7770002, "Luis", "es")
+
+
+def _group_message(chat_id: int, user: TelegramUser, message_id: int) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "supergroup", "title": "Firm staff"},
+        "from": user.as_json(),
+    }
+
+
+def make_staff_reply_update(
+    chat_id: int, user: TelegramUser, message_id: int, text: str, replying_to: SentMessage
+) -> dict[str, Any]:
+    """A staff member answering one of the bot's messages with Telegram's reply."""
+    message = _group_message(chat_id, user, message_id)
+    message["text"] = text
+    message["reply_to_message"] = {
+        **_group_message(chat_id, user, replying_to.message_id),
+        "from": BOT_USER,
+        "text": replying_to.text,
+    }
+    return {"message": message}
+
+
+def make_staff_callback_update(
+    chat_id: int, user: TelegramUser, pressed_on: SentMessage, data: str, query_id: str
+) -> dict[str, Any]:
+    """A staff member pressing a button under one of the bot's messages in a group."""
+    return {
+        "callback_query": {
+            "id": query_id,
+            "from": user.as_json(),
+            "chat_instance": f"ci-{chat_id}",
+            "data": data,
+            "message": {
+                **_group_message(chat_id, user, pressed_on.message_id),
+                "text": pressed_on.text,
+            },
         }
     }

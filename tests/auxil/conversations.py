@@ -1,0 +1,130 @@
+"""Conversations the tests hold with the bot as people and as staff, and a raw look at its
+SQLite file."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.jobs import Jobs, StaffJobs
+from bot.staff import StaffDesk
+from tests.auxil.fake_bot_api import SentMessage
+from tests.auxil.harness import BotHarness
+from tests.auxil.telegram_users import STAFF_CHAT_ID, TelegramUser
+
+PHONE_TYPED = "(213) 555-0147"
+PHONE_DIGITS = "2135550147"
+EMAIL = "ben.tester@example.org"
+
+
+def reference_in(message: SentMessage) -> str:
+    """The request reference a message gives (C-XXXXXX)."""
+    match = re.search(r"C-[A-Z0-9]{6}", message.text)
+    assert match, message.text
+    return match.group(0)
+
+
+def last(messages: list[SentMessage]) -> SentMessage:
+    assert messages, "the bot sent nothing"
+    return messages[-1]
+
+
+async def book(
+    bot: BotHarness,
+    user: TelegramUser,
+    *,
+    contact: str = "phone",
+    name: str = "Ana Prueba",
+    topic: str | None = "sanctuary law",
+    phone: str = PHONE_TYPED,
+) -> str:
+    """Go through the whole booking as `user`; return the lead reference."""
+    consent = last(await bot.say(user, "/book"))
+    summary = await fill_form(
+        bot, user, consent, contact=contact, name=name, topic=topic, phone=phone
+    )
+    return reference_in(last(await bot.press(user, summary, "b:confirm:yes")))
+
+
+CRISIS = {"en": "ICE took my husband this morning", "es": "ICE se llevó a mi esposo esta mañana"}
+
+
+async def book_urgent(bot: BotHarness, user: TelegramUser) -> str:
+    """Ask for an urgent callback from a crisis message, as `user`; return the reference."""
+    crisis = last(await bot.say(user, CRISIS["es" if user.language_code == "es" else "en"]))
+    consent = last(await bot.press(user, crisis, "urgent"))
+    last(await bot.press(user, consent, "b:consent:yes"))
+    voicemail = last(await bot.say(user, PHONE_TYPED))
+    summary = last(await bot.press(user, voicemail, "b:voicemail:no"))
+    return reference_in(last(await bot.press(user, summary, "b:confirm:yes")))
+
+
+async def fill_form(
+    bot: BotHarness,
+    user: TelegramUser,
+    consent: SentMessage,
+    *,
+    contact: str = "phone",
+    name: str = "Ana Prueba",
+    topic: str | None = "sanctuary law",
+    phone: str = PHONE_TYPED,
+) -> SentMessage:
+    """Agree under `consent` and answer every question; return the summary to confirm."""
+    await bot.press(user, consent, "b:consent:yes")
+    method = last(await bot.say(user, name))
+    if contact == "email":
+        await bot.press(user, method, "b:method:email")
+        time_prompt = last(await bot.say(user, EMAIL))
+    else:
+        await bot.press(user, method, "b:method:phone")
+        if contact == "shared":
+            time_prompt = last(await bot.share_contact(user, "+1 213 555 0147", user.id))
+        else:
+            time_prompt = last(await bot.say(user, phone))
+    voicemail = last(await bot.press(user, time_prompt, "b:time:evening"))
+    topic_prompt = last(await bot.press(user, voicemail, "b:voicemail:no"))
+    if topic is None:
+        return last(await bot.press(user, topic_prompt, "b:topic:skip"))
+    return last(await bot.say(user, topic))
+
+
+def db_rows(tmp_path: Path, query: str, *params: object) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as connection:
+        return connection.execute(query, params).fetchall()
+
+
+def db_write(tmp_path: Path, statement: str, *params: object) -> None:
+    """Change the bot's SQLite file behind its back (to make a row older, say)."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as connection:
+        connection.execute(statement, params)
+        connection.commit()
+
+
+def jobs_at(bot: BotHarness, clock: Callable[[], datetime]) -> Jobs:
+    """The running bot's periodic jobs, run by hand at the time `clock` gives."""
+    services = bot.services
+    return Jobs(
+        services.runtime.service,
+        retention=timedelta(days=bot.settings.lead_retention_days),
+        redeliver=services.redeliver,
+        clock=clock,
+        staff=StaffJobs(
+            chat_ids=(STAFF_CHAT_ID,),
+            posts=StaffDesk(services.runtime.dialogue.writer),
+            post=_poster(bot),
+            wake=services.notifier.wake,
+            remind_after=timedelta(minutes=bot.settings.urgent_reminder_minutes),
+            open_after_hours=bot.settings.open_leads_digest_hours,
+        ),
+    )
+
+
+def _poster(bot: BotHarness) -> Callable[[int, str], Awaitable[None]]:
+    async def post(chat_id: int, text: str) -> None:
+        await bot.application.bot.send_message(chat_id, text)
+
+    return post
