@@ -235,3 +235,10 @@ def test_the_wheel_runs_from_the_images_layout(wheel: Path, tmp_path: Path) -> N
     assert upgraded.returncode == 0, upgraded.stderr
     assert (workdir / "data" / "bot.sqlite3").exists()
     assert run("health").returncode == 0
+
+
+@pytest.mark.parametrize("document", ["README.md", ".env.example"])
+def test_every_setting_is_documented(document: str) -> None:
+    text = (PROJECT_ROOT / document).read_text(encoding="utf-8")
+    missing = [name.upper() for name in Settings.model_fields if name.upper() not in text]
+    assert missing == [], f"{document} does not name {missing}"

@@ -5,6 +5,11 @@ staff chat."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +29,7 @@ from tests.auxil.conversations import (
     last,
 )
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
-from tests.auxil.harness import BotHarness, make_settings, sqlite_url
+from tests.auxil.harness import DATA_KEY, BotHarness, make_settings, sqlite_url
 from tests.auxil.telegram_users import (
     ANA,
     BEN,
@@ -456,3 +461,90 @@ async def test_forget_clears_the_person_from_every_staff_message(
     # Nothing about the person is left to render or relay.
     assert db_rows(tmp_path, "select count(*) from leads where reference = ?", mine) == [(0,)]
     assert db_rows(tmp_path, "select count(*) from lead_events") == [(0,)]
+
+
+async def test_long_and_marked_up_messages_are_relayed_whole_and_as_typed(
+    bot: BotHarness,
+) -> None:
+    reference = await book(bot, BEN, name="Ben Largo")
+    card = await card_for(bot, reference)
+    in_person_chat = len(bot.api.messages_to(BEN.id))
+    # As long as Telegram lets a staff member write: with the firm's introduction, two messages.
+    long_reply = "<b>Hola</b> & *hi* " + "palabra " * 495
+    await bot.staff_reply(MARIA, card, long_reply)
+    pieces = await bot.settle(BEN.id, in_person_chat, expect=2)
+    received = "".join(piece.text for piece in pieces)
+    assert "<b>Hola</b> & *hi* " in received
+    assert received.count("palabra") == 495
+    in_staff_chat = len(bot.api.messages_to(STAFF_CHAT_ID))
+    (ack,) = await bot.say(BEN, "🙂" * 4096)
+    assert ack.text == person_text(bot, BEN, "relay_sent", reference=reference)
+    (relayed,) = await bot.api.wait_for_messages(STAFF_CHAT_ID, 1, after=in_staff_chat)
+    assert relayed.text.startswith(f"💬 {reference}")
+    assert "🙂" * 100 in relayed.text
+    assert bot.api.errors == []
+
+
+async def test_no_personal_data_in_logs_through_the_staff_side(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reference = await book(bot, BEN, name="Benedict Secretname", topic="secret topic words")
+    card = await card_for(bot, reference)
+    await bot.staff_press(MARIA, card, button(bot, "take", reference))
+    in_person_chat = len(bot.api.messages_to(BEN.id))
+    await bot.staff_reply(MARIA, card, "Benedict, private words from the firm")
+    await bot.api.wait_for_messages(BEN.id, 1, after=in_person_chat)
+    await bot.say(BEN, "private words back to the firm")
+    confirm = last(await bot.say(BEN, "/forget"))
+    await bot.press(BEN, confirm, "b:forget:yes")
+    await bot.api.wait_until(
+        "the staff asked to delete by hand",
+        lambda: (
+            staff_text(bot, "staff_manual_delete", reference=reference)
+            in bot.api.chat_shows(STAFF_CHAT_ID)
+        ),
+    )
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    logged += "\n".join(str(record.args) for record in caplog.records)
+    for secret in ("Secretname", "Benedict", "secret topic", "private words", "Maria", "0147"):
+        assert secret not in logged, secret
+
+
+async def test_leads_export_has_status_owner_and_history(bot: BotHarness, tmp_path: Path) -> None:
+    reference = await book(bot, ANA, name="Ana Exporta")
+    card = await card_for(bot, reference)
+    await bot.staff_press(MARIA, card, button(bot, "take", reference))
+    await bot.staff_press(MARIA, card, button(bot, "unreached", reference))
+    in_person_chat = len(bot.api.messages_to(ANA.id))
+    await bot.staff_reply(MARIA, card, "La llamamos el lunes")
+    await bot.api.wait_for_messages(ANA.id, 1, after=in_person_chat)
+    await bot.say(ANA, "Gracias, el lunes está bien")
+    environment = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url(tmp_path),
+        "BOT_DATA_KEY": DATA_KEY,
+        "PYTHONIOENCODING": "utf-8",
+    }
+    exported = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "leads", "export", "--format", "json"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert exported.returncode == 0, exported.stderr
+    (lead,) = json.loads(exported.stdout)
+    assert lead["reference"] == reference
+    assert (lead["status"], lead["owner"], lead["unreached"]) == ("claimed", "Maria", 1)
+    history = [(event["kind"], event["actor"], event["text"]) for event in lead["history"]]
+    assert history == [
+        ("claimed", "Maria", None),
+        ("unreached", "Maria", None),
+        ("to_person", "Maria", "La llamamos el lunes"),
+        ("from_person", None, "Gracias, el lunes está bien"),
+    ]
+    assert all(event["at"] for event in lead["history"])
