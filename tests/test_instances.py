@@ -26,8 +26,12 @@ from tests.auxil.harness import DATA_KEY, WEBHOOK_SECRET, free_port
 from tests.auxil.telegram_users import (
     ANA,
     BEN,
+    LUIS,
+    MARIA,
     TelegramUser,
     make_callback_update,
+    make_staff_callback_update,
+    make_staff_reply_update,
     make_text_update,
 )
 from tests.conftest import FAQ_DIR, PROJECT_ROOT
@@ -188,3 +192,55 @@ async def test_two_instances_behave_as_one_bot(cluster: Cluster) -> None:
     )
     await asyncio.sleep(0.5)
     assert len(cluster.api.messages_to(BEN.id)) == before + 1
+
+
+async def test_the_staff_side_across_instances(cluster: Cluster) -> None:
+    """On PostgreSQL, with each update going to either instance: two staff members take the
+    same request at once (one wins), a reply reaches the person and theirs comes back, and
+    /forget clears the staff chat."""
+    reference = await _book(cluster, ANA, "Ana Instancias", 0)
+    await cluster.api.wait_until(
+        "the card", lambda: any(reference in m.text for m in cluster.api.messages_to(STAFF))
+    )
+    card = next(m for m in cluster.api.messages_to(STAFF) if reference in m.text)
+    take = f"s:take:{reference}"
+    presses = [
+        cluster.post(
+            instance,
+            make_staff_callback_update(STAFF, member, card, take, f"race-{member.id}"),
+            next(cluster.ids),
+        )
+        for instance, member in zip(cluster.instances, (MARIA, LUIS), strict=True)
+    ]
+    await asyncio.gather(*presses)
+    toasts = [answer.get("text", "") for answer in cluster.api.callback_answers]
+    assert sum(toast.startswith("It's yours") for toast in toasts) == 1, toasts
+    assert sum("already has" in toast for toast in toasts) == 1, toasts
+    await cluster.api.wait_until("the card shows its owner", lambda: "is handling it" in card.text)
+
+    before = len(cluster.api.messages_to(ANA.id))
+    reply = make_staff_reply_update(
+        STAFF, MARIA, cluster.api.next_message_id(), "Le llamamos el lunes", card
+    )
+    await cluster.post(cluster.instances[1], reply, next(cluster.ids))
+    (relayed,) = await cluster.api.wait_for_messages(ANA.id, 1, after=before)
+    assert "Le llamamos el lunes" in relayed.text
+    await cluster.say(cluster.instances[0], ANA, "El lunes me queda bien")
+    await cluster.api.wait_until(
+        "the answer in the staff chat",
+        lambda: any("me queda bien" in m.text for m in cluster.api.messages_to(STAFF)),
+    )
+
+    confirm = await cluster.say(cluster.instances[1], ANA, "/forget")
+    await cluster.press(cluster.instances[0], ANA, confirm, "b:forget:yes")
+    await cluster.api.wait_until(
+        "the staff chat cleared",
+        lambda: (
+            not any(
+                detail in m.text
+                for m in cluster.api.messages_to(STAFF)
+                for detail in ("Ana Instancias", "0147", "me queda bien")
+            )
+        ),
+        timeout=30,
+    )
