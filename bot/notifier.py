@@ -95,10 +95,24 @@ class Notifier:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # Scans of the outbox begun and finished, for `caught_up`.
+        self._scans_begun = 0
+        self._scans_finished = 0
+        self._scan_finished = asyncio.Condition()
 
     def wake(self) -> None:
         """Look for due messages now."""
         self._wake.set()
+
+    async def caught_up(self) -> None:
+        """Wait until a scan begun after this call has sent and edited what was due (on
+        several instances, another may hold the edits). Callers bound the wait."""
+        if self._task is None:
+            return
+        wanted = self._scans_begun + 1
+        self.wake()
+        async with self._scan_finished:
+            await self._scan_finished.wait_for(lambda: self._scans_finished >= wanted)
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
@@ -322,6 +336,8 @@ class Notifier:
         while not self._stopping:
             # Cleared before looking, so that a wake-up during the scan is not lost.
             self._wake.clear()
+            self._scans_begun += 1
+            scan = self._scans_begun
             try:
                 await self.deliver_due()
                 await self.render_changed()
@@ -332,6 +348,9 @@ class Notifier:
             except Exception:
                 logger.exception("notifier loop failed; trying again shortly")
                 wait = self._idle_check.total_seconds()
+            async with self._scan_finished:
+                self._scans_finished = scan
+                self._scan_finished.notify_all()
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):

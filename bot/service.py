@@ -14,7 +14,7 @@ import asyncio
 import logging
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -155,6 +155,9 @@ class ChatService:
         self._flood = FloodGate(limit=flood_limit)
         self._metrics = metrics or Metrics()
         self.on_lead = on_lead
+        # Set by a channel with staff chats: wait (bounded) until the staff messages about a
+        # forgotten person are cleared, so that "Done" is said after it.
+        self.on_forgotten: Callable[[], Awaitable[None]] | None = None
         self.staffroom = StaffRoom(
             dialogue,
             store,
@@ -295,6 +298,8 @@ class ChatService:
         if lead_saved:
             logger.info("staff work queued chat=%s", chat_key[:8])
             self._staff_work()
+        if forgotten and self.on_forgotten is not None:
+            await self.on_forgotten()
         return Response(list(owed), turn.state.language(hint), stored, toast, incoming.chat_id)
 
     def _draft_expiry(self, state: SessionState) -> datetime | None:

@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "topics", "book", "cancel", "language", "privacy", "mydata", "forget")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 PROCESSED_KEPT = 1000
+# A /forget is answered once the staff messages about the person are cleared, or after this.
+FORGOTTEN_REPLY_WAIT_SECONDS = 5.0
 # The update types the bot handles: getUpdates and setWebhook ask for these only.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
@@ -130,6 +132,16 @@ class BotServices:
             metrics=self.metrics,
         )
         runtime.service.on_lead = self.notifier.wake
+        notifier = self.notifier
+
+        async def staff_cleared() -> None:
+            try:
+                async with asyncio.timeout(FORGOTTEN_REPLY_WAIT_SECONDS):
+                    await notifier.caught_up()
+            except TimeoutError:
+                logger.info("the staff messages of a forgotten person are still being cleared")
+
+        runtime.service.on_forgotten = staff_cleared
         runtime.service.staffroom.on_owed = self._deliver_owed_soon
 
         async def post(chat_id: int, text: str) -> None:
