@@ -19,7 +19,14 @@ from bot.crypto import Vault
 from bot.records import EventKind, LeadEvent, StoredLead
 from bot.sessions import DataSession
 from bot.staff import StaffAction
-from bot.storage import LeadEventRow, LeadRow, OutboxRow, StaffMessageRow, stored_lead
+from bot.storage import (
+    LeadEventRow,
+    LeadRow,
+    OutboxRow,
+    StaffMessageRow,
+    rerender_staff_messages,
+    stored_lead,
+)
 
 # Why an action changed nothing.
 Refusal = Literal["gone", "taken", "closed", "not_taken", "no_chat"]
@@ -108,23 +115,7 @@ class Desk:
 
     async def touch(self, reference: str) -> None:
         """Have every staff message about `reference` rendered again."""
-        await self._session.execute(
-            update(StaffMessageRow)
-            .where(StaffMessageRow.ref == reference)
-            .values(dirty=True, attempts=0)
-            .execution_options(synchronize_session=False)
-        )
-
-    async def touch_person(self, user_key: str) -> None:
-        """Have every staff message about this person's requests rendered again (before the
-        requests are deleted: they then render without the person's details)."""
-        references = select(LeadRow.reference).where(LeadRow.user_key == user_key)
-        await self._session.execute(
-            update(StaffMessageRow)
-            .where(StaffMessageRow.ref.in_(references))
-            .values(dirty=True, attempts=0)
-            .execution_options(synchronize_session=False)
-        )
+        await rerender_staff_messages(self._session, [reference])
 
     # --- relays ------------------------------------------------------------------------------
 

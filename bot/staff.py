@@ -88,9 +88,23 @@ class StaffDesk:
             if urgent
             else self._text("staff_digest", count=count)
         )
-        parts = [title, *(self._card_text(stored, kind) for stored, kind in cards)]
+        entries = [(stored.lead.reference, stored, kind) for stored, kind in cards]
+        return self._joined(title, entries)
+
+    def _joined(
+        self, title: str | None, cards: Sequence[tuple[str, StoredLead | None, str]]
+    ) -> StaffPost:
+        """Requests one under the other, each with its buttons; a deleted one (None) shows only
+        its reference."""
+        parts = [] if title is None else [title]
+        parts += [
+            self.gone(reference) if stored is None else self._card_text(stored, kind)
+            for reference, stored, kind in cards
+        ]
         keyboard = tuple(
-            row for stored, _ in cards if (row := self._buttons(stored, with_reference=True))
+            row
+            for _, stored, _ in cards
+            if stored is not None and (row := self._buttons(stored, with_reference=True))
         )
         return StaffPost(_SEPARATOR.join(parts), keyboard)
 
@@ -99,10 +113,6 @@ class StaffDesk:
     ) -> Iterator[tuple[StaffPost, tuple[int, ...]]]:
         """The staff messages for requests waiting for one chat, with the positions each
         carries: one card alone, several as digests within Telegram's length limit."""
-        if len(cards) == 1:
-            stored, kind = cards[0]
-            yield self.card(stored, kind), (0,)
-            return
         batch: list[int] = []
         for index in range(len(cards)):
             trial = [*batch, index]
@@ -129,19 +139,9 @@ class StaffDesk:
             present = [(found[reference], "new") for reference in references if reference in found]
             if len(present) == len(references):
                 return self.digest(present)
-            parts = [
-                self._card_text(found[reference], "new")
-                if reference in found
-                else self.gone(reference)
-                for reference in references
-            ]
-            keyboard = tuple(
-                row
-                for reference in references
-                if reference in found
-                and (row := self._buttons(found[reference], with_reference=True))
+            return self._joined(
+                None, [(reference, found.get(reference), "new") for reference in references]
             )
-            return StaffPost(_SEPARATOR.join(parts), keyboard)
         reference = references[0]
         if reference not in found:
             return StaffPost(self.gone(reference))

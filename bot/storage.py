@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from bot.crypto import DataKeyError, Vault
@@ -503,22 +504,27 @@ class Unit:
     async def forget(self, chat_key: str, user_key: str) -> None:
         """Delete the session, leads (with their notifications and history) and questions of a
         person; the staff messages about the leads are cleared by the notifier."""
-        lead_ids = select(LeadRow.id).where(LeadRow.user_key == user_key)
-        await _clear_staff_messages(
-            self._session, select(LeadRow.reference).where(LeadRow.user_key == user_key)
-        )
-        await self._session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(lead_ids)))
-        await self._session.execute(delete(LeadEventRow).where(LeadEventRow.lead_id.in_(lead_ids)))
-        await self._session.execute(delete(LeadRow).where(LeadRow.user_key == user_key))
+        await _delete_leads(self._session, LeadRow.user_key == user_key)
         await self._session.execute(
             delete(UnansweredRow).where(UnansweredRow.user_key == user_key)
         )
         await self._session.execute(delete(SessionRow).where(SessionRow.chat_key == chat_key))
 
 
-async def _clear_staff_messages(session: DataSession, references: Any) -> None:
-    """Have the staff messages about these requests rendered again: once the requests are
-    deleted, they render without the person's details (see `bot.notifier`)."""
+async def _delete_leads(session: DataSession, which: ColumnElement[bool]) -> int:
+    """Delete these leads with their notifications and history, and have the staff messages
+    about them cleared; return how many leads went."""
+    await rerender_staff_messages(session, select(LeadRow.reference).where(which))
+    lead_ids = select(LeadRow.id).where(which)
+    await session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(lead_ids)))
+    await session.execute(delete(LeadEventRow).where(LeadEventRow.lead_id.in_(lead_ids)))
+    removed = await session.execute(delete(LeadRow).where(which))
+    return int(getattr(removed, "rowcount", 0) or 0)
+
+
+async def rerender_staff_messages(session: DataSession, references: Any) -> None:
+    """Have the staff messages about these requests rendered again (once a request is deleted,
+    without the person's details; see `bot.notifier`)."""
     await session.execute(
         update(StaffMessageRow)
         .where(StaffMessageRow.ref.in_(references))
@@ -954,19 +960,13 @@ class Store:
     async def purge(self, older_than: datetime) -> int:
         """Delete leads, kept questions and idle conversations older than the cut-off."""
         async with self._writing() as session:
-            old_leads = select(LeadRow.id).where(LeadRow.created_at < older_than)
-            await _clear_staff_messages(
-                session, select(LeadRow.reference).where(LeadRow.created_at < older_than)
-            )
-            await session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(old_leads)))
-            await session.execute(delete(LeadEventRow).where(LeadEventRow.lead_id.in_(old_leads)))
-            removed = await session.execute(delete(LeadRow).where(LeadRow.created_at < older_than))
+            removed = await _delete_leads(session, LeadRow.created_at < older_than)
             await session.execute(
                 delete(UnansweredRow).where(UnansweredRow.created_at < older_than)
             )
             # Replies still owed after this long are owed no more: the conversation goes too.
             await session.execute(delete(SessionRow).where(SessionRow.updated_at < older_than))
-            return int(getattr(removed, "rowcount", 0) or 0)
+            return removed
 
     async def expired_drafts(self, now: datetime, limit: int = 100) -> list[str]:
         """Chats whose unfinished booking has expired."""
