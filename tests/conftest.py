@@ -19,6 +19,8 @@ from bot.service import ChatService
 from bot.sessions import create_engine
 from bot.storage import Store
 from tests.auxil.fake_bot_api import FakeBotApi
+from tests.auxil.harness import BotHarness, make_settings, sqlite_url
+from tests.auxil.telegram_users import STAFF_CHAT_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = PROJECT_ROOT / "faq"
@@ -78,6 +80,16 @@ async def api() -> AsyncIterator[FakeBotApi]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, tmp_path: Path, knowledge: Knowledge) -> AsyncIterator[BotHarness]:
+    """The bot, running against the fake Bot API, on SQLite, with one staff chat."""
+    settings = make_settings(api, sqlite_url(tmp_path), bot_admin_chat_ids=(STAFF_CHAT_ID,))
+    harness = BotHarness(api, settings, knowledge)
+    await harness.start()
+    yield harness
+    await harness.stop()
 
 
 async def migrated(url: str) -> None:

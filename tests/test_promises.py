@@ -11,7 +11,7 @@ too. /forget reaching the staff chat is held end to end in `tests/test_staff.py`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,9 +27,10 @@ from tests.auxil.conversations import (
     db_rows,
     jobs_at,
     last,
+    staff_card,
+    text_for,
 )
-from tests.auxil.fake_bot_api import FakeBotApi
-from tests.auxil.harness import BotHarness, make_settings, sqlite_url
+from tests.auxil.harness import BotHarness
 from tests.auxil.telegram_users import (
     ANA,
     BEN,
@@ -95,20 +96,6 @@ def holds(promise: str) -> Callable[[Test], Test]:
     return mark
 
 
-@pytest.fixture
-async def bot(api: FakeBotApi, tmp_path: Path, knowledge: Knowledge) -> AsyncIterator[BotHarness]:
-    settings = make_settings(api, sqlite_url(tmp_path), bot_admin_chat_ids=(STAFF_CHAT_ID,))
-    harness = BotHarness(api, settings, knowledge)
-    await harness.start()
-    yield harness
-    await harness.stop()
-
-
-def text(bot: BotHarness, user: TelegramUser, key: str, **values: str) -> str:
-    language: Language = "es" if user.language_code == "es" else "en"
-    return bot.knowledge.text(language, key, **values)
-
-
 async def purge_at_the_end_of_retention(bot: BotHarness, start: datetime, *, past: bool) -> None:
     """Run the retention job an hour before the period from `start` ends, or a minute after."""
     ends = start + timedelta(days=bot.settings.lead_retention_days)
@@ -122,16 +109,9 @@ def count(tmp_path: Path, table: str) -> int:
     return rows
 
 
-async def card_for(bot: BotHarness, reference: str) -> None:
-    await bot.api.wait_until(
-        f"the staff's message about {reference}",
-        lambda: any(reference in m.text for m in bot.api.messages_to(STAFF_CHAT_ID)),
-    )
-
-
 async def exchange_messages(bot: BotHarness, person: TelegramUser, reference: str) -> None:
     """A staff member writes to the person through the bot, and the person answers."""
-    card = next(m for m in bot.api.messages_to(STAFF_CHAT_ID) if reference in m.text)
+    card = await staff_card(bot, reference)
     await bot.staff_press(MARIA, card, f"s:take:{reference}")
     in_person_chat = len(bot.api.messages_to(person.id))
     await bot.staff_reply(MARIA, card, "Rosa, we will call you on Monday")
@@ -201,7 +181,7 @@ async def test_a_request_and_its_messages_are_kept_for_the_retention_period_then
     you and the firm exchange here about it. Deleted after N days." and "when a request is
     deleted, the bot clears your name, contact, topic and messages from its posts there"."""
     reference = await book(bot, BEN, name="Rosa Retiene", topic="asylum for my son Mateo")
-    await card_for(bot, reference)
+    await staff_card(bot, reference)
     await exchange_messages(bot, BEN, reference)
     assert count(tmp_path, "leads") == 1
     assert count(tmp_path, "lead_events") >= 3  # taken, to the person, from the person
@@ -256,7 +236,7 @@ async def test_an_unfinished_booking_is_deleted_when_it_expires(
     assert "Rosa Abandona" not in stored_state()
     assert PHONE_DIGITS not in stored_state()
     report = last(await bot.say(person, "/mydata")).text
-    assert text(bot, person, "mydata_draft") not in report
+    assert text_for(bot, person, "mydata_draft") not in report
 
 
 @holds("kept-questions")
@@ -304,7 +284,7 @@ async def test_the_conversation_is_deleted_after_the_retention_period_without_me
 async def test_a_request_reaches_only_the_person_and_the_staff_chat(bot: BotHarness) -> None:
     """ "Who sees it: the firm's staff. Each request is posted in the firm's Telegram group.\""""
     reference = await book(bot, BEN, name="Rosa Visible", topic="asylum for my son Mateo")
-    await card_for(bot, reference)
+    await staff_card(bot, reference)
     await exchange_messages(bot, BEN, reference)
     chats = {
         message.chat_id
@@ -323,7 +303,7 @@ async def test_nothing_a_person_gives_is_readable_in_the_database_files(
     """ "How it is kept: encrypted, in the firm's database.\""""
     await bot.say(BEN, UNANSWERABLE["en"].replace("Rosa Elena Ruiz", "Teresa"))
     reference = await book(bot, BEN, name="Rosa Cifrada", contact="email", topic="visa for Mateo")
-    await card_for(bot, reference)
+    await staff_card(bot, reference)
     await exchange_messages(bot, BEN, reference)
     # The session's draft and owed replies, too: a booking half done.
     consent = last(await bot.say(ANA, "/book"))
@@ -350,18 +330,18 @@ async def test_mydata_shows_what_is_stored_and_forget_deletes_it_at_once(
     language: Language = "es" if person.language_code == "es" else "en"
     await bot.say(person, UNANSWERABLE[language])
     reference = await book(bot, person, name="Rosa Olvida")
-    await card_for(bot, reference)
+    await staff_card(bot, reference)
     await exchange_messages(bot, person, reference)
 
     report = last(await bot.say(person, "/mydata")).text
     assert reference in report
     assert "Rosa Olvida" in report
-    assert text(bot, person, "status_claimed") in report
-    assert text(bot, person, "mydata_questions", count="1") in report
+    assert text_for(bot, person, "status_claimed") in report
+    assert text_for(bot, person, "mydata_questions", count="1") in report
 
     confirm = last(await bot.say(person, "/forget"))
     (forgotten,) = await bot.press(person, confirm, "b:forget:yes")
-    assert forgotten.text == text(bot, person, "forgotten")
+    assert forgotten.text == text_for(bot, person, "forgotten")
     # What the bot cannot delete, it says: the chat on the person's phone.
     assert (
         "borre el chat en Telegram" if language == "es" else "delete the chat in Telegram"
@@ -372,4 +352,4 @@ async def test_mydata_shows_what_is_stored_and_forget_deletes_it_at_once(
     report = last(await bot.say(person, "/mydata")).text
     assert reference not in report
     assert "Rosa Olvida" not in report
-    assert text(bot, person, "mydata_questions", count="1") not in report
+    assert text_for(bot, person, "mydata_questions", count="1") not in report

@@ -27,6 +27,8 @@ from tests.auxil.conversations import (
     db_write,
     jobs_at,
     last,
+    staff_card,
+    text_for,
 )
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.harness import DATA_KEY, BotHarness, make_settings, sqlite_url
@@ -65,15 +67,6 @@ def staff_text(bot: BotHarness, key: str, **values: str) -> str:
     return bot.knowledge.text(language, key, **values)
 
 
-async def card_for(bot: BotHarness, reference: str) -> SentMessage:
-    """The staff-chat card of a request, once it has arrived."""
-    await bot.api.wait_until(
-        f"a card for {reference}",
-        lambda: any(reference in message.text for message in bot.api.messages_to(STAFF_CHAT_ID)),
-    )
-    return next(m for m in bot.api.messages_to(STAFF_CHAT_ID) if reference in m.text)
-
-
 async def card_shows(bot: BotHarness, card: SentMessage, text: str) -> SentMessage:
     """Wait until the card (edited by the bot) shows `text`."""
     await bot.api.wait_until(f"the card shows {text!r}", lambda: text in card.text)
@@ -95,7 +88,7 @@ async def test_taking_a_request_shows_who_has_it_and_a_second_taker_is_told(
     bot: BotHarness,
 ) -> None:
     reference = await book(bot, BEN, name="Ben Llamada")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     assert "Ben Llamada" in card.text
     assert PHONE_DIGITS[-4:] in card.text
     assert staff_text(bot, "staff_status_received", owner="?") in card.text
@@ -128,7 +121,7 @@ async def test_taking_a_request_shows_who_has_it_and_a_second_taker_is_told(
 
 async def test_two_staff_pressing_at_once_one_takes_it(bot: BotHarness, tmp_path: Path) -> None:
     reference = await book(bot, ANA, name="Ana Doble")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     take = button(bot, "take", reference)
     presses = [
         make_staff_callback_update(STAFF_CHAT_ID, member, card, take, f"race-{member.id}")
@@ -152,7 +145,7 @@ async def test_two_staff_pressing_at_once_one_takes_it(bot: BotHarness, tmp_path
 
 async def test_not_reached_released_and_done(bot: BotHarness, tmp_path: Path) -> None:
     reference = await book(bot, ANA, name="Ana Estado")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     await bot.staff_press(MARIA, card, button(bot, "take", reference))
     await card_shows(bot, card, staff_text(bot, "staff_status_claimed", owner="Maria"))
     for count in (1, 2):
@@ -185,7 +178,7 @@ async def test_a_staff_button_outside_the_staff_chat_or_on_a_deleted_request_doe
     bot: BotHarness, knowledge: Knowledge
 ) -> None:
     reference = await book(bot, BEN, name="Ben Fuera")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     take = button(bot, "take", reference)
     # Someone forwards the card to their own chat with the bot and presses.
     forwarded = SentMessage(card.message_id, BEN.id, card.text, card.reply_markup)
@@ -205,7 +198,7 @@ async def test_an_urgent_request_nobody_takes_is_posted_again_once(
     bot: BotHarness, tmp_path: Path
 ) -> None:
     reference = await book_urgent(bot, BEN)
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     before = len(bot.api.messages_to(STAFF_CHAT_ID))
     jobs = jobs_at(bot, lambda: datetime.now(UTC))
     await jobs.remind()  # not yet: it came in a moment ago
@@ -226,7 +219,7 @@ async def test_an_urgent_request_nobody_takes_is_posted_again_once(
 
 async def test_requests_open_too_long_are_listed_once_a_day(bot: BotHarness) -> None:
     reference = await book(bot, ANA, name="Ana Espera")
-    await card_for(bot, reference)
+    await staff_card(bot, reference)
     before = len(bot.api.messages_to(STAFF_CHAT_ID))
     writer = bot.services.runtime.dialogue.writer
     tomorrow = writer.in_zone(datetime.now(UTC) + timedelta(days=1)).replace(hour=10)
@@ -245,7 +238,7 @@ async def test_leads_shows_status_and_owner_and_leads_open_the_unclaimed(
 ) -> None:
     first = await book(bot, ANA, name="Ana Tomada")
     second = await book(bot, BEN, name="Ben Libre")
-    await bot.staff_press(MARIA, await card_for(bot, first), button(bot, "take", first))
+    await bot.staff_press(MARIA, await staff_card(bot, first), button(bot, "take", first))
     before = len(bot.api.messages_to(STAFF_CHAT_ID))
     await bot.handled(
         make_group_command_update(STAFF_CHAT_ID, MARIA, bot.api.next_message_id(), "/leads")
@@ -266,14 +259,9 @@ async def test_leads_shows_status_and_owner_and_leads_open_the_unclaimed(
 PEOPLE = [pytest.param(BEN, id="person-en"), pytest.param(ANA, id="person-es")]
 
 
-def person_text(bot: BotHarness, person: TelegramUser, key: str, **values: str) -> str:
-    language: Language = "es" if person.language_code == "es" else "en"
-    return bot.knowledge.text(language, key, **values)
-
-
 def first_line_of(bot: BotHarness, person: TelegramUser, reference: str) -> str:
     """The opening line of a message relayed from the firm, as the person sees it."""
-    whole = person_text(bot, person, "relay_from_firm", reference=reference, text="", until="")
+    whole = text_for(bot, person, "relay_from_firm", reference=reference, text="", until="")
     return whole.split("\n")[0]
 
 
@@ -282,7 +270,7 @@ async def test_a_staff_reply_reaches_the_person_as_the_firm_and_their_answer_com
     bot: BotHarness, person: TelegramUser, tmp_path: Path
 ) -> None:
     reference = await book(bot, person, name="Rosa Relevo")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     in_person_chat = len(bot.api.messages_to(person.id))
     in_staff_chat = len(bot.api.messages_to(STAFF_CHAT_ID))
 
@@ -298,21 +286,21 @@ async def test_a_staff_reply_reaches_the_person_as_the_firm_and_their_answer_com
 
     # Their next messages go to the staff, as replies to the request, not to the FAQ.
     (ack,) = await bot.say(person, "Yes, 10 is fine, my daughter will translate")
-    assert ack.text == person_text(bot, person, "relay_sent", reference=reference)
+    assert ack.text == text_for(bot, person, "relay_sent", reference=reference)
     (back,) = await bot.api.wait_for_messages(STAFF_CHAT_ID, 1, after=in_staff_chat + 1)
     assert back.text == staff_text(
         bot, "staff_relay", reference=reference, text="Yes, 10 is fine, my daughter will translate"
     )
     assert back.reply_to == card.message_id
     (ack,) = await bot.say(person, "can I be deported?")
-    assert ack.text == person_text(bot, person, "relay_sent", reference=reference)
+    assert ack.text == text_for(bot, person, "relay_sent", reference=reference)
 
     # /cancel: the bot answers questions again, and nothing more reaches the staff.
     (stopped,) = await bot.say(person, "/cancel")
-    assert stopped.text.startswith(person_text(bot, person, "relay_stopped"))
+    assert stopped.text.startswith(text_for(bot, person, "relay_stopped"))
     relays_so_far = len(bot.api.messages_to(STAFF_CHAT_ID))
     answer = last(await bot.say(person, "can I be deported?"))
-    assert answer.text != person_text(bot, person, "relay_sent", reference=reference)
+    assert answer.text != text_for(bot, person, "relay_sent", reference=reference)
     await asyncio.sleep(0.3)
     assert len(bot.api.messages_to(STAFF_CHAT_ID)) == relays_so_far
 
@@ -331,7 +319,7 @@ async def test_message_them_asks_for_the_text_and_done_ends_the_conversation(
     bot: BotHarness,
 ) -> None:
     reference = await book(bot, ANA, name="Ana Mensaje")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     before = len(bot.api.messages_to(STAFF_CHAT_ID))
     toast = await bot.staff_press(LUIS, card, button(bot, "message", reference))
     assert toast == staff_text(bot, "staff_toast_message")
@@ -346,7 +334,7 @@ async def test_message_them_asks_for_the_text_and_done_ends_the_conversation(
     assert "¿prefiere que la llamemos el lunes?" in relayed.text
     assert "Luis" not in relayed.text
     (ack,) = await bot.say(ANA, "El lunes está bien")
-    assert ack.text == person_text(bot, ANA, "relay_sent", reference=reference)
+    assert ack.text == text_for(bot, ANA, "relay_sent", reference=reference)
 
     # Done closes the request: the person's messages go back to the FAQ.
     await bot.staff_press(LUIS, card, button(bot, "take", reference))
@@ -354,7 +342,7 @@ async def test_message_them_asks_for_the_text_and_done_ends_the_conversation(
     await bot.staff_press(LUIS, card, button(bot, "done", reference))
     await card_shows(bot, card, staff_text(bot, "staff_status_done", owner="Luis"))
     answer = last(await bot.say(ANA, "¿me pueden deportar?"))
-    assert answer.text != person_text(bot, ANA, "relay_sent", reference=reference)
+    assert answer.text != text_for(bot, ANA, "relay_sent", reference=reference)
     # And a reply to a closed request is refused, not sent.
     at = len(bot.api.messages_to(STAFF_CHAT_ID))
     await bot.staff_reply(LUIS, card, "¿Sigue ahí?")
@@ -366,7 +354,7 @@ async def test_message_them_asks_for_the_text_and_done_ends_the_conversation(
 
 async def test_only_staff_chats_relay(bot: BotHarness) -> None:
     reference = await book(bot, BEN, name="Ben Solo")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     # A reply in a group that is not a staff chat (the bot was added somewhere else).
     other_group = -100999
     elsewhere = SentMessage(card.message_id, other_group, card.text, card.reply_markup)
@@ -398,7 +386,7 @@ async def test_forget_clears_the_person_from_every_staff_message(
     )
     notifier.start()
     notifier.wake()
-    digest = await card_for(bot, mine)
+    digest = await staff_card(bot, mine)
     assert theirs in digest.text
     # Nobody takes the urgent one: it is posted again.
     db_write(tmp_path, "UPDATE leads SET created_at = datetime(created_at, '-11 minutes')")
@@ -427,7 +415,7 @@ async def test_forget_clears_the_person_from_every_staff_message(
     confirm = last(await bot.say(person, "/forget"))
     bot.api.conditions.latency = (0.05, 0.08)  # each edit takes a moment, as on Telegram
     (forgotten,) = await bot.press(person, confirm, "b:forget:yes")
-    assert forgotten.text == person_text(bot, person, "forgotten")
+    assert forgotten.text == text_for(bot, person, "forgotten")
 
     # By the time the person reads "Done", the staff chat shows nothing of them.
     details = ("Zoe", PHONE_DIGITS[-4:], "Adelanto", CRISIS[person.language_code or "en"])
@@ -454,7 +442,7 @@ async def test_long_and_marked_up_messages_are_relayed_whole_and_as_typed(
     bot: BotHarness,
 ) -> None:
     reference = await book(bot, BEN, name="Ben Largo")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     in_person_chat = len(bot.api.messages_to(BEN.id))
     # As long as Telegram lets a staff member write: with the firm's introduction, two messages.
     long_reply = "<b>Hola</b> & *hi* " + "palabra " * 495
@@ -465,7 +453,7 @@ async def test_long_and_marked_up_messages_are_relayed_whole_and_as_typed(
     assert received.count("palabra") == 495
     in_staff_chat = len(bot.api.messages_to(STAFF_CHAT_ID))
     (ack,) = await bot.say(BEN, "🙂" * 4096)
-    assert ack.text == person_text(bot, BEN, "relay_sent", reference=reference)
+    assert ack.text == text_for(bot, BEN, "relay_sent", reference=reference)
     (relayed,) = await bot.api.wait_for_messages(STAFF_CHAT_ID, 1, after=in_staff_chat)
     assert relayed.text.startswith(f"💬 {reference}")
     assert "🙂" * 100 in relayed.text
@@ -477,7 +465,7 @@ async def test_no_personal_data_in_logs_through_the_staff_side(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     reference = await book(bot, BEN, name="Benedict Secretname", topic="secret topic words")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     await bot.staff_press(MARIA, card, button(bot, "take", reference))
     in_person_chat = len(bot.api.messages_to(BEN.id))
     await bot.staff_reply(MARIA, card, "Benedict, private words from the firm")
@@ -500,7 +488,7 @@ async def test_no_personal_data_in_logs_through_the_staff_side(
 
 async def test_leads_export_has_status_owner_and_history(bot: BotHarness, tmp_path: Path) -> None:
     reference = await book(bot, ANA, name="Ana Exporta")
-    card = await card_for(bot, reference)
+    card = await staff_card(bot, reference)
     await bot.staff_press(MARIA, card, button(bot, "take", reference))
     await bot.staff_press(MARIA, card, button(bot, "unreached", reference))
     in_person_chat = len(bot.api.messages_to(ANA.id))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,15 +36,6 @@ from tests.auxil.telegram_users import (
     make_sticker_update,
     make_text_update,
 )
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi, tmp_path: Path, knowledge: Knowledge) -> AsyncIterator[BotHarness]:
-    settings = make_settings(api, sqlite_url(tmp_path), bot_admin_chat_ids=(STAFF_CHAT_ID,))
-    harness = BotHarness(api, settings, knowledge)
-    await harness.start()
-    yield harness
-    await harness.stop()
 
 
 async def test_start_in_spanish_and_english(bot: BotHarness, knowledge: Knowledge) -> None:

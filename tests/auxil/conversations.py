@@ -21,6 +21,20 @@ PHONE_DIGITS = "2135550147"
 EMAIL = "ben.tester@example.org"
 
 
+def text_for(bot: BotHarness, user: TelegramUser, key: str, **values: str) -> str:
+    """A text as `user` reads it (Spanish for a Spanish speaker)."""
+    return bot.knowledge.text("es" if user.language_code == "es" else "en", key, **values)
+
+
+async def staff_card(bot: BotHarness, reference: str) -> SentMessage:
+    """The staff chat's message about a request, once it has arrived."""
+    await bot.api.wait_until(
+        f"the staff's message about {reference}",
+        lambda: any(reference in m.text for m in bot.api.messages_to(STAFF_CHAT_ID)),
+    )
+    return next(m for m in bot.api.messages_to(STAFF_CHAT_ID) if reference in m.text)
+
+
 def reference_in(message: SentMessage) -> str:
     """The request reference a message gives (C-XXXXXX)."""
     match = re.search(r"C-[A-Z0-9]{6}", message.text)
