@@ -310,7 +310,9 @@ class Notifier:
             try:
                 await self._sender.send(chat_id, StaffPost(self._desk.manual_delete(reference)))
             except Exception as error:
-                logger.warning("could not ask the staff to delete by hand (%s)", error)
+                logger.warning(
+                    "could not ask the staff to delete by hand (%s)", type(error).__name__
+                )
                 await self._desk_work(message, retry=True)
                 return
         await self._desk_work(message, forget=True)
