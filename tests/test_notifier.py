@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from bot.knowledge import Knowledge
@@ -94,6 +95,7 @@ def _notifier(
     )
 
 
+@pytest.mark.clock
 async def test_each_chat_gets_the_lead_once(store: Store, knowledge: Knowledge) -> None:
     sender = RecordingSender()
     notifier = _notifier(store, sender, knowledge, lambda: datetime.now(UTC))
@@ -107,6 +109,7 @@ async def test_each_chat_gets_the_lead_once(store: Store, knowledge: Knowledge) 
     assert all("+12135550147" in text and "Nora Notify" in text for _, text in sender.sent)
 
 
+@pytest.mark.clock
 async def test_failures_wait_and_retry_refusals_stop(store: Store, knowledge: Knowledge) -> None:
     now = [datetime.now(UTC)]
     sender = RecordingSender()
@@ -126,6 +129,7 @@ async def test_failures_wait_and_retry_refusals_stop(store: Store, knowledge: Kn
     assert [chat for chat, _ in sender.sent] == [-1]
 
 
+@pytest.mark.clock
 async def test_stopping_records_the_notification_being_sent(
     store: Store, knowledge: Knowledge
 ) -> None:
@@ -142,6 +146,7 @@ async def test_stopping_records_the_notification_being_sent(
     assert await rest.deliver_due() == 1  # the other one was handed back, not left claimed
 
 
+@pytest.mark.clock
 async def test_leads_waiting_together_go_out_as_one_digest_urgent_first(
     store: Store, knowledge: Knowledge
 ) -> None:
@@ -158,6 +163,7 @@ async def test_leads_waiting_together_go_out_as_one_digest_urgent_first(
     assert await notifier.deliver_due() == 0
 
 
+@pytest.mark.clock
 async def test_retries_stop_after_a_bounded_number_and_the_lead_stays_listed(
     store: Store, knowledge: Knowledge
 ) -> None:
@@ -177,6 +183,7 @@ async def test_retries_stop_after_a_bounded_number_and_the_lead_stays_listed(
     assert [stored.lead.reference for stored in await store.newest_leads()] == ["C-NOTIFY"]
 
 
+@pytest.mark.clock
 async def test_telegrams_retry_after_is_honoured(store: Store, knowledge: Knowledge) -> None:
     now = [datetime.now(UTC)]
     sender = RecordingSender()
@@ -192,6 +199,7 @@ async def test_telegrams_retry_after_is_honoured(store: Store, knowledge: Knowle
     assert sorted(chat for chat, _ in sender.sent) == sorted(STAFF)
 
 
+@pytest.mark.clock
 async def test_a_wake_up_during_a_scan_is_not_lost(store: Store, knowledge: Knowledge) -> None:
     sender = RecordingSender()
     sender.delay = 0.2
@@ -212,6 +220,7 @@ async def test_a_wake_up_during_a_scan_is_not_lost(store: Store, knowledge: Know
     assert sum("C-SECOND" in text for _, text in sender.sent) == 2
 
 
+@pytest.mark.clock
 async def test_a_lead_that_cannot_be_read_does_not_hold_back_the_others(
     store: Store, knowledge: Knowledge
 ) -> None:

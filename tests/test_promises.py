@@ -172,6 +172,7 @@ def test_the_consent_requests_make_the_same_promises(
 # --- what is kept, and for how long --------------------------------------------------------------
 
 
+@pytest.mark.clock
 @holds("requests")
 @holds("staff-chat")
 async def test_a_request_and_its_messages_are_kept_for_the_retention_period_then_deleted(
@@ -209,6 +210,7 @@ async def test_a_request_and_its_messages_are_kept_for_the_retention_period_then
     )
 
 
+@pytest.mark.clock
 @holds("drafts")
 @pytest.mark.parametrize("person", [BEN, ANA], ids=["en", "es"])
 async def test_an_unfinished_booking_is_deleted_when_it_expires(
@@ -239,6 +241,7 @@ async def test_an_unfinished_booking_is_deleted_when_it_expires(
     assert text_for(bot, person, "mydata_draft") not in report
 
 
+@pytest.mark.clock
 @holds("kept-questions")
 @pytest.mark.parametrize("person", [BEN, ANA], ids=["en", "es"])
 async def test_kept_questions_hold_no_contact_name_or_id_number_and_are_deleted_in_time(
@@ -262,6 +265,7 @@ async def test_kept_questions_hold_no_contact_name_or_id_number_and_are_deleted_
     assert count(tmp_path, "unanswered") == 0
 
 
+@pytest.mark.clock
 @holds("conversation")
 async def test_the_conversation_is_deleted_after_the_retention_period_without_messages(
     bot: BotHarness, tmp_path: Path

@@ -10,8 +10,8 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -194,6 +194,7 @@ async def test_a_staff_button_outside_the_staff_chat_or_on_a_deleted_request_doe
     assert toast == staff_text(bot, "staff_toast_gone")
 
 
+@pytest.mark.clock
 async def test_an_urgent_request_nobody_takes_is_posted_again_once(
     bot: BotHarness, tmp_path: Path
 ) -> None:
@@ -217,20 +218,36 @@ async def test_an_urgent_request_nobody_takes_is_posted_again_once(
     assert len(bot.api.messages_to(STAFF_CHAT_ID)) == before + 1
 
 
+@pytest.mark.clock
 async def test_requests_open_too_long_are_listed_once_a_day(bot: BotHarness) -> None:
+    booked = datetime.now(UTC)
     reference = await book(bot, ANA, name="Ana Espera")
     await staff_card(bot, reference)
     before = len(bot.api.messages_to(STAFF_CHAT_ID))
     writer = bot.services.runtime.dialogue.writer
-    tomorrow = writer.in_zone(datetime.now(UTC) + timedelta(days=1)).replace(hour=10)
-    jobs = jobs_at(bot, lambda: tomorrow.astimezone(UTC))
-    await jobs.open_digest()
-    (digest,) = await bot.api.wait_for_messages(STAFF_CHAT_ID, 1, after=before)
+    # The first day of the firm's that starts more than 24 hours after the booking, whatever
+    # the hour the test runs at: the digest's clock is set from the booking, not the wall.
+    day = writer.in_zone(booked + timedelta(hours=25)).date() + timedelta(days=1)
+
+    def at(days: int, hour: int, minute: int = 0) -> Callable[[], datetime]:
+        local = datetime.combine(day + timedelta(days=days), time(hour, minute))
+        moment = local.replace(tzinfo=writer.in_zone(booked).tzinfo).astimezone(UTC)
+        return lambda: moment
+
+    async def digests_at(clock: Callable[[], datetime]) -> list[SentMessage]:
+        seen = len(bot.api.messages_to(STAFF_CHAT_ID))
+        await jobs_at(bot, clock).open_digest()  # posts before it returns
+        return bot.api.messages_to(STAFF_CHAT_ID)[seen:]
+
+    assert await digests_at(at(0, 8, 59)) == []  # not before 9:00
+    (digest,) = await digests_at(at(0, 13))
     assert digest.text.startswith(staff_text(bot, "staff_open_digest", hours="24"))
     assert reference in digest.text
     assert "Ana Espera" not in digest.text  # references, not people
-    await jobs.open_digest()
-    assert len(bot.api.messages_to(STAFF_CHAT_ID)) == before + 1
+    assert await digests_at(at(0, 23, 30)) == []  # once a day
+    (next_day,) = await digests_at(at(1, 9))
+    assert reference in next_day.text
+    assert len(bot.api.messages_to(STAFF_CHAT_ID)) == before + 2
 
 
 async def test_leads_shows_status_and_owner_and_leads_open_the_unclaimed(
@@ -367,6 +384,7 @@ async def test_only_staff_chats_relay(bot: BotHarness) -> None:
 # --- /forget reaching the staff chat -----------------------------------------------------------
 
 
+@pytest.mark.clock
 @pytest.mark.parametrize("person", PEOPLE)
 @pytest.mark.parametrize("bot_is_admin", [True, False], ids=["admin", "not-admin"])
 async def test_forget_clears_the_person_from_every_staff_message(
@@ -486,6 +504,7 @@ async def test_no_personal_data_in_logs_through_the_staff_side(
         assert secret not in logged, secret
 
 
+@pytest.mark.clock
 async def test_leads_export_has_status_owner_and_history(bot: BotHarness, tmp_path: Path) -> None:
     reference = await book(bot, ANA, name="Ana Exporta")
     card = await staff_card(bot, reference)

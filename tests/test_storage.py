@@ -116,6 +116,7 @@ class TestStoreContract:
         async with store.unit() as unit:
             assert (await unit.lock_chat("counter")).state == "10"
 
+    @pytest.mark.clock
     async def test_lead_notifications_are_delivered_once(self, store: Store) -> None:
         assert await _save_lead(store, "C-AAAAAA", "user-1") is False
         now = datetime.now(UTC)
@@ -127,6 +128,7 @@ class TestStoreContract:
         assert await store.claim_deliveries(now + timedelta(hours=1)) == []
         assert await store.next_delivery_at() is None
 
+    @pytest.mark.clock
     async def test_updated_lead_is_notified_as_an_update(self, store: Store) -> None:
         await _save_lead(store, "C-BBBBBB", "user-2")
         assert await _save_lead(store, "C-BBBBBB", "user-2", update=True, name="Rosa Updated")
@@ -135,6 +137,7 @@ class TestStoreContract:
         (lead,) = await store.all_leads()
         assert lead.name == "Rosa Updated"
 
+    @pytest.mark.clock
     async def test_retry_and_give_up(self, store: Store) -> None:
         await _save_lead(store, "C-CCCCCC", "user-3")
         now = datetime.now(UTC)
@@ -145,6 +148,7 @@ class TestStoreContract:
         (again,) = await store.claim_deliveries(now + timedelta(minutes=6))
         assert (again.outbox_id, again.attempts) == (retried.outbox_id, 1)
 
+    @pytest.mark.clock
     async def test_forget_removes_one_user_only(self, store: Store) -> None:
         await _save_lead(store, "C-DDDDDD", "user-4")
         await _save_lead(store, "C-EEEEEE", "user-5")
@@ -175,6 +179,7 @@ class TestStoreContract:
         assert (stats.leads, stats.urgent_leads) == (1, 1)
         assert await store.unanswered_texts() == [("es", "¿visa?")]
 
+    @pytest.mark.clock
     async def test_purge_deletes_what_is_past_retention(self, store: Store) -> None:
         await _save_lead(store, "C-GGGGGG", "user-7")
         assert await store.purge(datetime.now(UTC) - timedelta(days=1)) == 0

@@ -311,6 +311,7 @@ async def test_restart_in_the_middle_of_a_booking(bot: BotHarness, tmp_path: Pat
     assert db_rows(tmp_path, "select count(*) from outbox where sent_at is not null") == [(1,)]
 
 
+@pytest.mark.clock
 async def test_an_abandoned_draft_is_shown_then_deleted_by_the_periodic_job(
     bot: BotHarness, tmp_path: Path, knowledge: Knowledge
 ) -> None:
