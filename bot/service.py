@@ -209,7 +209,8 @@ class ChatService:
         """Handle one update (the caller holds its chat); return what to send to the chat."""
         admin = self.is_admin(incoming.chat_id)
         needed = records_needed(incoming.event, admin=admin)
-        if not incoming.private:
+        # A chat listed as the staff's is a staff chat, a group or a staff member's own.
+        if admin or not incoming.private:
             replies, toast = await self.staffroom.handle(
                 incoming.event,
                 chat_id=incoming.chat_id,
@@ -217,6 +218,7 @@ class ChatService:
                 message_id=incoming.message_id,
                 reply_to=incoming.reply_to,
                 sender=incoming.sender_name,
+                update_id=incoming.update_id if self._deduplicate else None,
             )
             return Response(replies, self._staff_language, toast=toast)
         chat_key = self.chat_key(incoming.chat_id)

@@ -29,7 +29,7 @@ from bot.knowledge import Language
 from bot.owed import owe
 from bot.records import StaffView
 from bot.staff import StaffAction, StaffDesk, parse_staff_button
-from bot.storage import Store
+from bot.storage import Store, Unit
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,14 @@ _REFUSAL_KEYS: dict[Refusal, str] = {
     "not_taken": "staff_toast_not_taken",
     "no_chat": "staff_toast_no_chat",
 }
+
+
+async def _first_time(unit: Unit, update_id: int) -> bool:
+    """Record a staff chat's update as handled; False when it was already (a redelivery)."""
+    if await unit.first_time(update_id):
+        return True
+    logger.info("update %s was already handled", update_id)
+    return False
 
 
 def is_staff_button(event: Event) -> bool:
@@ -85,16 +93,25 @@ class StaffRoom:
         message_id: int | None,
         reply_to: int | None,
         sender: str | None,
+        update_id: int | None = None,
     ) -> tuple[list[Reply], str | None]:
-        """Handle one update of a group chat: (replies to the chat, toast)."""
+        """Handle one update of a group chat or a staff chat: (replies to the chat, toast).
+
+        With `update_id` (webhook mode, where Telegram may deliver an update again), a staff
+        chat's update is recorded in the transaction of its effects and handled once.
+        """
         if isinstance(event, ButtonPress) and (parsed := parse_staff_button(event.data)):
             if not admin:
                 return [], self._text("staff_only")
             action, reference = parsed
-            return [], await self._act(action, reference, chat_id, sender)
+            return [], await self._act(action, reference, chat_id, sender, update_id)
         if admin and isinstance(event, TextMessage) and reply_to is not None:
-            replies = await self._relay(event.text, chat_id, message_id, reply_to, sender)
+            replies = await self._relay(
+                event.text, chat_id, message_id, reply_to, sender, update_id
+            )
             return replies, None
+        if admin and update_id is not None and not await self._first_time(update_id):
+            return [], None
         needed = records_needed(event, admin=admin)
         records = await self.records(needed, event) if needed else None
         turn = self._dialogue.handle(
@@ -110,10 +127,21 @@ class StaffRoom:
 
     # --- buttons -----------------------------------------------------------------------------
 
-    async def _act(
-        self, action: StaffAction, reference: str, chat_id: int, sender: str | None
-    ) -> str:
+    async def _first_time(self, update_id: int) -> bool:
         async with self._store.unit() as unit:
+            return await _first_time(unit, update_id)
+
+    async def _act(
+        self,
+        action: StaffAction,
+        reference: str,
+        chat_id: int,
+        sender: str | None,
+        update_id: int | None,
+    ) -> str | None:
+        async with self._store.unit() as unit:
+            if update_id is not None and not await _first_time(unit, update_id):
+                return None
             outcome = await Desk(unit.session, unit.vault).act(
                 reference, action, sender or "?", chat_id, self._clock()
             )
@@ -150,10 +178,13 @@ class StaffRoom:
         message_id: int | None,
         reply_to: int,
         sender: str | None,
+        update_id: int | None,
     ) -> list[Reply]:
         now = self._clock()
         until = now + self._relay_for
         async with self._store.unit() as unit:
+            if update_id is not None and not await _first_time(unit, update_id):
+                return []
             desk = Desk(unit.session, unit.vault)
             about = {message.ref for message in await desk.message_about(chat_id, reply_to)}
             if not about:

@@ -271,6 +271,33 @@ async def test_leads_shows_status_and_owner_and_leads_open_the_unclaimed(
     assert first not in unclaimed.text
 
 
+async def test_a_staff_members_private_chat_is_a_staff_chat(
+    api: FakeBotApi, tmp_path: Path, knowledge: Knowledge
+) -> None:
+    settings = make_settings(api, sqlite_url(tmp_path), bot_admin_chat_ids=(MARIA.id,))
+    harness = BotHarness(api, settings, knowledge)
+    await harness.start()
+    try:
+        reference = await book(harness, BEN, name="Ben Privado")
+        (card,) = await api.wait_for_messages(MARIA.id, 1)
+        assert reference in card.text
+        toast = await harness.staff_press(MARIA, card, button(harness, "take", reference))
+        assert toast == staff_text(harness, "staff_toast_take", reference=reference)
+        await card_shows(harness, card, staff_text(harness, "staff_status_claimed", owner="Maria"))
+        in_person_chat = len(api.messages_to(BEN.id))
+        await harness.staff_reply(MARIA, card, "Can we call you at 10?")
+        (relayed,) = await api.wait_for_messages(BEN.id, 1, after=in_person_chat)
+        assert "Can we call you at 10?" in relayed.text
+        (ack,) = await harness.say(BEN, "Yes please")
+        assert ack.text == text_for(harness, BEN, "relay_sent", reference=reference)
+        await api.wait_until(
+            "the person's answer in the staff member's chat",
+            lambda: any("Yes please" in m.text for m in api.messages_to(MARIA.id)),
+        )
+    finally:
+        await harness.stop()
+
+
 # --- messages relayed both ways ----------------------------------------------------------------
 
 PEOPLE = [pytest.param(BEN, id="person-en"), pytest.param(ANA, id="person-es")]

@@ -19,10 +19,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.knowledge import Knowledge
 from bot.sessions import InlineSessions
+from bot.staff import staff_button_data
 from bot.storage import Store
+from tests.auxil.conversations import book, staff_card
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import WEBHOOK_SECRET, WebhookHarness, sqlite_url
-from tests.auxil.telegram_users import BEN, STAFF_CHAT_ID, make_text_update
+from tests.auxil.telegram_users import (
+    BEN,
+    MARIA,
+    STAFF_CHAT_ID,
+    make_staff_callback_update,
+    make_staff_reply_update,
+    make_text_update,
+)
 
 
 @pytest.fixture
@@ -82,6 +91,39 @@ async def test_the_same_update_posted_three_times_gets_one_reply(hook: WebhookHa
             assert answered.status_code == 200
     assert len(hook.api.messages_to(BEN.id)) == 1
     assert "faqbot_updates_duplicate_total 2.0" in await _metrics(hook)
+
+
+async def test_a_staff_chats_update_delivered_again_is_handled_once(
+    hook: WebhookHarness,
+) -> None:
+    reference = await book(hook, BEN, name="Ben Doble")
+    card = await staff_card(hook, reference)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    reply = {
+        "update_id": 9101,
+        **make_staff_reply_update(
+            STAFF_CHAT_ID, MARIA, hook.api.next_message_id(), "We will call at 10", card
+        ),
+    }
+    press = {
+        "update_id": 9102,
+        **make_staff_callback_update(
+            STAFF_CHAT_ID, MARIA, card, staff_button_data("unreached", reference), "q-twice"
+        ),
+    }
+    in_person_chat = len(hook.api.messages_to(BEN.id))
+    async with httpx.AsyncClient() as client:
+        for update in (reply, reply, press, press):
+            answered = await client.post(
+                f"{hook.url}/telegram", content=json.dumps(update), headers=headers
+            )
+            assert answered.status_code == 200
+    relayed = await hook.settle(BEN.id, in_person_chat)
+    assert [m.text.count("We will call at 10") for m in relayed] == [1]
+    unreached = hook.knowledge.text("en", "staff_unreached", count="1")
+    await hook.api.wait_until("the card counts one try", lambda: unreached in card.text)
+    leads = await hook.services.runtime.store.newest_leads()
+    assert [stored.unreached for stored in leads] == [1]
 
 
 async def test_a_malformed_body_is_refused_without_being_logged(

@@ -128,10 +128,16 @@ LUIS = TelegramUser(7770002, "Luis", "es")
 
 
 def _group_message(chat_id: int, user: TelegramUser, message_id: int) -> dict[str, Any]:
+    # A staff chat is a group, or a staff member's own private chat (whose id is theirs).
+    chat = (
+        user.chat()
+        if chat_id == user.id
+        else {"id": chat_id, "type": "supergroup", "title": "Firm staff"}
+    )
     return {
         "message_id": message_id,
         "date": int(time.time()),
-        "chat": {"id": chat_id, "type": "supergroup", "title": "Firm staff"},
+        "chat": chat,
         "from": user.as_json(),
     }
 
