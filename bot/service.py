@@ -197,12 +197,19 @@ class ChatService:
         Updates of one chat are then handled and answered one at a time, in order, even when
         Telegram answers slowly; other chats go on meanwhile. Yields the chat's key.
         """
+        async with self.in_order(chat_id) as chat_key, self._store.chat_guard(chat_key):
+            yield chat_key
+
+    @asynccontextmanager
+    async def in_order(self, chat_id: int) -> AsyncIterator[str]:
+        """Hold one chat in this process only (its updates wait in line behind this one, while
+        it waits for the database, say); `holding` also holds it across processes."""
         chat_key = self.chat_key(chat_id)
         lock = self._locks.get(chat_key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[chat_key] = lock
-        async with lock, self._store.chat_guard(chat_key):
+        async with lock:
             yield chat_key
 
     async def handle(self, incoming: Incoming) -> Response:

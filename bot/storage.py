@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -45,7 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
@@ -726,13 +729,28 @@ class Store:
             yield
             return
         key = _advisory_key(f"chat:{chat_key}")
-        async with self._chat_slots, self._engine.connect() as connection:
-            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        async with self._chat_slots:
+            connection = await self._engine.connect()
+            try:
+                await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            except BaseException:
+                await _close_quietly(connection)
+                raise
             try:
                 yield
             finally:
-                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                await connection.commit()
+                # A failure here must not undo a turn already answered: the lock is the
+                # connection's, and goes with it when the connection is dropped.
+                try:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await connection.commit()
+                except Exception as error:
+                    logger.warning(
+                        "a chat's hold could not be released (%s)", type(error).__name__
+                    )
+                    with contextlib.suppress(Exception):
+                        await connection.invalidate()
+                await _close_quietly(connection)
 
     @asynccontextmanager
     async def exclusive(self, job: str) -> AsyncIterator[bool]:
@@ -1015,6 +1033,40 @@ class Store:
                     break
                 last = getattr(rows[-1], key_name)
         return rotated
+
+
+async def _close_quietly(connection: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.close()
+
+
+# PostgreSQL's own words for "not now": a connection lost or refused, the server shutting down
+# or starting up, an administrator ending the session, no connection slot left.
+_POSTGRESQL_UNAVAILABLE = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether an error means the database cannot be reached or used for now (down, restarting,
+    its connections cut, a lock not granted in time), so that the same work may succeed later."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OperationalError | InterfaceError | SQLAlchemyTimeoutError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OSError | TimeoutError | ConnectionError):
+            return True
+        if isinstance(current, _POSTGRESQL_UNAVAILABLE):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _advisory_key(name: str) -> int:

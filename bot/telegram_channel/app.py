@@ -30,6 +30,7 @@ from bot.runtime import Runtime, Startup, open_runtime
 from bot.service import ChatService, Incoming, utc_now
 from bot.settings import Settings
 from bot.staff import StaffDesk, StaffPost
+from bot.storage import database_unavailable
 from bot.telegram_channel.limits import CHAT_BURST, MAX_CALLS_IN_FLIGHT, TelegramLimiter
 from bot.telegram_channel.mapping import outgoing_messages, staff_message, to_incoming
 
@@ -40,6 +41,11 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 PROCESSED_KEPT = 1000
 # A /forget is answered once the staff messages about the person are cleared, or after this.
 FORGOTTEN_REPLY_WAIT_SECONDS = 5.0
+# Long polling: an update the database could not take is tried again, with pauses doubling
+# from the first to the longest, for this long (Telegram will not deliver it again).
+POLLING_RETRY_FOR = timedelta(minutes=15)
+FIRST_RETRY_PAUSE = 0.5
+LONGEST_RETRY_PAUSE = 10.0
 # The update types the bot handles: getUpdates and setWebhook ask for these only.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
@@ -180,16 +186,20 @@ class BotServices:
             await self.runtime.close()
 
     async def handle_update(self, update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Answer one update of any kind (long polling)."""
+        """Answer one update of any kind (long polling: Telegram will not deliver it again, so
+        an update the database could not take is tried again here until it can)."""
         if isinstance(update, Update):
-            await self.process(update)
+            await self.process(update, retry_for=POLLING_RETRY_FOR)
 
-    async def process(self, update: Update) -> bool:
+    async def process(self, update: Update, *, retry_for: timedelta | None = None) -> bool:
         """Handle one update and send its replies.
 
         Returns False only when the update could not be handled and was not stored (the
         database is unreachable): a webhook then answers 503, so that Telegram delivers it
-        again. Replies that could not be delivered stay stored and are sent again later.
+        again. With `retry_for` it is tried again here instead, with growing pauses, the
+        chat's later updates waiting behind it. Either way the person is told, once, of a
+        temporary problem. Replies that could not be delivered stay stored and are sent again
+        later.
         """
         runtime = self.runtime
         incoming = to_incoming(update)
@@ -197,11 +207,22 @@ class BotServices:
             return True
         started = time.monotonic()
         self.metrics.updates.labels(type(incoming.event).__name__).inc()
-        async with runtime.service.holding(incoming.chat_id) as chat_key:
+        pause = FIRST_RETRY_PAUSE
+        async with runtime.service.in_order(incoming.chat_id) as chat_key:
             with log_context(update=update.update_id, chat=chat_key):
-                handled = await self._turn(update, incoming, runtime, chat_key)
+                while True:
+                    handled = await self._attempt(update, incoming, runtime, chat_key)
+                    waited = time.monotonic() - started
+                    if handled or retry_for is None or waited > retry_for.total_seconds():
+                        break
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, LONGEST_RETRY_PAUSE)
         if handled:
             self.metrics.turn_seconds.observe(time.monotonic() - started)
+        else:
+            logger.error(
+                "update %s could not be handled: the database is unavailable", update.update_id
+            )
         async with self._processed_changed:
             self._processed.append(update.update_id)
             self._processed_changed.notify_all()
@@ -212,23 +233,55 @@ class BotServices:
         async with self._processed_changed:
             await self._processed_changed.wait_for(lambda: update_id in self._processed)
 
-    async def _turn(
+    async def _attempt(
         self, update: Update, incoming: Incoming, runtime: Runtime, chat_key: str
     ) -> bool:
+        """One try at a turn, the chat held across processes; False when the database could
+        not take it (nothing of it was stored)."""
+        held = False
+        try:
+            async with runtime.store.chat_guard(chat_key):
+                held = True
+                return await self._turn(update, incoming, runtime)
+        except Exception as error:
+            if held and not database_unavailable(error):
+                logger.exception("update %s failed after its turn", update.update_id)
+                return True
+            logger.warning("a chat could not be held (%s)", type(error).__name__)
+            await self._apologise(update, incoming, runtime)
+            return False
+
+    async def _apologise(self, update: Update, incoming: Incoming, runtime: Runtime) -> None:
+        """Tell the person, once per update, that their message waits for a temporary
+        problem to pass."""
+        if update.update_id not in self._apologised:
+            self._apologised.append(update.update_id)
+            language = parse_language(incoming.language_code) or "en"
+            with contextlib.suppress(Exception):
+                apology = runtime.knowledge.text(language, "temporary_problem")
+                await self.send_replies(update.get_bot(), incoming.chat_id, [Reply(apology)])
+        await _answer_button(update, None)
+
+    async def _turn(self, update: Update, incoming: Incoming, runtime: Runtime) -> bool:
         bot = update.get_bot()
         service = runtime.service
+        chat_key = service.chat_key(incoming.chat_id)
         try:
             response = await service.handle(incoming)
-        except Exception:
+        except Exception as error:
+            if database_unavailable(error):
+                logger.warning(
+                    "update %s waits for the database (%s)",
+                    update.update_id,
+                    type(error).__name__,
+                )
+                await self._apologise(update, incoming, runtime)
+                return False
+            # A fault of the bot's own: trying again would fail the same way and hold the
+            # chat's later updates behind it.
             logger.exception("update %s could not be handled", update.update_id)
-            if update.update_id not in self._apologised:
-                self._apologised.append(update.update_id)
-                language = parse_language(incoming.language_code) or "en"
-                with contextlib.suppress(Exception):
-                    apology = runtime.knowledge.text(language, "temporary_problem")
-                    await self.send_replies(bot, incoming.chat_id, [Reply(apology)])
-            await _answer_button(update, None)
-            return False
+            await self._apologise(update, incoming, runtime)
+            return True
         await _answer_button(update, response.toast)
         delivered = await self.send_replies(bot, incoming.chat_id, response.replies)
         try:
