@@ -7,13 +7,22 @@ turn's four statements against 0.5 ms run directly, measured with `benchmarks/lo
 profile). So on SQLite the store runs a synchronous session inline, on the event loop, behind
 the same awaitable interface: `DataSession`.
 
-Running inline never holds the loop for long: the process keeps its writers in line itself
-(one SQLite writer at a time), WAL readers never wait for a writer, and a write blocked by
-another process (a `keys rotate` on the same file) gives up after `INLINE_BUSY_TIMEOUT_SECONDS`.
+Running inline never holds the loop: the process keeps its writers in line itself (one SQLite
+writer at a time), WAL readers never wait for a writer, and the inline writer does not wait for
+SQLite's lock at all. When another process holds it (a `keys rotate`, a backup, the `sqlite3`
+shell), `InlineSessions.writing` says so at once (`WriteLockedError`) and the store runs that
+transaction on the async engine instead, whose thread waits up to `SQLITE_BUSY_TIMEOUT_SECONDS`
+while the loop serves the rest.
+
+Deleted rows leave nothing to decrypt: `secure_delete` zeroes their bytes in the pages, and
+`empty_wal` (run after a person is deleted) copies the log into the database file and
+truncates it, so no older copy of a page survives in either file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,12 +31,18 @@ from typing import Any, Protocol, TypeVar, TypeVarTuple, overload
 from sqlalchemy import Engine, Executable, Result, ScalarResult, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
-INLINE_BUSY_TIMEOUT_SECONDS = 5
+# On the event loop every wait is a wait of every chat: the inline writer never waits for the
+# lock (see the module's docstring).
+INLINE_BUSY_TIMEOUT_SECONDS = 0
+# Emptying the log waits for the readers of older pages and for another process's writer; the
+# store's own writers wait meanwhile, so it gives up sooner than they do.
+WAL_EMPTYING_TIMEOUT_SECONDS = 5
 # PostgreSQL: a held chat uses up to three connections at once (its advisory lock, its turn,
 # and the staff records a staff command reads), so the chats held at once are bounded well
 # within the pool; otherwise held chats could take every connection and wait for one more.
@@ -131,21 +146,52 @@ class InlineSession:
         self._session.add(instance)
 
 
+class WriteLockedError(RuntimeError):
+    """Another connection holds SQLite's write lock (the inline writer does not wait for it)."""
+
+
+def is_locked(error: BaseException) -> bool:
+    """Whether a database error is SQLite's "database is locked" (SQLITE_BUSY)."""
+    original = error.orig if isinstance(error, OperationalError) else error
+    code = getattr(original, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
 class InlineSessions:
     """Transactions on a synchronous SQLite engine: writing (BEGIN IMMEDIATE) or reading."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writes = sessionmaker(
-            engine.execution_options(sqlite_write=True), expire_on_commit=False
-        )
+        self._writer = engine.execution_options(sqlite_write=True)
+        self._writes = sessionmaker(self._writer, expire_on_commit=False)
         self._reads = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
     def writing(self) -> Iterator[InlineSession]:
-        """A writing transaction, committed when the block ends without an error."""
+        """A writing transaction, committed when the block ends without an error.
+
+        Raises `WriteLockedError` before the block runs when another connection holds the lock.
+        """
         with self._writes() as session, session.begin():
+            try:
+                session.connection()  # BEGIN IMMEDIATE now, not at the block's first statement
+            except OperationalError as error:
+                if is_locked(error):
+                    raise WriteLockedError("the SQLite file is locked for writing") from None
+                raise
             yield InlineSession(session)
+
+    def can_write(self) -> bool:
+        """Whether a write could take the lock now (taken and given back at once)."""
+        with self._writer.connect() as connection:
+            try:
+                connection.begin()
+            except OperationalError as error:
+                if is_locked(error):
+                    return False
+                raise
+            connection.rollback()
+        return True
 
     @contextmanager
     def reading(self) -> Iterator[InlineSession]:
@@ -194,12 +240,26 @@ def _make_folder(database: str | None) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def empty_wal(database: str) -> bool:
+    """Copy SQLite's write-ahead log into the database file and truncate it; False when a
+    reader or writer kept it from finishing in time (the log then still holds older pages)."""
+    with contextlib.closing(
+        sqlite3.connect(database, timeout=WAL_EMPTYING_TIMEOUT_SECONDS, isolation_level=None)
+    ) as connection:
+        busy, _log_frames, _copied = connection.execute(
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        ).fetchone()
+    return not busy
+
+
 def tune_sqlite(engine: Engine) -> None:
-    """WAL with synchronous=NORMAL, and the write lock taken at BEGIN only by writers.
+    """WAL with synchronous=NORMAL, deleted bytes zeroed, and the write lock taken at BEGIN
+    only by writers.
 
     Readers never block a writer in WAL mode; a transaction that will write takes the lock at
     BEGIN IMMEDIATE, as SELECT ... FOR UPDATE does on PostgreSQL, so two turns of one chat never
-    both read the old state.
+    both read the old state. Without `secure_delete` a deleted row's encrypted values stay in
+    the free space of its page, which the data key beside the file would open.
     """
 
     @event.listens_for(engine, "connect")
@@ -209,6 +269,7 @@ def tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

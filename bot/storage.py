@@ -67,7 +67,9 @@ from bot.sessions import (
     CHATS_HELD_AT_ONCE,
     DataSession,
     InlineSessions,
+    WriteLockedError,
     create_engine,
+    empty_wal,
     inline_sessions,
 )
 
@@ -78,6 +80,10 @@ logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.25
 # The key people are named with, kept encrypted: reading it back also proves the data key.
 IDENTIFIER_KEY = "identifier_key"
+# How long `Store.healthy` tries to take SQLite's write lock (without waiting on the loop): a
+# write of this process holds it for a millisecond, another process's for longer.
+HEALTH_LOCK_SECONDS = 0.5
+HEALTH_LOCK_PAUSE_SECONDS = 0.05
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -349,6 +355,8 @@ class Unit:
         self._vault = vault
         self._dialect = dialect
         self._delivered = delivered if delivered is not None else {}
+        # Set when a person's data is deleted: the store then empties SQLite's log after commit.
+        self.erased = False
 
     @property
     def session(self) -> DataSession:
@@ -507,6 +515,7 @@ class Unit:
     async def forget(self, chat_key: str, user_key: str) -> None:
         """Delete the session, leads (with their notifications and history) and questions of a
         person; the staff messages about the leads are cleared by the notifier."""
+        self.erased = True
         await _delete_leads(self._session, LeadRow.user_key == user_key)
         await self._session.execute(
             delete(UnansweredRow).where(UnansweredRow.user_key == user_key)
@@ -617,6 +626,25 @@ class Store:
         if self._inline is not None:
             self._inline.engine.dispose()
 
+    async def erase_old_copies(self) -> None:
+        """After deleting personal data from a SQLite file, leave no older copy of its pages.
+
+        The deleted bytes are zeroed (`secure_delete`), but the pages as they were before stay
+        in the write-ahead log, and after a checkpoint the log's frames are still in its file
+        until overwritten. Emptying the log waits off the loop, with this process's writers held
+        back meanwhile; if a reader or another process keeps it from finishing, the next
+        deletion or the hourly retention job empties it.
+        """
+        database = self._engine.url.database
+        if self.dialect != "sqlite" or database in (None, "", ":memory:"):
+            return
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            emptied = await asyncio.to_thread(empty_wal, str(database))
+        if not emptied:
+            logger.warning("the write-ahead log could not be emptied after a deletion")
+
     def count_question(self, outcome: str, language: str) -> None:
         """Count one matched question in today's totals (no text, no person).
 
@@ -683,13 +711,24 @@ class Store:
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[DataSession]:
-        """A writing transaction, committed when the block ends without an error."""
+        """A writing transaction, committed when the block ends without an error.
+
+        On SQLite it runs inline unless another process holds the write lock; then it runs on
+        the async engine, whose thread waits for the lock while the loop goes on.
+        """
         async with contextlib.AsyncExitStack() as stack:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
             if self._inline is not None:
-                yield stack.enter_context(self._inline.writing())
-                return
+                try:
+                    inline = stack.enter_context(self._inline.writing())
+                except WriteLockedError:
+                    logger.info(
+                        "the SQLite file is locked by another process; writing off the loop"
+                    )
+                else:
+                    yield inline
+                    return
             session = await stack.enter_async_context(self._writes())
             await stack.enter_async_context(session.begin())
             yield session
@@ -716,7 +755,10 @@ class Store:
     async def unit(self) -> AsyncIterator[Unit]:
         """Run a writing transaction; commit when the block ends without an error."""
         async with self._writing() as session:
-            yield Unit(session, self._vault, self.dialect, self._delivered)
+            unit = Unit(session, self._vault, self.dialect, self._delivered)
+            yield unit
+        if unit.erased:
+            await self.erase_old_copies()
 
     @asynccontextmanager
     async def chat_guard(self, chat_key: str) -> AsyncIterator[None]:
@@ -786,13 +828,30 @@ class Store:
                 row.value = value.encode("utf-8")
 
     async def healthy(self) -> bool:
-        """Whether the database answers."""
+        """Whether the database answers; on a SQLite file, whether a write can take its lock."""
+        if self._inline is not None:
+            return await self._can_write()
         try:
             async with self._engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception:
             return False
         return True
+
+    async def _can_write(self) -> bool:
+        inline = self._inline
+        if inline is None:
+            return True
+        deadline = asyncio.get_running_loop().time() + HEALTH_LOCK_SECONDS
+        while True:
+            try:
+                if inline.can_write():
+                    return True
+            except Exception:
+                return False
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(HEALTH_LOCK_PAUSE_SECONDS)
 
     # --- replies not yet delivered -------------------------------------------------------------
 
@@ -984,7 +1043,9 @@ class Store:
             )
             # Replies still owed after this long are owed no more: the conversation goes too.
             await session.execute(delete(SessionRow).where(SessionRow.updated_at < older_than))
-            return removed
+        # Every hour, whatever went: it also finishes what a busy deletion left in the log.
+        await self.erase_old_copies()
+        return removed
 
     async def expired_drafts(self, now: datetime, limit: int = 100) -> list[str]:
         """Chats whose unfinished booking has expired."""

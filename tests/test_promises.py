@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bot.crypto import Vault
 from bot.knowledge import Knowledge, Language
 from tests.auxil.conversations import (
     EMAIL,
@@ -27,10 +28,11 @@ from tests.auxil.conversations import (
     db_rows,
     jobs_at,
     last,
+    openable_in_files,
     staff_card,
     text_for,
 )
-from tests.auxil.harness import BotHarness
+from tests.auxil.harness import DATA_KEY, BotHarness
 from tests.auxil.telegram_users import (
     ANA,
     BEN,
@@ -357,3 +359,29 @@ async def test_mydata_shows_what_is_stored_and_forget_deletes_it_at_once(
     assert reference not in report
     assert "Rosa Olvida" not in report
     assert text_for(bot, person, "mydata_questions", count="1") not in report
+
+
+@holds("mydata-and-forget")
+async def test_after_forget_nothing_of_the_person_opens_with_the_key_in_the_database_files(
+    bot: BotHarness, tmp_path: Path
+) -> None:
+    """ "/forget deletes it at once": also the encrypted copies SQLite keeps of deleted rows (free
+    space in pages, older pages in the write-ahead log), which the key file beside them opens."""
+    reference = await book(bot, BEN, name="Rosa Olvida", topic="visa for my son Mateo")
+    await staff_card(bot, reference)
+    await exchange_messages(bot, BEN, reference)
+    await bot.say(ANA, "hola")  # someone else, who stays
+    await bot.services.runtime.service.store.flush()
+    vault = Vault(DATA_KEY)
+    details = ("Rosa", "Olvida", "Mateo", PHONE_DIGITS, "Monday", "Teodoro")
+    opened = b"\n".join(openable_in_files(tmp_path, vault))
+    assert [d for d in details if d.encode() not in opened] == []  # the check can see them
+
+    confirm = last(await bot.say(BEN, "/forget"))
+    (forgotten,) = await bot.press(BEN, confirm, "b:forget:yes")
+    assert forgotten.text == text_for(bot, BEN, "forgotten")
+    opened_after = openable_in_files(tmp_path, vault)
+    assert opened_after, "nothing opens: the check would pass on any file"
+    for value in opened_after:
+        for detail in details:
+            assert detail.encode() not in value, detail

@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tests.auxil.conversations import book, staff_card
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import WEBHOOK_SECRET, WebhookHarness, sqlite_url
 from tests.auxil.telegram_users import (
+    ANA,
     BEN,
     MARIA,
     STAFF_CHAT_ID,
@@ -213,3 +215,43 @@ async def test_when_the_database_is_down_telegram_delivers_again_and_nothing_is_
     replies = await hook.api.wait_for_messages(BEN.id, 1, after=1)
     assert replies[0].text.startswith("According to the firm's article")
     assert await _health_command(hook) == 0
+
+
+LOCK_HELD_SECONDS = 3.0
+ANSWERED_WITHIN_SECONDS = 1.0
+
+
+async def test_a_locked_sqlite_file_leaves_the_loop_free_and_health_says_503(
+    hook: WebhookHarness, tmp_path: Path
+) -> None:
+    """Issue 8: another process holding the write lock froze the whole process."""
+    await hook.say(BEN, "sb54?")
+    other = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as the sqlite3 shell or a backup would
+    locked_at = time.monotonic()
+    try:
+        ben = await hook.api.push(make_text_update(BEN, hook.api.next_message_id(), "sb54?"))
+        ana = await hook.api.push(make_text_update(ANA, hook.api.next_message_id(), "hola"))
+        await asyncio.sleep(0.3)  # both turns are waiting for the lock now
+        async with httpx.AsyncClient() as client:
+            asked = time.monotonic()
+            health = await client.get(f"{hook.url}/healthz")
+            metrics = await client.get(f"{hook.url}/metrics")
+            answered = time.monotonic()
+        assert health.status_code == 503
+        assert metrics.status_code == 200
+        assert answered - asked < ANSWERED_WITHIN_SECONDS
+        assert answered - locked_at < LOCK_HELD_SECONDS  # not after the lock was given back
+        # A write cannot be done while the file is locked: the turns wait, intact.
+        assert hook.api.messages_to(BEN.id)[1:] == []
+        await asyncio.sleep(LOCK_HELD_SECONDS - (time.monotonic() - locked_at))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await hook.api.wait_until_delivered(ben)
+    await hook.api.wait_until_delivered(ana)
+    (reply,) = await hook.api.wait_for_messages(BEN.id, 1, after=1)
+    assert reply.text.startswith("According to the firm's article")
+    assert await hook.api.wait_for_messages(ANA.id, 1)
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{hook.url}/healthz")).status_code == 200

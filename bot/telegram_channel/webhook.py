@@ -6,7 +6,8 @@ custom-webhook example) that takes Telegram's updates and answers health checks 
   the body is read or logged). It is handled before the answer: 200 when handled (or already
   handled: Telegram delivers again an update whose webhook did not answer in time), 503 when
   the database could not be reached, so that Telegram delivers it again later.
-- `GET /healthz`: 200 when the database answers, 503 otherwise.
+- `GET /healthz`: 200 when the database answers (on SQLite, when a write can take its lock),
+  503 otherwise.
 - `GET /metrics`: Prometheus text.
 """
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.crypto import DataKeyError, Vault
 from bot.jobs import Jobs, StaffJobs
 from bot.staff import StaffDesk
 from tests.auxil.fake_bot_api import SentMessage
@@ -116,6 +117,22 @@ def db_write(tmp_path: Path, statement: str, *params: object) -> None:
     with contextlib.closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as connection:
         connection.execute(statement, params)
         connection.commit()
+
+
+# A Fernet token as stored: version byte 0x80 and a timestamp, in base64url ("gAAAAA...").
+FERNET_TOKEN = re.compile(rb"gAAAAA[A-Za-z0-9_-]+=*")
+
+
+def openable_in_files(tmp_path: Path, vault: Vault) -> list[bytes]:
+    """Every value the data key opens in the SQLite file and its write-ahead log, read as raw
+    bytes (free space and older copies of pages included), as anyone with the key file could."""
+    opened = []
+    for path in (tmp_path / "bot.sqlite3", tmp_path / "bot.sqlite3-wal"):
+        raw = path.read_bytes() if path.exists() else b""
+        for token in FERNET_TOKEN.findall(raw):
+            with contextlib.suppress(DataKeyError):
+                opened.append(vault.decrypt_bytes(token))
+    return opened
 
 
 def jobs_at(bot: BotHarness, clock: Callable[[], datetime]) -> Jobs:
