@@ -10,9 +10,8 @@ the same awaitable interface: `DataSession`.
 Running inline never holds the loop: the process keeps its writers in line itself (one SQLite
 writer at a time), WAL readers never wait for a writer, and the inline writer does not wait for
 SQLite's lock at all. When another process holds it (a `keys rotate`, a backup, the `sqlite3`
-shell), `InlineSessions.writing` says so at once (`WriteLockedError`) and the store runs that
-transaction on the async engine instead, whose thread waits up to `SQLITE_BUSY_TIMEOUT_SECONDS`
-while the loop serves the rest.
+shell), `InlineSessions.writing` says so at once (`WriteLockedError`); the store tries again
+for a moment, pausing on the loop, then fails the write as a temporary problem.
 
 Deleted rows leave nothing to decrypt: `secure_delete` zeroes their bytes in the pages, and
 `empty_wal` (run after a person is deleted) copies the log into the database file and

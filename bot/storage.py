@@ -84,6 +84,10 @@ IDENTIFIER_KEY = "identifier_key"
 # write of this process holds it for a millisecond, another process's for longer.
 HEALTH_LOCK_SECONDS = 0.5
 HEALTH_LOCK_PAUSE_SECONDS = 0.05
+# How long a write waits for another process's hold on the SQLite file before it fails as a
+# temporary problem (see `Store._writing`).
+WRITE_LOCK_PATIENCE_SECONDS = 0.5
+WRITE_LOCK_PAUSE_SECONDS = 0.02
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -567,6 +571,8 @@ class Store:
         # SQLite has one writer at a time. Queueing writers here, rather than in SQLite's busy
         # handler (which sleeps and retries), lets each start the moment the previous ends.
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Whether the last write found the SQLite file held by another process.
+        self._locked_out = False
         self._chat_slots = asyncio.Semaphore(CHATS_HELD_AT_ONCE)
         # Written a moment later, many at once (see `delivered` and `count_question`).
         self._delivered: dict[str, bytes] = {}
@@ -720,15 +726,25 @@ class Store:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
             if self._inline is not None:
-                try:
-                    inline = stack.enter_context(self._inline.writing())
-                except WriteLockedError:
-                    logger.info(
-                        "the SQLite file is locked by another process; writing off the loop"
-                    )
-                else:
-                    yield inline
-                    return
+                # Another process holding the file (a `keys rotate`, a backup, the `sqlite3`
+                # shell) is waited for briefly, pausing on the loop rather than in SQLite.
+                # Past that the write fails as a temporary problem, so that every chat is
+                # told at once instead of waiting in line behind the lock, and its turn is
+                # tried again; while the file stays locked each writer tries once only.
+                patience = 0.0 if self._locked_out else WRITE_LOCK_PATIENCE_SECONDS
+                deadline = asyncio.get_running_loop().time() + patience
+                while True:
+                    try:
+                        inline = stack.enter_context(self._inline.writing())
+                        break
+                    except WriteLockedError:
+                        if asyncio.get_running_loop().time() >= deadline:
+                            self._locked_out = True
+                            raise
+                        await asyncio.sleep(WRITE_LOCK_PAUSE_SECONDS)
+                self._locked_out = False
+                yield inline
+                return
             session = await stack.enter_async_context(self._writes())
             await stack.enter_async_context(session.begin())
             yield session
@@ -1101,9 +1117,11 @@ async def _close_quietly(connection: AsyncConnection) -> None:
         await connection.close()
 
 
-# PostgreSQL's own words for "not now": a connection lost or refused, the server shutting down
-# or starting up, an administrator ending the session, no connection slot left.
-_POSTGRESQL_UNAVAILABLE = (
+# The words for "not now": SQLite's file held by another process; PostgreSQL's connection lost
+# or refused, the server shutting down or starting up, an administrator ending the session, no
+# connection slot left.
+_UNAVAILABLE = (
+    WriteLockedError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
@@ -1124,7 +1142,7 @@ def database_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(current, OSError | TimeoutError | ConnectionError):
             return True
-        if isinstance(current, _POSTGRESQL_UNAVAILABLE):
+        if isinstance(current, _UNAVAILABLE):
             return True
         current = current.__cause__ or current.__context__
     return False

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bot.crypto import Vault
 from bot.records import Lead
-from bot.sessions import InlineSessions
-from bot.storage import Store
+from bot.sessions import InlineSessions, WriteLockedError
+from bot.storage import Store, database_unavailable
 from tests.auxil.conversations import openable_in_files
 from tests.conftest import TEST_SECRET
 
@@ -64,7 +66,7 @@ async def test_a_forgotten_person_between_others_leaves_nothing_the_key_opens(
     assert any(b"Bruno Despues" in value for value in opened)
 
 
-async def test_a_write_waits_for_another_process_s_lock_off_the_event_loop(
+async def test_a_write_under_another_process_s_lock_fails_soon_without_holding_the_loop(
     store: Store, tmp_path: Path
 ) -> None:
     database = tmp_path / "bot.sqlite3"
@@ -79,12 +81,20 @@ async def test_a_write_waits_for_another_process_s_lock_off_the_event_loop(
     ticker = asyncio.create_task(tick())
     try:
         with write_lock_held(database):
-            writing = asyncio.create_task(_book(store, "waiting", "C-000004", "Paciente Espera"))
-            await asyncio.sleep(0.5)
-            assert not writing.done()  # it waits for the lock...
-            assert ticks >= 10  # ...while the loop goes on
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(WriteLockedError) as refused:
+                await _book(store, "waiting", "C-000004", "Paciente Espera")
+            waited = asyncio.get_running_loop().time() - started
+            assert waited < 1.5  # a moment's patience, then a temporary problem
+            assert ticks >= 10  # the loop went on meanwhile
+            assert database_unavailable(refused.value)
             assert not await store.healthy()
-        await writing
+            # While the file stays locked, the next writer does not wait at all.
+            ticks_before = ticks
+            with pytest.raises(WriteLockedError):
+                await _book(store, "waiting", "C-000005", "Paciente Espera")
+            assert ticks - ticks_before <= 2
+        await _book(store, "waiting", "C-000004", "Paciente Espera")
         assert await store.healthy()
     finally:
         ticker.cancel()
