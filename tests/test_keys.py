@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import DataKeyError, Vault
+from bot.crypto import DataKeyError, Vault, looks_encrypted
 from bot.records import Lead
 from bot.storage import Store
 from tests.conftest import FAQ_DIR, PROJECT_ROOT, migrated
@@ -57,6 +57,15 @@ async def test_rotation_moves_everything_to_the_newest_key(tmp_path: Path) -> No
         assert newest_only.vault.identifier("chat:42") == chat_key
     finally:
         await newest_only.close()
+
+
+def test_a_token_of_any_key_looks_encrypted_and_plain_text_does_not() -> None:
+    for vault in (Vault(OLD), Vault(NEW)):
+        assert looks_encrypted(vault.encrypt(""))
+        assert looks_encrypted(vault.encrypt("Rosa Key " * 20))
+        assert looks_encrypted(vault.encrypt_bytes(vault.identifier_key))
+    for plain in (b"", b"2026-11-20", b"gAAAAA plain", "Peña".encode(), b"\x80\x00"):
+        assert not looks_encrypted(plain)
 
 
 async def test_a_wrong_key_fails_closed_at_start(tmp_path: Path) -> None:
