@@ -14,6 +14,7 @@ oldest key and then kept in the database, encrypted like the rest (`Vault.identi
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -26,6 +27,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MIN_SECRET_LENGTH = 32
 KEY_FILE_MODE = 0o600
+# A Fernet token: version byte 0x80, 8-byte time, 16-byte IV, AES blocks, 32-byte HMAC.
+_TOKEN_VERSION = 0x80
+_TOKEN_OVERHEAD = 1 + 8 + 16 + 32
+_BLOCK = 16
 
 
 class DataKeyError(ValueError):
@@ -111,6 +116,16 @@ class Vault:
         """Return a keyed hash of `value` (a chat or user id): stable, not reversible."""
         digest = hmac.new(self.identifier_key, str(value).encode("utf-8"), hashlib.sha256)
         return digest.hexdigest()[:32]
+
+
+def looks_encrypted(data: bytes) -> bool:
+    """Whether `data` has the shape of a token `Vault.encrypt` makes (under whatever key)."""
+    try:
+        raw = base64.urlsafe_b64decode(data)
+    except (binascii.Error, ValueError):
+        return False
+    ciphertext = len(raw) - _TOKEN_OVERHEAD
+    return raw[:1] == bytes([_TOKEN_VERSION]) and ciphertext >= _BLOCK and ciphertext % _BLOCK == 0
 
 
 def load_or_create_key_file(path: Path) -> tuple[str, bool]:

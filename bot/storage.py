@@ -29,12 +29,14 @@ import asyncpg
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
+    Table,
     bindparam,
     delete,
     func,
@@ -53,7 +55,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-from bot.crypto import DataKeyError, Vault
+from bot.crypto import DataKeyError, Vault, looks_encrypted
 from bot.records import (
     LEAD_STATUSES,
     TIME_WINDOWS,
@@ -109,6 +111,26 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Encrypted(TypeDecorator[bytes]):
+    """A value encrypted with the `Vault`: `Store.rotate_keys` re-encrypts every column of this
+    type, and a value that is not encrypted is refused on its way in.
+
+    The type marks; the code that writes encrypts. A vault belongs to a store (its keys, and the
+    identifier key read from that database), while a column's type is one object shared by
+    every engine of the process and is handed no store: encrypting here would need a vault in a
+    global. Refusing plain values instead makes a forgotten `vault.encrypt` fail at its first
+    write, in the test that makes it, rather than store the text.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is not None and not looks_encrypted(value):
+            raise ValueError("a value for an encrypted column was not encrypted")
+        return value
+
+
 class Base(DeclarativeBase):
     """The tables of the bot."""
 
@@ -117,10 +139,10 @@ class SessionRow(Base):
     __tablename__ = "sessions"
 
     chat_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    state: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Replies decided but not yet delivered (encrypted), and since when.
-    outbox: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    outbox: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
     outbox_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     # When an unfinished booking expires (its answers are then deleted by a periodic job).
     draft_expires_at: Mapped[datetime | None] = mapped_column(
@@ -135,20 +157,20 @@ class LeadRow(Base):
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     user_key: Mapped[str] = mapped_column(String(64), index=True)
     language: Mapped[str] = mapped_column(String(2))
-    name: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    phone: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    email: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    topic: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
+    phone: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
+    email: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
+    topic: Mapped[bytes] = mapped_column(Encrypted)
     preferred_time: Mapped[str] = mapped_column(String(16))
     voicemail_ok: Mapped[bool] = mapped_column(Boolean)
     urgent: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # The person's chat, to relay the staff's messages to them (encrypted; None before 0003).
-    chat: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    chat: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
     # Where the request stands: received, claimed (by `owner`, encrypted) or done.
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)
-    owner: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    owner: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
     unreached: Mapped[int] = mapped_column(Integer, default=0)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Until when the person's messages go to the staff instead of the FAQ.
@@ -165,8 +187,8 @@ class LeadEventRow(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    text: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    actor: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
+    text: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
 
 
 class StaffMessageRow(Base):
@@ -195,7 +217,7 @@ class UnansweredRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_key: Mapped[str] = mapped_column(String(64), index=True)
     language: Mapped[str] = mapped_column(String(2))
-    text: Mapped[bytes] = mapped_column(LargeBinary)
+    text: Mapped[bytes] = mapped_column(Encrypted)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
@@ -213,7 +235,7 @@ class OutboxRow(Base):
     failed: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # A relayed message (kind "relay"), encrypted.
-    text: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    text: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
 
 
 class DailyStatRow(Base):
@@ -237,10 +259,32 @@ class HandledUpdateRow(Base):
 
 
 class MetaRow(Base):
+    """The bot's own secrets (the key people are named with), encrypted."""
+
     __tablename__ = "meta"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[bytes] = mapped_column(LargeBinary)
+    value: Mapped[bytes] = mapped_column(Encrypted)
+
+
+class PlainMetaRow(Base):
+    """Small values the bot keeps for itself that are no one's data (the day the open digest
+    last went out), as plain text: kept apart from `meta`, where everything is encrypted."""
+
+    __tablename__ = "plain_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+def encrypted_columns() -> list[tuple[Table, list[Column[Any]]]]:
+    """Every table that holds encrypted values, with those columns (`Store.rotate_keys`)."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        columns = [column for column in table.columns if isinstance(column.type, Encrypted)]
+        if columns:
+            found.append((table, columns))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -829,19 +873,19 @@ class Store:
                 await connection.commit()
 
     async def read_meta(self, key: str) -> str | None:
-        """A small value the bot keeps for itself (not personal data), or None."""
+        """A small value the bot keeps for itself (no one's data, stored plain), or None."""
         async with self._reading() as session:
-            row = await session.get(MetaRow, key)
-            return row.value.decode("utf-8") if row is not None else None
+            row = await session.get(PlainMetaRow, key)
+            return row.value if row is not None else None
 
     async def write_meta(self, key: str, value: str) -> None:
-        """Keep a small value for the bot itself."""
+        """Keep a small value for the bot itself (no one's data: it is not encrypted)."""
         async with self._writing() as session:
-            row = await session.get(MetaRow, key)
+            row = await session.get(PlainMetaRow, key)
             if row is None:
-                session.add(MetaRow(key=key, value=value.encode("utf-8")))
+                session.add(PlainMetaRow(key=key, value=value))
             else:
-                row.value = value.encode("utf-8")
+                row.value = value
 
     async def healthy(self) -> bool:
         """Whether the database answers; on a SQLite file, whether a write can take its lock."""
@@ -1082,34 +1126,45 @@ class Store:
             )
 
     async def rotate_keys(self, batch: int = 500) -> int:
-        """Re-encrypt every encrypted value under the newest key; return how many values."""
-        vault = self._vault
-        columns = {
-            SessionRow: ("chat_key", ("state", "outbox")),
-            LeadRow: ("id", ("name", "phone", "email", "topic")),
-            UnansweredRow: ("id", ("text",)),
-            MetaRow: ("key", ("value",)),
-        }
+        """Re-encrypt every value of every `Encrypted` column under the newest key; return how
+        many values."""
         rotated = 0
-        for model, (key_name, names) in columns.items():
-            key_column = getattr(model, key_name)
+        for table, columns in encrypted_columns():
+            (key, *rest) = table.primary_key.columns
+            if rest:
+                raise TypeError(f"{table.name}: rotation pages by a primary key of one column")
             last: Any = None
             while True:
                 async with self._writing() as session:
-                    query = select(model).order_by(key_column).limit(batch)
+                    # Locked, so that a bot writing meanwhile is not overwritten with older data.
+                    query = select(key, *columns).order_by(key).limit(batch).with_for_update()
                     if last is not None:
-                        query = query.where(key_column > last)
-                    rows = (await session.scalars(query)).all()
+                        query = query.where(key > last)
+                    rows = (await session.execute(query)).all()
                     for row in rows:
-                        for name in names:
-                            value = getattr(row, name)
-                            if value is not None:
-                                setattr(row, name, vault.rotate(value))
-                                rotated += 1
+                        values = {
+                            column.name: self._rotate(table, column, stored)
+                            for column, stored in zip(columns, row[1:], strict=True)
+                            if stored is not None
+                        }
+                        if values:
+                            await session.execute(
+                                update(table).where(key == row[0]).values(values)
+                            )
+                            rotated += len(values)
                 if len(rows) < batch:
                     break
-                last = getattr(rows[-1], key_name)
+                last = rows[-1][0]
         return rotated
+
+    def _rotate(self, table: Table, column: Column[Any], stored: bytes) -> bytes:
+        try:
+            return self._vault.rotate(stored)
+        except DataKeyError:
+            raise DataKeyError(
+                f"a value in {table.name}.{column.name} was encrypted with a key that is not "
+                "in BOT_DATA_KEY"
+            ) from None
 
 
 async def _close_quietly(connection: AsyncConnection) -> None:

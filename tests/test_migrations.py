@@ -23,6 +23,8 @@ from bot.storage import Base, SchemaError, Store
 from tests.conftest import FAQ_DIR, PROJECT_ROOT, TEST_SECRET
 from tests.test_storage import empty_postgresql
 
+OLD_KEY = "old-key-0123456789-abcdefghijklmnopq"
+NEW_KEY = "new-key-0123456789-abcdefghijklmnopq"
 REVISIONS = [
     script.revision
     for script in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))
@@ -121,6 +123,46 @@ async def test_data_of_the_first_schema_survives_the_upgrade(database_url: str) 
         assert stats.by_language == {"es": 3}
     finally:
         await store.close()
+
+
+async def test_a_plain_value_of_meta_moves_out_and_the_database_can_be_rotated(
+    database_url: str,
+) -> None:
+    """Before 0004 the open digest wrote its day to `meta` as plain text, beside the encrypted
+    identifier key; `keys rotate` stopped at it."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0003")
+        old = await Store.open(database_url, Vault(OLD_KEY), check_schema=False)
+        await old.close()  # it kept the identifier key, encrypted
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO meta (key, value) VALUES ('open_digest_day', :day)"),
+                {"day": b"2026-11-20"},
+            )
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    both = await Store.open(database_url, Vault(f"{NEW_KEY},{OLD_KEY}"))
+    try:
+        assert await both.rotate_keys() == 1
+    finally:
+        await both.close()
+    newest_only = await Store.open(database_url, Vault(NEW_KEY))
+    try:
+        assert await newest_only.read_meta("open_digest_day") == "2026-11-20"
+    finally:
+        await newest_only.close()
+    engine = create_engine(database_url)
+    try:
+        await downgrade(engine, "0003")
+        async with engine.connect() as connection:
+            kept = await connection.scalar(
+                text("SELECT value FROM meta WHERE key = 'open_digest_day'")
+            )
+        assert bytes(kept) == b"2026-11-20"
+    finally:
+        await engine.dispose()
 
 
 async def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None:

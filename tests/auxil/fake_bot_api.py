@@ -560,7 +560,9 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         async with self._new_update:
             while True:
-                pending = [u for u in self.updates if u["update_id"] >= offset]
+                # As on Telegram, an update once confirmed is never given again, even to a new
+                # process that starts from offset 0.
+                pending = [u for u in self.updates if u["update_id"] >= self._confirmed_offset]
                 remaining = deadline - time.monotonic()
                 if pending or remaining <= 0:
                     return pending[: int(params.get("limit") or 100)]
