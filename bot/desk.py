@@ -215,7 +215,19 @@ class Desk:
     async def record_message(
         self, chat_id: int, message_id: int, kind: str, references: Sequence[str], now: datetime
     ) -> None:
-        """Remember a staff-chat message about these requests (a digest names several)."""
+        """Remember a staff-chat message about these requests (a digest names several).
+
+        A request deleted while its message was on its way (a `/forget` during the send) finds
+        no row to mark when it goes: its message is marked here instead, to be cleared at once.
+        The requests' rows are locked so that a deletion runs wholly before or after this.
+        """
+        still_there = set(
+            await self._session.scalars(
+                select(LeadRow.reference)
+                .where(LeadRow.reference.in_(list(references)))
+                .with_for_update()
+            )
+        )
         for reference in references:
             self._session.add(
                 StaffMessageRow(
@@ -223,7 +235,7 @@ class Desk:
                     message_id=message_id,
                     kind=kind,
                     ref=reference,
-                    dirty=False,
+                    dirty=reference not in still_there,
                     attempts=0,
                     created_at=now,
                 )

@@ -573,12 +573,21 @@ class Unit:
 
 async def _delete_leads(session: DataSession, which: ColumnElement[bool]) -> int:
     """Delete these leads with their notifications and history, and have the staff messages
-    about them cleared; return how many leads went."""
-    await rerender_staff_messages(session, select(LeadRow.reference).where(which))
-    lead_ids = select(LeadRow.id).where(which)
+    about them cleared; return how many leads went.
+
+    The leads are locked first, and their staff messages marked after: a message recorded
+    meanwhile by another process's notifier (which locks the same rows) is then marked too.
+    """
+    references = list(
+        await session.scalars(select(LeadRow.reference).where(which).with_for_update())
+    )
+    if not references:
+        return 0
+    lead_ids = select(LeadRow.id).where(LeadRow.reference.in_(references))
     await session.execute(delete(OutboxRow).where(OutboxRow.lead_id.in_(lead_ids)))
     await session.execute(delete(LeadEventRow).where(LeadEventRow.lead_id.in_(lead_ids)))
-    removed = await session.execute(delete(LeadRow).where(which))
+    removed = await session.execute(delete(LeadRow).where(LeadRow.reference.in_(references)))
+    await rerender_staff_messages(session, references)
     return int(getattr(removed, "rowcount", 0) or 0)
 
 

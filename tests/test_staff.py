@@ -298,6 +298,35 @@ async def test_a_staff_members_private_chat_is_a_staff_chat(
         await harness.stop()
 
 
+async def test_forget_while_the_card_is_being_sent_clears_it_once_it_lands(
+    bot: BotHarness,
+) -> None:
+    bot.api.slow_sends_to[STAFF_CHAT_ID] = 1.5
+    calls_before = len(bot.api.calls)
+    reference = await book(bot, BEN, name="Ben Enviado", phone="(213) 555-0123")
+
+    def card_on_its_way() -> bool:
+        return any(
+            method == "sendMessage" and str(params.get("chat_id")) == str(STAFF_CHAT_ID)
+            for method, params in bot.api.calls[calls_before:]
+        )
+
+    for _ in range(100):
+        if card_on_its_way():
+            break
+        await asyncio.sleep(0.02)
+    assert card_on_its_way()
+    assert bot.api.messages_to(STAFF_CHAT_ID) == []  # not landed yet
+    confirm = last(await bot.say(BEN, "/forget"))
+    (forgotten,) = await bot.press(BEN, confirm, "b:forget:yes")
+    assert forgotten.text == text_for(bot, BEN, "forgotten")
+    # By the time "Done" is read, the card that landed meanwhile shows only the reference.
+    (card,) = bot.api.messages_to(STAFF_CHAT_ID)
+    assert "Ben Enviado" not in card.text
+    assert "0123" not in card.text
+    assert card.text == staff_text(bot, "staff_gone", reference=reference)
+
+
 # --- messages relayed both ways ----------------------------------------------------------------
 
 PEOPLE = [pytest.param(BEN, id="person-en"), pytest.param(ANA, id="person-es")]

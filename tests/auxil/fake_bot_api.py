@@ -82,6 +82,13 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
+def _chat_of(params: dict[str, Any]) -> int | None:
+    try:
+        return int(params["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class _DroppedConnection(Exception):
     """The connection is closed without an answer (the call may or may not have happened)."""
 
@@ -233,6 +240,8 @@ class FakeBotApi:
     admin_in: set[int] = field(default_factory=set)
     # Messages people sent in group chats, as the group shows them: (chat, message id) -> text.
     member_messages: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Chats whose sendMessage calls take this many seconds before Telegram answers.
+    slow_sends_to: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1)
@@ -441,6 +450,9 @@ class FakeBotApi:
         try:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            slow = self.slow_sends_to.get(_chat_of(params)) if name == "sendmessage" else None
+            if slow:
+                await asyncio.sleep(slow)
             if name not in _RELIABLE_METHODS:
                 low, high = self.conditions.latency
                 if high > 0:
