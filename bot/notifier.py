@@ -19,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.desk import CARD_KINDS, Desk, StaffMessage
 from bot.metrics import Metrics
 from bot.staff import StaffDesk, StaffPost
-from bot.storage import Delivery, Store
+from bot.storage import CLAIM_FOR, Delivery, Store
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +143,36 @@ class Notifier:
 
         Returns how many notifications reached their chat.
         """
+        claimed = await self._store.claim_deliveries(self._clock())
+        if not claimed:
+            return 0
+        async with self._keeping([delivery.outbox_id for delivery in claimed]):
+            return await self._deliver(claimed)
+
+    @contextlib.asynccontextmanager
+    async def _keeping(self, outbox_ids: Sequence[int]) -> AsyncIterator[None]:
+        """Renew the claim on these notifications while they are being sent."""
+
+        async def renew() -> None:
+            every = CLAIM_FOR.total_seconds() / 3
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self._store.renew_claims(outbox_ids, self._clock() + CLAIM_FOR)
+                except Exception as error:  # the claim may lapse: another process sends
+                    logger.warning("could not renew a claim (%s)", type(error).__name__)
+
+        renewing = asyncio.create_task(renew(), name="staff-notifier-claims")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _deliver(self, claimed: Sequence[Delivery]) -> int:
         by_chat: dict[int, list[Delivery]] = {}
-        for delivery in await self._store.claim_deliveries(self._clock()):
+        for delivery in claimed:
             by_chat.setdefault(delivery.chat_id, []).append(delivery)
         sent = 0
         for chat_id, deliveries in by_chat.items():
@@ -335,6 +363,10 @@ class Notifier:
             self._metrics.notifications.labels(result).inc(amount)
 
     async def _run(self) -> None:
+        try:
+            await self._store.release_own_claims()
+        except Exception:
+            logger.exception("could not hand back the claims of an earlier run")
         while not self._stopping:
             # Cleared before looking, so that a wake-up during the scan is not lost.
             self._wake.clear()

@@ -80,6 +80,10 @@ logger = logging.getLogger(__name__)
 # Question counts and records of delivered replies wait this long in memory, then are written
 # together.
 FLUSH_SECONDS = 0.25
+# How long a process's claim on a staff notification lasts unless it renews it (it does while
+# the notification is on its way): the time another process waits to take over from one that
+# died mid-send.
+CLAIM_FOR = timedelta(seconds=15)
 # The key people are named with, kept encrypted: reading it back also proves the data key.
 IDENTIFIER_KEY = "identifier_key"
 # How long `Store.healthy` tries to take SQLite's write lock (without waiting on the loop): a
@@ -975,13 +979,13 @@ class Store:
     # --- staff notifications -------------------------------------------------------------------
 
     async def claim_deliveries(
-        self, now: datetime, *, limit: int = 50, claim_for: timedelta = timedelta(minutes=10)
+        self, now: datetime, *, limit: int = 50, claim_for: timedelta = CLAIM_FOR
     ) -> list[Delivery]:
         """Claim due notifications for this process, so that no other process sends them.
 
-        The claim outlasts the longest send (the sender gives up well within it), so it cannot
-        lapse while a notification is on its way. A row that cannot be read is set aside
-        without holding back the others.
+        The claim is short, and renewed while the notifications are on their way
+        (`renew_claims`): if this process dies, another takes them over within `claim_for`.
+        A row that cannot be read is set aside without holding back the others.
         """
         async with self._writing() as session:
             rows = (
@@ -1016,6 +1020,36 @@ class Store:
                     Delivery(row.id, row.chat_id, row.kind, row.attempts, stored, text)
                 )
             return deliveries
+
+    async def renew_claims(self, outbox_ids: Sequence[int], until: datetime) -> None:
+        """Keep this process's claim on notifications still on their way (not yet sent,
+        given up or handed back)."""
+        if not outbox_ids:
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(list(outbox_ids)),
+                    OutboxRow.claimed_until.is_not(None),
+                    OutboxRow.sent_at.is_(None),
+                    OutboxRow.failed.is_(None),
+                )
+                .values(claimed_until=until)
+            )
+
+    async def release_own_claims(self) -> None:
+        """At start, hand back the claims a previous run of this process left (it died while
+        sending). Only SQLite knows they are its own: it serves one process. On PostgreSQL
+        another process may hold them, and they lapse within `CLAIM_FOR`."""
+        if self.dialect != "sqlite":
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.claimed_until.is_not(None), OutboxRow.sent_at.is_(None))
+                .values(claimed_until=None)
+            )
 
     async def mark_sent(self, outbox_ids: Sequence[int], now: datetime) -> None:
         """Record that notifications reached their chat."""

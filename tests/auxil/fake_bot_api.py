@@ -416,7 +416,9 @@ class FakeBotApi:
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 try:
-                    status, payload = await self._dispatch(method, path, headers, body)
+                    status, payload = await self._dispatch(
+                        method, path, headers, body, gone=reader.at_eof
+                    )
                 except _DroppedConnection:
                     break
                 data = json.dumps(payload).encode()
@@ -434,7 +436,13 @@ class FakeBotApi:
             writer.close()
 
     async def _dispatch(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        gone: Callable[[], bool] = lambda: False,
     ) -> tuple[int, dict[str, Any]]:
         match = re.fullmatch(r"/bot([^/]+)/(\w+)", path.split("?")[0])
         if method != "POST" or match is None:
@@ -450,9 +458,13 @@ class FakeBotApi:
         try:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
-            slow = self.slow_sends_to.get(_chat_of(params)) if name == "sendmessage" else None
+            slow = self.slow_sends_to.get(_chat_of(params) or 0) if name == "sendmessage" else None
             if slow:
+                # The call is on its way for this long: a sender that dies meanwhile (its
+                # connection closed) never reaches Telegram.
                 await asyncio.sleep(slow)
+                if gone():
+                    raise _DroppedConnection
             if name not in _RELIABLE_METHODS:
                 low, high = self.conditions.latency
                 if high > 0:
