@@ -22,7 +22,12 @@ from bot.sessions import InlineSessions
 from bot.storage import Store
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import WEBHOOK_SECRET, WebhookHarness, sqlite_url
-from tests.auxil.telegram_users import BEN, STAFF_CHAT_ID, make_text_update
+from tests.auxil.telegram_users import (
+    BEN,
+    STAFF_CHAT_ID,
+    make_callback_update,
+    make_text_update,
+)
 
 
 @pytest.fixture
@@ -171,3 +176,29 @@ async def test_when_the_database_is_down_telegram_delivers_again_and_nothing_is_
     replies = await hook.api.wait_for_messages(BEN.id, 1, after=1)
     assert replies[0].text.startswith("According to the firm's article")
     assert await _health_command(hook) == 0
+
+
+# Digits that `str.isdigit` accepts and `int` refuses (a superscript) or reads (Arabic-Indic),
+# a number longer than `int` converts, and data no Telegram button can carry (over 64 bytes):
+# each gets the old-button answer and a 200, never a 503 that Telegram would deliver again.
+CRAFTED_BUTTONS = [
+    "topics:\u00b2",
+    "topics:\u0661",
+    "topics:" + "9" * 5000,
+    "topics:1 ",
+    "b:consent:" + "y" * 100,
+    "lang:\u00b2",
+]
+
+
+@pytest.mark.parametrize("data", CRAFTED_BUTTONS)
+async def test_issue_a_crafted_button_data_gets_the_old_button_answer_not_a_retry_loop(
+    hook: WebhookHarness, knowledge: Knowledge, data: str
+) -> None:
+    (menu,) = await hook.say(BEN, "/start")
+    update = make_callback_update(BEN, menu, data, "q-crafted")
+    update_id = await hook.api.push(update)
+    (reply,) = await hook.api.wait_for_messages(BEN.id, 1, after=1)
+    assert reply.text == knowledge.texts["en"]["stale_button"]
+    await hook.api.wait_until_delivered(update_id)
+    assert all(status == 200 for u, status in hook.api.deliveries if u == update_id)
