@@ -202,3 +202,23 @@ async def test_issue_a_crafted_button_data_gets_the_old_button_answer_not_a_retr
     assert reply.text == knowledge.texts["en"]["stale_button"]
     await hook.api.wait_until_delivered(update_id)
     assert all(status == 200 for u, status in hook.api.deliveries if u == update_id)
+
+
+# Beyond the signed 64 bits of the `handled_updates.update_id` column (and of every id Telegram
+# sends): once stored, `OverflowError` in the turn, 503, and Telegram's retries for ever.
+@pytest.mark.parametrize("update_id", [2**64, 2**63, -(2**63) - 1])
+async def test_issue_b_an_update_id_beyond_64_bits_is_refused_with_400(
+    hook: WebhookHarness, caplog: pytest.LogCaptureFixture, update_id: int
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(
+            f"{hook.url}/telegram",
+            content=json.dumps(_update(update_id, "sb54?", 79)),
+            headers=headers,
+        )
+    assert refused.status_code == 400
+    assert "Traceback" not in caplog.text
+    assert hook.api.messages_to(BEN.id) == []
+    (reply,) = await hook.say(BEN, "sb54?")  # the chat is not blocked
+    assert reply.text.startswith("According to the firm's article")

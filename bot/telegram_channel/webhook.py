@@ -3,9 +3,10 @@ custom-webhook example) that takes Telegram's updates and answers health checks 
 
 - `POST <path of WEBHOOK_URL>`: an update, accepted only with the right
   `X-Telegram-Bot-Api-Secret-Token` (compared in constant time; 403 otherwise, and nothing of
-  the body is read or logged). It is handled before the answer: 200 when handled (or already
-  handled: Telegram delivers again an update whose webhook did not answer in time), 503 when
-  the database could not be reached, so that Telegram delivers it again later.
+  the body is read or logged); 400 for a body that is not an update (not JSON, or an integer
+  beyond 64 bits, which Telegram never sends). It is handled before the answer: 200 when
+  handled (or already handled: Telegram delivers again an update whose webhook did not answer
+  in time), 503 when the database could not be reached, so that Telegram delivers it again.
 - `GET /healthz`: 200 when the database answers, 503 otherwise.
 - `GET /metrics`: Prometheus text.
 """
@@ -19,6 +20,7 @@ import json
 import logging
 import signal
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -37,11 +39,30 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_CONNECTIONS = 40
+# Telegram's ids all fit in a signed 64-bit integer, as the columns that store them do; a larger
+# one is a forged body, and storing it would raise `OverflowError` in every retry.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def webhook_path(webhook_url: str) -> str:
     """The path Telegram posts to: the path of `WEBHOOK_URL`."""
     return urlsplit(webhook_url).path or "/"
+
+
+def _parse_int64(digits: str) -> int:
+    value = int(digits)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError("an integer beyond 64 bits")
+    return value
+
+
+def parse_update_body(body: bytes) -> dict[str, Any]:
+    """The JSON object of a webhook body; raises ValueError when it is not one or an integer
+    in it does not fit in 64 bits."""
+    parsed = json.loads(body, parse_int=_parse_int64)
+    if not isinstance(parsed, dict):
+        raise ValueError("not a JSON object")
+    return parsed
 
 
 def build_webhook_app(
@@ -59,7 +80,7 @@ def build_webhook_app(
         if not hmac.compare_digest(given, expected):
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            update = Update.de_json(json.loads(await request.body()), application.bot)
+            update = Update.de_json(parse_update_body(await request.body()), application.bot)
         except Exception as error:
             logger.warning("a webhook body could not be read (%s)", type(error).__name__)
             return PlainTextResponse("bad request", status_code=400)
