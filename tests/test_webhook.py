@@ -222,3 +222,61 @@ async def test_issue_b_an_update_id_beyond_64_bits_is_refused_with_400(
     assert hook.api.messages_to(BEN.id) == []
     (reply,) = await hook.say(BEN, "sb54?")  # the chat is not blocked
     assert reply.text.startswith("According to the firm's article")
+
+
+SHORT_HEADER_TIMEOUT = 0.5
+
+
+@pytest.fixture
+async def impatient_hook(
+    api: FakeBotApi, tmp_path: Path, knowledge: Knowledge
+) -> AsyncIterator[WebhookHarness]:
+    harness = WebhookHarness(
+        api, sqlite_url(tmp_path), knowledge, header_timeout=SHORT_HEADER_TIMEOUT
+    )
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+async def _closed_by_the_server(reader: asyncio.StreamReader, within: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            while await reader.read(1024):
+                pass
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [b"POST /tele", b"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"],
+)
+async def test_issue_c_a_connection_that_never_finishes_its_headers_is_closed(
+    impatient_hook: WebhookHarness, partial: bytes
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", impatient_hook.port)
+    try:
+        writer.write(partial)
+        await writer.drain()
+        assert await _closed_by_the_server(reader, within=SHORT_HEADER_TIMEOUT + 3)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_issue_c_the_header_clock_starts_again_after_each_answer(
+    impatient_hook: WebhookHarness,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", impatient_hook.port)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        await asyncio.sleep(SHORT_HEADER_TIMEOUT / 2)
+        writer.write(b"GET /heal")  # stops uvicorn's own keep-alive clock
+        await writer.drain()
+        assert await _closed_by_the_server(reader, within=SHORT_HEADER_TIMEOUT + 3)
+    finally:
+        writer.close()
+        await writer.wait_closed()

@@ -30,6 +30,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
@@ -39,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_CONNECTIONS = 40
+# Telegram sends a request's headers at once; a client that has not sent its own this long
+# after connecting (or after its previous answer) is holding a connection, not making a request.
+HEADER_TIMEOUT = 10.0
+# Far above Telegram's MAX_CONNECTIONS and the probes, below the common limit of 1024 open
+# files: past it uvicorn answers 503 (Telegram delivers again) instead of running out.
+CONNECTION_LIMIT = 500
 # Telegram's ids all fit in a signed 64-bit integer, as the columns that store them do; a larger
 # one is a forged body, and storing it would raise `OverflowError` in every retry.
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -106,6 +113,47 @@ def build_webhook_app(
     )
 
 
+class _HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request headers do not come in time.
+
+    uvicorn (0.54) times only the idle wait between requests, and stops that clock at the first
+    byte: a client that sends half a request line holds its connection for ever.
+    """
+
+    header_timeout = HEADER_TIMEOUT
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_header_clock()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._start_header_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_clock()
+        super().connection_lost(exc)
+
+    def _start_header_clock(self) -> None:
+        self._stop_header_clock()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _stop_header_clock(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self) -> None:
+        waiting_for_headers = self.cycle is None or self.cycle.response_complete
+        if waiting_for_headers and not self.transport.is_closing():
+            self.transport.close()
+
+
+def _protocol_with_header_timeout(seconds: float) -> type[H11Protocol]:
+    return type("HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": seconds})
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, stopped by our signal handlers so the bot can close cleanly.
 
@@ -121,7 +169,13 @@ class _Server(uvicorn.Server):
 class WebhookServer:
     """The bot, its services and the webhook server, started and stopped together."""
 
-    def __init__(self, application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        settings: Settings,
+        *,
+        header_timeout: float = HEADER_TIMEOUT,
+    ) -> None:
         if not settings.webhook_url or not settings.webhook_secret:
             raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
         self._application = application
@@ -141,6 +195,8 @@ class WebhookServer:
                 access_log=False,
                 log_level="warning",
                 lifespan="off",
+                http=_protocol_with_header_timeout(header_timeout),
+                limit_concurrency=CONNECTION_LIMIT,
             )
         )
         self._serving: asyncio.Task[None] | None = None
