@@ -16,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy
 from sqlalchemy.ext.asyncio import create_async_engine
+from telegram.constants import MessageLimit
 
 from bot.knowledge import Knowledge
 from bot.sessions import InlineSessions
@@ -280,3 +281,54 @@ async def test_issue_c_the_header_clock_starts_again_after_each_answer(
     finally:
         writer.close()
         await writer.wait_closed()
+
+
+TEN_MEGABYTES = 10 * 1024 * 1024
+SECRET_LINE = f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n"
+
+
+async def _status_of_raw_post(hook: WebhookHarness, head: bytes, body: bytes) -> bytes:
+    """Send a request's head and part of its body; return the status line of the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", hook.port)
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        async with asyncio.timeout(10):
+            return await reader.readline()
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_issue_d_a_declared_10_mb_body_is_refused_with_413_before_it_is_read(
+    hook: WebhookHarness,
+) -> None:
+    head = (
+        f"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET_LINE}"
+        f"Content-Type: application/json\r\nContent-Length: {TEN_MEGABYTES}\r\n\r\n"
+    ).encode()
+    status = await _status_of_raw_post(hook, head, b'{"update_id": 1, "message": {"text": "')
+    assert status.startswith(b"HTTP/1.1 413")
+    assert hook.api.messages_to(BEN.id) == []
+
+
+async def test_issue_d_an_undeclared_10_mb_body_is_refused_with_413(hook: WebhookHarness) -> None:
+    head = (
+        f"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET_LINE}"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    chunk = 64 * 1024
+    body = b"".join(b"%x\r\n%s\r\n" % (chunk, b"a" * chunk) for _ in range(TEN_MEGABYTES // chunk))
+    status = await _status_of_raw_post(hook, head, body)
+    assert status.startswith(b"HTTP/1.1 413")
+
+
+async def test_issue_d_a_webhook_text_is_kept_no_longer_than_telegram_allows(
+    hook: WebhookHarness,
+) -> None:
+    long_text = "zqx " * 5000  # 20,000 characters: more than a Telegram message can hold
+    await hook.say(BEN, long_text)
+    kept = await hook.services.runtime.store.unanswered_texts()
+    assert kept
+    assert all(len(text) <= MessageLimit.MAX_TEXT_LENGTH for _, text in kept)

@@ -4,9 +4,11 @@ custom-webhook example) that takes Telegram's updates and answers health checks 
 - `POST <path of WEBHOOK_URL>`: an update, accepted only with the right
   `X-Telegram-Bot-Api-Secret-Token` (compared in constant time; 403 otherwise, and nothing of
   the body is read or logged); 400 for a body that is not an update (not JSON, or an integer
-  beyond 64 bits, which Telegram never sends). It is handled before the answer: 200 when
-  handled (or already handled: Telegram delivers again an update whose webhook did not answer
-  in time), 503 when the database could not be reached, so that Telegram delivers it again.
+  beyond 64 bits, which Telegram never sends); 413 for a body over `MAX_UPDATE_BYTES`,
+  refused before it is read, and 408 for one that takes longer than `BODY_TIMEOUT` to come.
+  It is handled before the answer: 200 when handled (or already handled: Telegram delivers
+  again an update whose webhook did not answer in time), 503 when the database could not be
+  reached, so that Telegram delivers it again.
 - `GET /healthz`: 200 when the database answers, 503 otherwise.
 - `GET /metrics`: Prometheus text.
 """
@@ -46,6 +48,11 @@ HEADER_TIMEOUT = 10.0
 # Far above Telegram's MAX_CONNECTIONS and the probes, below the common limit of 1024 open
 # files: past it uvicorn answers 503 (Telegram delivers again) instead of running out.
 CONNECTION_LIMIT = 500
+# An update carries at most a 4096-character text and the message it answers, a few tens of
+# kilobytes of JSON; a larger body is refused before it is read, so it costs no memory.
+MAX_UPDATE_BYTES = 256 * 1024
+# Time to send the body once the headers are in; Telegram sends it at once.
+BODY_TIMEOUT = 10.0
 # Telegram's ids all fit in a signed 64-bit integer, as the columns that store them do; a larger
 # one is a forged body, and storing it would raise `OverflowError` in every retry.
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -72,6 +79,23 @@ def parse_update_body(body: bytes) -> dict[str, Any]:
     return parsed
 
 
+class BodyTooLargeError(Exception):
+    """A request body over the limit."""
+
+
+async def read_capped_body(request: Request, limit: int) -> bytes:
+    """The request's body; raises BodyTooLargeError as soon as it is known to exceed `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLargeError
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLargeError
+    return bytes(body)
+
+
 def build_webhook_app(
     application: Application,  # type: ignore[type-arg]
     services: BotServices,
@@ -87,7 +111,15 @@ def build_webhook_app(
         if not hmac.compare_digest(given, expected):
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            update = Update.de_json(parse_update_body(await request.body()), application.bot)
+            async with asyncio.timeout(BODY_TIMEOUT):
+                body = await read_capped_body(request, MAX_UPDATE_BYTES)
+        except BodyTooLargeError:
+            logger.warning("a webhook body over %d bytes was refused", MAX_UPDATE_BYTES)
+            return PlainTextResponse("too large", status_code=413)
+        except TimeoutError:
+            return PlainTextResponse("timeout", status_code=408)
+        try:
+            update = Update.de_json(parse_update_body(body), application.bot)
         except Exception as error:
             logger.warning("a webhook body could not be read (%s)", type(error).__name__)
             return PlainTextResponse("bad request", status_code=400)
