@@ -245,9 +245,14 @@ async def _rotate_keys(settings: Settings) -> int:
 
 
 def _run(settings: Settings, startup: Startup) -> int:
-    from bot.telegram_channel import run_bot  # only this command needs python-telegram-bot
+    # only this command needs python-telegram-bot
+    from bot.telegram_channel import TelegramStartError, run_bot
 
-    run_bot(settings, startup)
+    try:
+        run_bot(settings, startup)
+    except TelegramStartError as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
