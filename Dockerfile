@@ -3,7 +3,8 @@
 #   docker run --env-file .env -v faqbot-data:/app/data faqbot
 # Several instances behind a proxy, on PostgreSQL: see docker-compose.yml and the README's
 # "Running in production".
-FROM python:3.12-slim-bookworm
+# The Python minor CI tests on (.ci/run's python3); tests/test_packaging.py holds them equal.
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -20,10 +21,10 @@ RUN groupadd --system --gid 10001 faqbot \
 WORKDIR /app
 
 # The package first: its layer is rebuilt only when the code or its dependencies change.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
-RUN pip install --no-cache-dir . \
-    && rm -rf bot build faqbot.egg-info
+RUN pip install --no-cache-dir -c constraints.txt . \
+    && rm -rf bot build faqbot.egg-info constraints.txt
 
 # The FAQ is read from /app/faq (FAQ_DIR); mount another folder there to edit it without
 # rebuilding.

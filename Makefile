@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 
 install:
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -e ".[test]"
+	$(VENV)/bin/pip install -c constraints.txt -e ".[test]"
 
 lint:
 	$(VENV)/bin/ruff check bot tests benchmarks

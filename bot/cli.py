@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "health",
         help="exit 0 when this instance is healthy (webhook mode: its /healthz; polling mode: "
-        "the database answers), 1 otherwise; the container's health check",
+        "the database answers, at the current schema), 1 otherwise; the container's health "
+        "check",
     )
     keys = commands.add_parser("keys", help="the keys that encrypt the data")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -211,16 +212,21 @@ async def _health(settings: Settings) -> int:
     else:
         engine = create_engine(settings.database_url)
         try:
-            async with asyncio.timeout(HEALTH_TIMEOUT), engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            healthy = True
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                async with engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+                status = await schema_status(engine)
         except Exception as error:
             print(
                 f"unhealthy: the database did not answer ({type(error).__name__})", file=sys.stderr
             )
-            healthy = False
+            return EXIT_PROBLEMS
         finally:
             await engine.dispose()
+        # A database `run` would refuse (empty, or behind the migrations) serves no bot.
+        healthy = status.current
+        if not healthy:
+            print(f"unhealthy: {status.explanation}", file=sys.stderr)
     return EXIT_OK if healthy else EXIT_PROBLEMS
 
 
@@ -245,9 +251,14 @@ async def _rotate_keys(settings: Settings) -> int:
 
 
 def _run(settings: Settings, startup: Startup) -> int:
-    from bot.telegram_channel import run_bot  # only this command needs python-telegram-bot
+    # only this command needs python-telegram-bot
+    from bot.telegram_channel import TelegramStartError, run_bot
 
-    run_bot(settings, startup)
+    try:
+        run_bot(settings, startup)
+    except TelegramStartError as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

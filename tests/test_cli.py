@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.migrations import downgrade, upgrade
+from bot.sessions import create_engine
 from tests.conftest import ASK_JSON_KEYS, FAQ_DIR, PROJECT_ROOT
 
 
@@ -170,8 +173,40 @@ def test_an_invalid_setting_is_explained_without_a_traceback() -> None:
 
 def test_health_in_polling_mode_asks_the_database() -> None:
     os.environ.pop("WEBHOOK_URL", None)
+    assert _run("db", "upgrade").returncode == 0
     assert _run("health").returncode == 0
     os.environ["DATABASE_URL"] = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
     refused = _run("health")
     assert refused.returncode == 1
     assert "the database did not answer" in refused.stderr
+
+
+def _downgrade_to(revision: str) -> None:
+    engine = create_engine(os.environ["DATABASE_URL"])
+
+    async def downgraded() -> None:
+        try:
+            await upgrade(engine)
+            await downgrade(engine, revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(downgraded())
+
+
+@pytest.mark.parametrize("revision", [None, "0002"])
+def test_issue_f_health_is_unhealthy_on_a_database_run_refuses(revision: str | None) -> None:
+    os.environ.pop("WEBHOOK_URL", None)
+    os.environ["TELEGRAM_BOT_TOKEN"] = "123:abc"
+    # PostgreSQL's refusal, on SQLite: `run` would create an empty SQLite database's tables.
+    if revision is not None:
+        _downgrade_to(revision)
+        refused_by_run = _run("run")
+        assert refused_by_run.returncode == 2
+        assert "Cannot start" in refused_by_run.stderr
+    health = _run("health")
+    assert health.returncode == 1
+    assert "Traceback" not in health.stderr
+    (reason,) = health.stderr.splitlines()
+    assert reason.startswith("unhealthy: ")
+    assert "db upgrade" in reason

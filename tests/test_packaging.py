@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -242,3 +243,67 @@ def test_every_setting_is_documented(document: str) -> None:
     text = (PROJECT_ROOT / document).read_text(encoding="utf-8")
     missing = [name.upper() for name in Settings.model_fields if name.upper() not in text]
     assert missing == [], f"{document} does not name {missing}"
+
+
+# --- the versions CI passed with ---------------------------------------------------------------
+
+CONSTRAINTS = "constraints.txt"
+_PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pins() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in (PROJECT_ROOT / CONSTRAINTS).read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            match = _PIN.fullmatch(line.strip())
+            assert match, f"not an exact pin: {line}"
+            pins[_canonical(match.group(1))] = match.group(2)
+    return pins
+
+
+def _uses_constraints(pip_install: str) -> bool:
+    words = shlex.split(pip_install)
+    return any(
+        (word in ("-c", "--constraint") and after == CONSTRAINTS)
+        or word == f"--constraint={CONSTRAINTS}"
+        for word, after in zip(words, [*words[1:], ""], strict=True)
+    )
+
+
+def test_the_image_runs_the_python_minor_that_ci_tests() -> None:
+    match = re.fullmatch(r"python:(\d+)\.(\d+)-slim(?:-\w+)?", _one("FROM"))
+    assert match
+    assert tuple(map(int, match.groups())) == sys.version_info[:2]
+
+
+def test_the_image_and_ci_install_with_the_same_constraints_file() -> None:
+    image_installs = [
+        rest for name, rest in _instructions() if name == "RUN" and "pip install" in rest
+    ]
+    assert image_installs
+    assert all(_uses_constraints(install) for install in image_installs)
+    copied = {
+        source for name, rest in _instructions() if name == "COPY" for source in rest.split()[:-1]
+    }
+    assert CONSTRAINTS in copied
+    ci_installs = [
+        line
+        for line in (PROJECT_ROOT / ".ci" / "run").read_text("utf-8").splitlines()
+        if "pip install" in line and "--upgrade pip" not in line
+    ]
+    assert ci_installs
+    assert all(_uses_constraints(install) for install in ci_installs)
+
+
+def test_the_constraints_pin_every_dependency_exactly() -> None:
+    pins = _pins()
+    project = tomllib.loads(_pyproject())["project"]
+    requirements = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    declared = [
+        re.split(r"[\[<>=!;~ ]", requirement, maxsplit=1)[0] for requirement in requirements
+    ]
+    assert {_canonical(name) for name in declared} - pins.keys() == set()

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import DATA_KEY
@@ -120,3 +121,30 @@ async def test_run_by_webhook(api: FakeBotApi, tmp_path: Path) -> None:
     finally:
         await _stop(process)
     assert [call for call, _ in api.calls].count("getUpdates") == 0
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_issue_e_run_with_telegram_unreachable_says_so_in_one_line_and_exits_2(
+    api: FakeBotApi, tmp_path: Path, mode: str
+) -> None:
+    closed = _free_port()
+    webhook: dict[str, str] = {}
+    if mode == "webhook":
+        port = _free_port()
+        webhook = {
+            "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram-hook",
+            "WEBHOOK_SECRET": "webhook-secret-123",
+            "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_PORT": str(port),
+        }
+    environment = _environment(
+        api, tmp_path, TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{closed}/bot", **webhook
+    )
+    process = await _start(environment)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    log = stderr.decode()
+    assert process.returncode == 2, log
+    assert "Traceback" not in log
+    (reason,) = [line for line in log.splitlines() if line.startswith("Cannot start")]
+    assert "Telegram" in reason
+    assert api.token not in log

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import sqlalchemy
 from sqlalchemy.ext.asyncio import create_async_engine
+from telegram.constants import MessageLimit
 
 from bot.knowledge import Knowledge
 from bot.sessions import InlineSessions
@@ -30,6 +31,7 @@ from tests.auxil.telegram_users import (
     BEN,
     MARIA,
     STAFF_CHAT_ID,
+    make_callback_update,
     make_staff_callback_update,
     make_staff_reply_update,
     make_text_update,
@@ -261,3 +263,158 @@ async def test_a_locked_sqlite_file_leaves_the_loop_free_and_health_says_503(
     assert await hook.api.wait_for_messages(ANA.id, 1, after=1)
     async with httpx.AsyncClient() as client:
         assert (await client.get(f"{hook.url}/healthz")).status_code == 200
+
+
+# Digits that `str.isdigit` accepts and `int` refuses (a superscript) or reads (Arabic-Indic),
+# a number longer than `int` converts, and data no Telegram button can carry (over 64 bytes):
+# each gets the old-button answer and a 200, never a 503 that Telegram would deliver again.
+CRAFTED_BUTTONS = [
+    "topics:\u00b2",
+    "topics:\u0661",
+    "topics:" + "9" * 5000,
+    "topics:1 ",
+    "b:consent:" + "y" * 100,
+    "lang:\u00b2",
+]
+
+
+@pytest.mark.parametrize("data", CRAFTED_BUTTONS)
+async def test_issue_a_crafted_button_data_gets_the_old_button_answer_not_a_retry_loop(
+    hook: WebhookHarness, knowledge: Knowledge, data: str
+) -> None:
+    (menu,) = await hook.say(BEN, "/start")
+    update = make_callback_update(BEN, menu, data, "q-crafted")
+    update_id = await hook.api.push(update)
+    (reply,) = await hook.api.wait_for_messages(BEN.id, 1, after=1)
+    assert reply.text == knowledge.texts["en"]["stale_button"]
+    await hook.api.wait_until_delivered(update_id)
+    assert all(status == 200 for u, status in hook.api.deliveries if u == update_id)
+
+
+# Beyond the signed 64 bits of the `handled_updates.update_id` column (and of every id Telegram
+# sends): once stored, `OverflowError` in the turn, 503, and Telegram's retries for ever.
+@pytest.mark.parametrize("update_id", [2**64, 2**63, -(2**63) - 1])
+async def test_issue_b_an_update_id_beyond_64_bits_is_refused_with_400(
+    hook: WebhookHarness, caplog: pytest.LogCaptureFixture, update_id: int
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(
+            f"{hook.url}/telegram",
+            content=json.dumps(_update(update_id, "sb54?", 79)),
+            headers=headers,
+        )
+    assert refused.status_code == 400
+    assert "Traceback" not in caplog.text
+    assert hook.api.messages_to(BEN.id) == []
+    (reply,) = await hook.say(BEN, "sb54?")  # the chat is not blocked
+    assert reply.text.startswith("According to the firm's article")
+
+
+SHORT_HEADER_TIMEOUT = 0.5
+
+
+@pytest.fixture
+async def impatient_hook(
+    api: FakeBotApi, tmp_path: Path, knowledge: Knowledge
+) -> AsyncIterator[WebhookHarness]:
+    harness = WebhookHarness(
+        api, sqlite_url(tmp_path), knowledge, header_timeout=SHORT_HEADER_TIMEOUT
+    )
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+async def _closed_by_the_server(reader: asyncio.StreamReader, within: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            while await reader.read(1024):
+                pass
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [b"POST /tele", b"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"],
+)
+async def test_issue_c_a_connection_that_never_finishes_its_headers_is_closed(
+    impatient_hook: WebhookHarness, partial: bytes
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", impatient_hook.port)
+    try:
+        writer.write(partial)
+        await writer.drain()
+        assert await _closed_by_the_server(reader, within=SHORT_HEADER_TIMEOUT + 3)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_issue_c_the_header_clock_starts_again_after_each_answer(
+    impatient_hook: WebhookHarness,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", impatient_hook.port)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        await asyncio.sleep(SHORT_HEADER_TIMEOUT / 2)
+        writer.write(b"GET /heal")  # stops uvicorn's own keep-alive clock
+        await writer.drain()
+        assert await _closed_by_the_server(reader, within=SHORT_HEADER_TIMEOUT + 3)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+TEN_MEGABYTES = 10 * 1024 * 1024
+SECRET_LINE = f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n"
+
+
+async def _status_of_raw_post(hook: WebhookHarness, head: bytes, body: bytes) -> bytes:
+    """Send a request's head and part of its body; return the status line of the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", hook.port)
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        async with asyncio.timeout(10):
+            return await reader.readline()
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_issue_d_a_declared_10_mb_body_is_refused_with_413_before_it_is_read(
+    hook: WebhookHarness,
+) -> None:
+    head = (
+        f"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET_LINE}"
+        f"Content-Type: application/json\r\nContent-Length: {TEN_MEGABYTES}\r\n\r\n"
+    ).encode()
+    status = await _status_of_raw_post(hook, head, b'{"update_id": 1, "message": {"text": "')
+    assert status.startswith(b"HTTP/1.1 413")
+    assert hook.api.messages_to(BEN.id) == []
+
+
+async def test_issue_d_an_undeclared_10_mb_body_is_refused_with_413(hook: WebhookHarness) -> None:
+    head = (
+        f"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET_LINE}"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    chunk = 64 * 1024
+    body = b"".join(b"%x\r\n%s\r\n" % (chunk, b"a" * chunk) for _ in range(TEN_MEGABYTES // chunk))
+    status = await _status_of_raw_post(hook, head, body)
+    assert status.startswith(b"HTTP/1.1 413")
+
+
+async def test_issue_d_a_webhook_text_is_kept_no_longer_than_telegram_allows(
+    hook: WebhookHarness,
+) -> None:
+    long_text = "zqx " * 5000  # 20,000 characters: more than a Telegram message can hold
+    await hook.say(BEN, long_text)
+    kept = await hook.services.runtime.store.unanswered_texts()
+    assert kept
+    assert all(len(text) <= MessageLimit.MAX_TEXT_LENGTH for _, text in kept)

@@ -9,6 +9,7 @@ records that /mydata and the staff commands show.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -62,6 +63,10 @@ QUESTION_PREFIX = "q:"
 _TOPIC_PREFIX = "topic:"
 _TOPICS_PAGE_PREFIX = "topics:"
 _LANGUAGE_PREFIX = "lang:"
+# Button data can be forged (a webhook body, a modified client): a page number is read only
+# when it is ASCII digits, as `str.isdigit` and `int` also take superscripts and other scripts.
+_PAGE_NUMBER = re.compile(r"[0-9]{1,4}")
+
 
 ADMIN_COMMANDS = frozenset({"leads", "unanswered", "stats"})
 # Steps where the bot waits for typed text, rather than a button.
@@ -93,6 +98,13 @@ def records_needed(event: Event, *, admin: bool) -> RecordsNeeded | None:
     if event.name in ADMIN_COMMANDS and admin:
         return event.name  # type: ignore[return-value]
     return None
+
+
+def parse_page_number(text: str) -> int | None:
+    """The page number of a "more topics" button, or None when it is not plain digits."""
+    if _PAGE_NUMBER.fullmatch(text) is None:
+        return None
+    return int(text)
 
 
 class Dialogue:
@@ -434,9 +446,9 @@ class Dialogue:
         elif data == TOPICS:
             return self._then_step(state, language, self._topics(language, 0))
         elif data.startswith(_TOPICS_PAGE_PREFIX):
-            page = data.removeprefix(_TOPICS_PAGE_PREFIX)
-            if page.isdigit() and int(page) * TOPICS_PER_PAGE < len(self._topic_ids):
-                return self._then_step(state, language, self._topics(language, int(page)))
+            page = parse_page_number(data.removeprefix(_TOPICS_PAGE_PREFIX))
+            if page is not None and page * TOPICS_PER_PAGE < len(self._topic_ids):
+                return self._then_step(state, language, self._topics(language, page))
         elif data.startswith(_TOPIC_PREFIX):
             topic_id = data.removeprefix(_TOPIC_PREFIX)
             if topic_id in self._knowledge.topics:

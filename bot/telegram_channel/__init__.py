@@ -7,10 +7,17 @@ import os
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from bot.telegram_channel.app import (
+    TelegramStartError,
     build_application,
     run_bot,
     start_application,
     stop_application,
 )
 
-__all__ = ["build_application", "run_bot", "start_application", "stop_application"]
+__all__ = [
+    "TelegramStartError",
+    "build_application",
+    "run_bot",
+    "start_application",
+    "stop_application",
+]

@@ -16,7 +16,14 @@ from collections import deque
 from datetime import timedelta
 
 from telegram import Bot, BotCommand, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.dialogue import Reply
@@ -455,13 +462,39 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+class TelegramStartError(Exception):
+    """Telegram could not be reached, or refused the token, when the bot started."""
+
+
+def _start_error(error: TelegramError) -> TelegramStartError:
+    if isinstance(error, InvalidToken):
+        return TelegramStartError("Telegram refused TELEGRAM_BOT_TOKEN")
+    # The error's own text may hold the API's address, and with it the token.
+    return TelegramStartError(f"Telegram's Bot API did not answer ({type(error).__name__})")
+
+
 def run_bot(settings: Settings, startup: Startup) -> None:
-    """Run the bot until SIGINT or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
+    """Run the bot until SIGINT or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set.
+
+    Raises TelegramStartError when Telegram cannot be reached or refuses the token at start.
+    """
     _use_uvloop()
     application = build_application(settings, startup)
     if settings.webhook_url:
         from bot.telegram_channel.webhook import serve_webhook
 
-        asyncio.run(serve_webhook(application, settings))
-    else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        try:
+            asyncio.run(serve_webhook(application, settings))
+        except (NetworkError, InvalidToken) as error:
+            raise _start_error(error) from None
+        return
+    # Initialised here, on the loop run_polling then uses, rather than by run_polling: its
+    # retry loop logs a failed start with three chained tracebacks before raising.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(application.initialize())
+    except (NetworkError, InvalidToken) as error:
+        loop.close()
+        raise _start_error(error) from None
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -101,7 +101,9 @@ def _to_incoming(update: Update) -> Incoming | None:
 
 def _message_event(message: Message, user_id: int | None) -> Event:
     if message.text is not None:
-        text = message.text
+        # Telegram delivers at most MAX_TEXT_LENGTH characters by polling; a webhook body can
+        # claim more, and both paths keep the same.
+        text = message.text[: MessageLimit.MAX_TEXT_LENGTH]
         if text.startswith("/") and len(text) > 1:
             head, _, argument = text[1:].partition(" ")
             name = head.split("@", 1)[0].lower()

@@ -3,9 +3,12 @@ custom-webhook example) that takes Telegram's updates and answers health checks 
 
 - `POST <path of WEBHOOK_URL>`: an update, accepted only with the right
   `X-Telegram-Bot-Api-Secret-Token` (compared in constant time; 403 otherwise, and nothing of
-  the body is read or logged). It is handled before the answer: 200 when handled (or already
-  handled: Telegram delivers again an update whose webhook did not answer in time), 503 when
-  the database could not be reached, so that Telegram delivers it again later.
+  the body is read or logged); 400 for a body that is not an update (not JSON, or an integer
+  beyond 64 bits, which Telegram never sends); 413 for a body over `MAX_UPDATE_BYTES`,
+  refused before it is read, and 408 for one that takes longer than `BODY_TIMEOUT` to come.
+  It is handled before the answer: 200 when handled (or already handled: Telegram delivers
+  again an update whose webhook did not answer in time), 503 when the database could not be
+  reached, so that Telegram delivers it again.
 - `GET /healthz`: 200 when the database answers (on SQLite, when a write can take its lock),
   503 otherwise.
 - `GET /metrics`: Prometheus text.
@@ -20,6 +23,7 @@ import json
 import logging
 import signal
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -29,6 +33,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
@@ -38,11 +43,58 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_CONNECTIONS = 40
+# Telegram sends a request's headers at once; a client that has not sent its own this long
+# after connecting (or after its previous answer) is holding a connection, not making a request.
+HEADER_TIMEOUT = 10.0
+# Far above Telegram's MAX_CONNECTIONS and the probes, below the common limit of 1024 open
+# files: past it uvicorn answers 503 (Telegram delivers again) instead of running out.
+CONNECTION_LIMIT = 500
+# An update carries at most a 4096-character text and the message it answers, a few tens of
+# kilobytes of JSON; a larger body is refused before it is read, so it costs no memory.
+MAX_UPDATE_BYTES = 256 * 1024
+# Time to send the body once the headers are in; Telegram sends it at once.
+BODY_TIMEOUT = 10.0
+# Telegram's ids all fit in a signed 64-bit integer, as the columns that store them do; a larger
+# one is a forged body, and storing it would raise `OverflowError` in every retry.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def webhook_path(webhook_url: str) -> str:
     """The path Telegram posts to: the path of `WEBHOOK_URL`."""
     return urlsplit(webhook_url).path or "/"
+
+
+def _parse_int64(digits: str) -> int:
+    value = int(digits)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError("an integer beyond 64 bits")
+    return value
+
+
+def parse_update_body(body: bytes) -> dict[str, Any]:
+    """The JSON object of a webhook body; raises ValueError when it is not one or an integer
+    in it does not fit in 64 bits."""
+    parsed = json.loads(body, parse_int=_parse_int64)
+    if not isinstance(parsed, dict):
+        raise ValueError("not a JSON object")
+    return parsed
+
+
+class BodyTooLargeError(Exception):
+    """A request body over the limit."""
+
+
+async def read_capped_body(request: Request, limit: int) -> bytes:
+    """The request's body; raises BodyTooLargeError as soon as it is known to exceed `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLargeError
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLargeError
+    return bytes(body)
 
 
 def build_webhook_app(
@@ -60,7 +112,15 @@ def build_webhook_app(
         if not hmac.compare_digest(given, expected):
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            update = Update.de_json(json.loads(await request.body()), application.bot)
+            async with asyncio.timeout(BODY_TIMEOUT):
+                body = await read_capped_body(request, MAX_UPDATE_BYTES)
+        except BodyTooLargeError:
+            logger.warning("a webhook body over %d bytes was refused", MAX_UPDATE_BYTES)
+            return PlainTextResponse("too large", status_code=413)
+        except TimeoutError:
+            return PlainTextResponse("timeout", status_code=408)
+        try:
+            update = Update.de_json(parse_update_body(body), application.bot)
         except Exception as error:
             logger.warning("a webhook body could not be read (%s)", type(error).__name__)
             return PlainTextResponse("bad request", status_code=400)
@@ -86,6 +146,47 @@ def build_webhook_app(
     )
 
 
+class _HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request headers do not come in time.
+
+    uvicorn (0.54) times only the idle wait between requests, and stops that clock at the first
+    byte: a client that sends half a request line holds its connection for ever.
+    """
+
+    header_timeout = HEADER_TIMEOUT
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_header_clock()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._start_header_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_clock()
+        super().connection_lost(exc)
+
+    def _start_header_clock(self) -> None:
+        self._stop_header_clock()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _stop_header_clock(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self) -> None:
+        waiting_for_headers = self.cycle is None or self.cycle.response_complete
+        if waiting_for_headers and not self.transport.is_closing():
+            self.transport.close()
+
+
+def _protocol_with_header_timeout(seconds: float) -> type[H11Protocol]:
+    return type("HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": seconds})
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, stopped by our signal handlers so the bot can close cleanly.
 
@@ -101,7 +202,13 @@ class _Server(uvicorn.Server):
 class WebhookServer:
     """The bot, its services and the webhook server, started and stopped together."""
 
-    def __init__(self, application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        settings: Settings,
+        *,
+        header_timeout: float = HEADER_TIMEOUT,
+    ) -> None:
         if not settings.webhook_url or not settings.webhook_secret:
             raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
         self._application = application
@@ -121,6 +228,8 @@ class WebhookServer:
                 access_log=False,
                 log_level="warning",
                 lifespan="off",
+                http=_protocol_with_header_timeout(header_timeout),
+                limit_concurrency=CONNECTION_LIMIT,
             )
         )
         self._serving: asyncio.Task[None] | None = None

@@ -12,7 +12,7 @@ from bot.knowledge import Knowledge
 from bot.runtime import prepare
 from bot.settings import Settings
 from bot.telegram_channel import build_application, start_application, stop_application
-from bot.telegram_channel.webhook import WebhookServer
+from bot.telegram_channel.webhook import HEADER_TIMEOUT, WebhookServer
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.telegram_users import (
     TelegramUser,
@@ -164,7 +164,13 @@ class WebhookHarness(BotHarness):
     """One bot serving its webhook on 127.0.0.1; the fake Bot API delivers updates to it."""
 
     def __init__(
-        self, api: FakeBotApi, database_url: str, knowledge: Knowledge, **overrides: Any
+        self,
+        api: FakeBotApi,
+        database_url: str,
+        knowledge: Knowledge,
+        *,
+        header_timeout: float = HEADER_TIMEOUT,
+        **overrides: Any,
     ) -> None:
         port = free_port()
         settings = make_settings(
@@ -177,13 +183,17 @@ class WebhookHarness(BotHarness):
         )
         super().__init__(api, settings, knowledge)
         self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.header_timeout = header_timeout
         self.server: Any = None
 
     async def start(self) -> None:
         self.application = build_application(
             self.settings, prepare(self.settings, self.knowledge), chat_burst=self.chat_burst
         )
-        self.server = WebhookServer(self.application, self.settings)
+        self.server = WebhookServer(
+            self.application, self.settings, header_timeout=self.header_timeout
+        )
         await self.server.start()
 
     async def stop(self) -> None:
