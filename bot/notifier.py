@@ -199,7 +199,7 @@ class Notifier:
             batch = [ordered[index] for index in indices]
             kind = batch[0].kind if len(batch) == 1 else "digest"
             references = [delivery.lead.reference for delivery in batch]
-            if await self._send(batch, post, kind, references):
+            if await self._send(batch, [post], kind, references):
                 sent += len(batch)
         return sent
 
@@ -207,45 +207,61 @@ class Notifier:
         reference = delivery.lead.reference
         reply_to = None
         if delivery.kind == "relay":
-            post = self._desk.relayed(reference, delivery.text or "")
+            posts = self._desk.relayed(reference, delivery.text or "")
             async with self._store.reading() as session:
                 reply_to = await Desk(session, self._store.vault).latest_card(
                     delivery.chat_id, reference
                 )
         else:
-            post = self._desk.prompt(reference)
+            posts = [self._desk.prompt(reference)]
         ask = delivery.kind == "prompt"
-        return int(await self._send([delivery], post, delivery.kind, [reference], reply_to, ask))
+        return int(await self._send([delivery], posts, delivery.kind, [reference], reply_to, ask))
 
     async def _send(
         self,
         deliveries: Sequence[Delivery],
-        post: StaffPost,
+        posts: Sequence[StaffPost],
         kind: str,
         references: Sequence[str],
         reply_to: int | None = None,
         ask: bool = False,
     ) -> bool:
+        """Send one notification's messages (several only for a long relayed message)."""
         chat_id = deliveries[0].chat_id
         ids = [delivery.outbox_id for delivery in deliveries]
+        message_ids: list[int] = []
         try:
-            message_id = await self._sender.send(chat_id, post, reply_to=reply_to, ask=ask)
+            for post in posts:
+                message_ids.append(
+                    await self._sender.send(chat_id, post, reply_to=reply_to, ask=ask)
+                )
         except DeliveryRefused as refusal:
             logger.warning("staff chat refused notifications %s: %s", ids, refusal)
+            await self._record(chat_id, message_ids, kind, references)
             await self._store.mark_failed(ids, str(refusal))
             self._count("failed", len(ids))
             return False
         except Exception as error:  # any other failure is worth another try
+            # The parts that went out are recorded, so that a /forget clears them too.
+            await self._record(chat_id, message_ids, kind, references)
             await self._retry(deliveries, error)
             return False
-        now = self._clock()
-        async with self._store.transaction() as session:
-            await Desk(session, self._store.vault).record_message(
-                chat_id, message_id, kind, references, now
-            )
+        now = await self._record(chat_id, message_ids, kind, references)
         await self._store.mark_sent(ids, now)
         self._count("sent", len(ids))
         return True
+
+    async def _record(
+        self, chat_id: int, message_ids: Sequence[int], kind: str, references: Sequence[str]
+    ) -> datetime:
+        """Remember the staff messages sent about these requests; return the time."""
+        now = self._clock()
+        if message_ids:
+            async with self._store.transaction() as session:
+                desk = Desk(session, self._store.vault)
+                for message_id in message_ids:
+                    await desk.record_message(chat_id, message_id, kind, references, now)
+        return now
 
     async def _retry(self, deliveries: Sequence[Delivery], error: Exception) -> None:
         ids = [delivery.outbox_id for delivery in deliveries]

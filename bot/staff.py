@@ -179,9 +179,21 @@ class StaffDesk:
 
     # --- relays and prompts ----------------------------------------------------------------------
 
-    def relayed(self, reference: str, text: str) -> StaffPost:
-        """A person's message, in the staff chat."""
-        return StaffPost(_cut(self._text("staff_relay", reference=reference, text=text)))
+    def relayed(self, reference: str, text: str) -> list[StaffPost]:
+        """A person's message, in the staff chat: in numbered parts when it is longer than one
+        message holds (a person may write as much as Telegram takes), nothing cut."""
+        whole = self._text("staff_relay", reference=reference, text=text)
+        if len(whole) <= MESSAGE_LIMIT:
+            return [StaffPost(whole)]
+        numbered = f"{reference} (99/99)"
+        room = MESSAGE_LIMIT - len(self._text("staff_relay", reference=numbered, text=""))
+        parts = _split_at_spaces(text, room)
+        return [
+            StaffPost(
+                self._text("staff_relay", reference=f"{reference} ({i}/{len(parts)})", text=part)
+            )
+            for i, part in enumerate(parts, start=1)
+        ]
 
     def prompt(self, reference: str) -> StaffPost:
         """The bot asking a staff member for the text to send (they answer with a reply)."""
@@ -209,6 +221,21 @@ class StaffDesk:
                 )
             )
         return _cut("\n".join(lines))
+
+
+def _split_at_spaces(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, broken at a line break or space where possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
 
 
 def _cut(text: str) -> str:
