@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation = faq_commands.add_parser("eval", help="accuracy and latency on the eval set")
     evaluation.add_argument(
-        "--set", type=Path, help="evaluation file (default: FAQ_DIR/eval/questions.yaml)"
+        "--set", type=Path, help="one evaluation file (default: every FAQ_DIR/eval/*.yaml)"
     )
     evaluation.add_argument("--misses", action="store_true", help="list every wrong answer")
 

@@ -48,14 +48,17 @@ async def run_console(
     event: Event = Command("start")
     shown_language: Language = language or "en"
     while True:
-        response = await service.handle(
-            Incoming(CONSOLE_CHAT_ID, CONSOLE_CHAT_ID, language, event)
-        )
-        shown_language = response.language
-        for reply in response.replies:
-            write(format_reply(reply))
-            if reply.request_contact:
-                write(knowledge.text(shown_language, "console_no_contact"))
+        async with service.holding(CONSOLE_CHAT_ID) as chat_key:
+            response = await service.handle(
+                Incoming(CONSOLE_CHAT_ID, CONSOLE_CHAT_ID, language, event)
+            )
+            shown_language = response.language
+            for reply in response.replies:
+                write(format_reply(reply))
+                if reply.request_contact:
+                    write(knowledge.text(shown_language, "console_no_contact"))
+            # Shown: they are owed no more (else each turn would show every earlier one again).
+            await service.delivered(chat_key, response, len(response.replies))
         buttons = response.replies[-1].buttons if response.replies else ()
         if buttons:
             write(knowledge.text(shown_language, "choose_number"))

@@ -28,3 +28,10 @@ async def test_console_conversation(service: ChatService, knowledge: Knowledge) 
     first_related = knowledge.entries["california-sb54"].related[0]
     assert knowledge.answer(first_related, "en") in transcript
     assert output[-1] == knowledge.texts["en"]["goodbye"]
+
+
+async def test_each_reply_is_shown_once(service: ChatService, knowledge: Knowledge) -> None:
+    output: list[str] = []
+    await run_console(service, knowledge, ["sb54?", "who is protected?", "/quit"], output.append)
+    sb54 = [text for text in output if knowledge.answer("california-sb54", "en") in text]
+    assert len(sb54) == 1
