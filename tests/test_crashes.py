@@ -13,8 +13,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from bot.crypto import Vault
 from bot.storage import Store
 from tests.auxil.fake_bot_api import FakeBotApi
@@ -132,7 +130,6 @@ async def test_sqlite_a_process_killed_mid_send_sends_the_card_once_on_restart(
     assert took < DELIVERED_WITHIN_SECONDS
 
 
-@pytest.mark.clock
 async def test_postgresql_another_instance_takes_over_a_card_its_sender_died_with(
     api: FakeBotApi,
 ) -> None:
