@@ -147,14 +147,12 @@ async def _book(cluster: Cluster, user: TelegramUser, name: str, first: int) -> 
     """A whole booking, each update posted to the other instance than the one before."""
     alternate = itertools.cycle(cluster.instances[first:] + cluster.instances[:first])
     consent = await cluster.say(next(alternate), user, "/book")
-    name_prompt = await cluster.press(next(alternate), user, consent, "b:consent:yes")
+    contact_prompt = await cluster.press(next(alternate), user, consent, "b:consent:yes")
+    assert contact_prompt.asks_for_contact
+    name_prompt = await cluster.say(next(alternate), user, PHONE)
     assert "name" in name_prompt.text.lower() or "nombre" in name_prompt.text.lower()
-    method = await cluster.say(next(alternate), user, name)
-    await cluster.press(next(alternate), user, method, "b:method:phone")
-    time_prompt = await cluster.say(next(alternate), user, PHONE)
-    voicemail = await cluster.press(next(alternate), user, time_prompt, "b:time:any")
-    topic = await cluster.press(next(alternate), user, voicemail, "b:voicemail:yes")
-    summary = await cluster.press(next(alternate), user, topic, "b:topic:skip")
+    voicemail = await cluster.say(next(alternate), user, name)
+    summary = await cluster.press(next(alternate), user, voicemail, "b:voicemail:yes")
     assert name in summary.text
     booked = await cluster.press(next(alternate), user, summary, "b:confirm:yes")
     found = re.search(r"C-[A-Z0-9]{6}", booked.text)

@@ -649,7 +649,12 @@ class Dialogue:
             reply = Reply(self._text(language, "contact_unexpected"))
             return self._then_step(state, language, reply)
         if not contact.is_own:
-            return Turn(state, (Reply(self._text(language, "contact_not_yours")),))
+            # The reply asks for the person's own number: the share button stays.
+            share = (
+                self._text(language, "button_share_phone") if step.offers_contact_button else None
+            )
+            reply = Reply(self._text(language, "contact_not_yours"), request_contact=share)
+            return Turn(state, (reply,))
         try:
             phone = parse_phone(contact.phone, self._default_region)
         except ContactError as error:

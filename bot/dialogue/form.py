@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bot.contacts import looks_like_email, parse_email, parse_name, parse_phone, parse_topic
+from bot.contacts import (
+    ContactError,
+    looks_like_email,
+    parse_email,
+    parse_name,
+    parse_phone,
+    parse_topic,
+)
 from bot.dialogue.state import BookingDraft, StepName
 from bot.records import TIME_WINDOWS
 
@@ -129,8 +136,12 @@ def _read_email(draft: BookingDraft, text: str, _region: str) -> BookingDraft:
 
 
 def _read_phone_or_email(draft: BookingDraft, text: str, region: str) -> BookingDraft:
-    reader = _read_email if looks_like_email(text) else _read_phone
-    return reader(draft, text, region)
+    if looks_like_email(text):
+        return _read_email(draft, text, region)
+    if not any(character.isdigit() for character in text):
+        # Neither: say that both are welcome, not only that it is no phone number.
+        raise ContactError("contact_invalid")
+    return _read_phone(draft, text, region)
 
 
 def _read_topic(draft: BookingDraft, text: str, _region: str) -> BookingDraft:
