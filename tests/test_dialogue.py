@@ -558,7 +558,8 @@ def test_a_corrected_contact_says_what_it_understood_as_it_takes_the_keyboard_aw
 
 def test_no_reply_both_removes_the_keyboard_and_has_buttons(dialogue: Dialogue) -> None:
     state = NEW_CHAT
-    for event in (Command("book"), ButtonPress("b:consent:yes")):
+    opening: tuple[Event, ...] = (Command("book"), ButtonPress("b:consent:yes"))
+    for event in opening:
         state = say(dialogue, state, event).state
     for event in (Command("cancel"), TextMessage(PHONE), Command("start"), ButtonPress("topics")):
         for reply in say(dialogue, state, event).replies:

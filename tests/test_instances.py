@@ -176,9 +176,9 @@ async def test_two_instances_behave_as_one_bot(cluster: Cluster) -> None:
     assert staff.count(second) == 1
     for user in (ANA, BEN):
         texts = [message.text for message in cluster.api.messages_to(user.id)]
-        # One reply per update (and "OK." taking the phone keyboard away), none twice.
-        assert len(texts) == 10
-        assert len(set(texts)) == 10
+        # One reply per update of the six-action booking, none twice, no "OK." in between.
+        assert len(texts) == 6
+        assert len(set(texts)) == 6
 
     # The same update, delivered to both instances and again: one reply.
     before = len(cluster.api.messages_to(BEN.id))

@@ -648,8 +648,9 @@ async def _book_by_reading(
 ) -> tuple[str, int, SentMessage]:
     """Book as a person does, from what each prompt says and the buttons under it, whatever
     their order; return the reference, the actions taken and the summary confirmed."""
-    texts = bot.knowledge.texts[user.language_code or "en"]
-    message = last(await bot.say(user, ASK_FOR_A_LAWYER[user.language_code or "en"]))
+    language: Language = "es" if user.language_code == "es" else "en"
+    texts = bot.knowledge.texts[language]
+    message = last(await bot.say(user, ASK_FOR_A_LAWYER[language]))
     actions = 1
     summary: SentMessage | None = None
     while not re.search(r"C-[A-Z0-9]{6}", message.text):
@@ -692,7 +693,7 @@ async def test_a_booking_takes_at_most_six_actions_in_each_language(
     """Ask, agree, phone or email, name, voicemail (a phone only), confirm."""
     reference, actions, summary = await _book_by_reading(bot, user, contact, "Rosa Seis")
     assert actions == most
-    language = "es" if user is ANA else "en"
+    language: Language = "es" if user is ANA else "en"
     assert shown in summary.text
     assert "Rosa Seis" in summary.text
     # Nothing the firm has not confirmed: no hours, no call window.
