@@ -2,8 +2,9 @@
 
 The reference of `benchmarks/load.py`: the same replies (the FAQ's own answer texts, the same
 prompts and buttons), the same booking steps and one staff notification per lead, with no
-matcher, no database, no encryption and no rate limiter. What faqbot costs on top of this is
-what it does for its users.
+matcher, no database, no encryption; under Telegram's limits (`load.py --flood`) it keeps to
+them with python-telegram-bot's own `AIORateLimiter`, as faqbot does. What faqbot costs on top
+of this is what it does for its users.
 
 Run by `benchmarks/load.py`; alone: `python benchmarks/bare_bot.py` with TELEGRAM_BOT_TOKEN,
 TELEGRAM_API_BASE_URL and BOT_ADMIN_CHAT_IDS set.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -23,7 +25,13 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot.loader import load_knowledge
 
@@ -35,11 +43,11 @@ ANSWERS = {
     "who reported this?": FAQ.answer("news-source", "en"),
 }
 STEPS = {
-    "b:consent:yes": (TEXTS["ask_name"], []),
-    "b:method:phone": (TEXTS["ask_phone"], []),
-    "b:time:any": (TEXTS["ask_voicemail"], ["b:voicemail:yes", "b:voicemail:no"]),
-    "b:voicemail:yes": (TEXTS["ask_topic"], ["b:topic:skip"]),
-    "b:topic:skip": (TEXTS["summary"], ["b:confirm:yes", "b:confirm:change", "b:confirm:cancel"]),
+    "b:consent:yes": (TEXTS["ask_contact"], []),
+    "b:voicemail:yes": (
+        TEXTS["summary"],
+        ["b:confirm:yes", "b:confirm:change", "b:confirm:cancel"],
+    ),
 }
 STAFF = int(os.environ.get("BOT_ADMIN_CHAT_IDS", "0").split(",")[0] or 0)
 REFERENCES = (f"C-{number:06d}" for number in itertools.count(1))
@@ -90,27 +98,21 @@ async def handle(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await bot.send_message(
             chat_id, ANSWERS[text], reply_markup=_buttons(["q:a", "q:b", "q:c", "book"])
         )
-    elif "name" not in session:
+    elif "phone" not in session:
+        # The name's question takes the "share my phone number" keyboard away.
+        session["phone"] = text
+        await bot.send_message(chat_id, TEXTS["ask_name"], reply_markup=ReplyKeyboardRemove())
+    else:
         session["name"] = text
         await bot.send_message(
             chat_id,
-            TEXTS["ask_method"],
-            reply_markup=_buttons(["b:method:phone", "b:method:email"]),
-        )
-    else:
-        session["phone"] = text
-        await bot.send_message(chat_id, TEXTS["noted"], reply_markup=ReplyKeyboardRemove())
-        await bot.send_message(
-            chat_id,
-            TEXTS["ask_time"],
-            reply_markup=_buttons(
-                ["b:time:morning", "b:time:afternoon", "b:time:evening", "b:time:any"]
-            ),
+            TEXTS["ask_voicemail"],
+            reply_markup=_buttons(["b:voicemail:yes", "b:voicemail:no"]),
         )
 
 
 def _contact(data: str | None) -> ReplyKeyboardMarkup | None:
-    if data != "b:method:phone":
+    if data != "b:consent:yes":
         return None
     return ReplyKeyboardMarkup(
         [[KeyboardButton("Share my phone number", request_contact=True)]], one_time_keyboard=True
@@ -119,13 +121,20 @@ def _contact(data: str | None) -> ReplyKeyboardMarkup | None:
 
 def main() -> None:
     """Run the bare bot with long polling until stopped."""
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(os.environ["TELEGRAM_API_BASE_URL"])
         .concurrent_updates(True)
-        .build()
     )
+    if os.environ.get("BARE_RATE_LIMITER"):
+        # Under Telegram's limits: 30 messages a second, 20 a minute per group, retry on 429.
+        _serve(builder.rate_limiter(AIORateLimiter(max_retries=5)).build())
+    else:
+        _serve(builder.build())
+
+
+def _serve(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, handle))
     application.run_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
 

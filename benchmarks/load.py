@@ -5,14 +5,17 @@ test extra). Options: `--users 200`, `--latency 5 20` (the fake's latency range 
 `--flood` (emulate Telegram's flood limits), `--postgres` (also two faqbot instances in webhook
 mode on one PostgreSQL database, TEST_DATABASE_URL or the local server).
 
-Each user asks three questions, then books a consultation (nine more updates), waiting for the
+Each user asks three questions, then books a consultation (six more updates: /book, consent,
+phone, name, voicemail, confirm), waiting for the
 bot's replies and `--think` seconds (default 1) before the next message, as a person would:
 Telegram allows about one message a second per chat, so the bot paces its replies to one
 person, and users who answer faster than that measure the pacing, not the bot. Each bot runs
 as its own process (`python -m bot run` on SQLite, `benchmarks/bare_bot.py`); the fake Bot
 API and the users run in this one. Printed per bot: updates handled per second, reply latency
 p50/p99, Bot API calls per update, the bot's CPU time per update (start-up excluded), its peak
-memory, whether every lead reached the staff chat exactly once and how long after the last
+memory, the updates and Bot API calls of one booking (from /book to the confirmation: the
+replies and button answers in the person's chat, and the staff chat's messages shared out over
+the bookings), whether every lead reached the staff chat exactly once and how long after the last
 user the staff had the last one (a group takes 20 messages a minute); then faqbot's ratios to
 the bare bot.
 """
@@ -55,14 +58,12 @@ SCRIPT = [
     ("text", "who reported this?", 1),
     ("text", "/book", 1),
     ("press", "b:consent:yes", 1),
+    ("text", "(213) 555-0147", 1),
     ("text", "NAME", 1),
-    ("press", "b:method:phone", 1),
-    ("text", "(213) 555-0147", 2),
-    ("press", "b:time:any", 1),
     ("press", "b:voicemail:yes", 1),
-    ("press", "b:topic:skip", 1),
     ("press", "b:confirm:yes", 1),
 ]
+BOOKING_STARTS = next(n for n, (_, what, _) in enumerate(SCRIPT) if what == "/book")
 _NOT_REPLIES = frozenset(
     {"getUpdates", "getMe", "setMyCommands", "deleteWebhook", "setWebhook", "getWebhookInfo"}
 )
@@ -84,6 +85,8 @@ class Result:
     leads_once: bool = False
     failures: int = 0
     errors: list[str] = field(default_factory=list)
+    booking_calls: int = 0
+    bookings: int = 0
 
     @property
     def rate(self) -> float:
@@ -100,6 +103,8 @@ class Result:
             f"{memory} MB   every lead to staff once: {'yes' if self.leads_once else 'NO'} "
             f"(the last {self.staff_seconds:.0f} s after the last user)"
             + (f"   users failed: {self.failures}" if self.failures else "")
+            + f"\n{'':<28} per booking: {len(SCRIPT) - BOOKING_STARTS} updates, "
+            f"{self.booking_calls / max(self.bookings, 1):.2f} Bot API calls"
         )
 
 
@@ -110,12 +115,18 @@ def _peak_memory_mb(pid: int) -> float:
 
 
 async def _user(
-    api: FakeBotApi, user: TelegramUser, latencies: list[float], think: float
+    api: FakeBotApi,
+    user: TelegramUser,
+    latencies: list[float],
+    think: float,
+    booking_from: dict[int, int],
 ) -> str | None:
     """One person's conversation; returns the reference of their request."""
     received = 0
     last: SentMessage | None = None
-    for kind, what, replies in SCRIPT:
+    for step, (kind, what, replies) in enumerate(SCRIPT):
+        if step == BOOKING_STARTS:
+            booking_from[user.id] = len(api.calls)
         if last is not None:
             await asyncio.sleep(think)  # reading the reply before answering
         if kind == "text":
@@ -139,8 +150,9 @@ async def _drive(api: FakeBotApi, users: int, result: Result, think: float) -> N
     people = [TelegramUser(6_000_000 + n, f"{n}", "en") for n in range(users)]
     calls_before = sum(1 for method, _ in api.calls if method not in _NOT_REPLIES)
     started = time.monotonic()
+    booking_from: dict[int, int] = {}
     outcomes = await asyncio.gather(
-        *(_user(api, person, result.latencies, think) for person in people),
+        *(_user(api, person, result.latencies, think, booking_from) for person in people),
         return_exceptions=True,
     )
     result.seconds = time.monotonic() - started
@@ -165,6 +177,24 @@ async def _drive(api: FakeBotApi, users: int, result: Result, think: float) -> N
     result.api_calls = (
         sum(1 for method, _ in api.calls if method not in _NOT_REPLIES) - calls_before
     )
+    result.bookings = len(references)
+    result.booking_calls = _booking_calls(api, booking_from, calls_before)
+
+
+def _booking_calls(api: FakeBotApi, booking_from: dict[int, int], calls_before: int) -> int:
+    """The Bot API calls of the bookings: those in each person's chat from their /book on,
+    every answer to a button press (each press of the script is a booking's), and every call
+    to the staff chat."""
+    total = 0
+    for index, (method, params) in enumerate(api.calls[calls_before:], calls_before):
+        if method in _NOT_REPLIES:
+            continue
+        chat = params.get("chat_id")
+        if method == "answerCallbackQuery" or (chat is not None and int(chat) == STAFF):
+            total += 1
+        elif chat is not None and int(chat) in booking_from:
+            total += index >= booking_from[int(chat)]
+    return total
 
 
 def _environment(api: FakeBotApi, **extra: str) -> dict[str, str]:
@@ -320,7 +350,7 @@ async def main(arguments: argparse.Namespace) -> None:
         bare = await _polling_run(
             "bare python-telegram-bot",
             [sys.executable, str(ROOT / "benchmarks" / "bare_bot.py")],
-            {},
+            {"BARE_RATE_LIMITER": "1"} if arguments.flood else {},
             arguments.users,
             arguments.think,
             conditions,

@@ -53,6 +53,7 @@ def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
     problems += _stale_reviews(knowledge, today, max_age_days)
     problems += _empty_topics(knowledge)
     problems += _unconfirmed_sharing(knowledge)
+    problems += _unconfirmed_hours(knowledge)
     eval_count = 0
     phrasing_owner = {
         fold(text): entry.id
@@ -176,6 +177,16 @@ def _unconfirmed_sharing(knowledge: Knowledge) -> list[Problem]:
         "the 'sharing' sentence (what the firm does with people's data, shown in the privacy "
         "notice and the consent request) waits for the firm to confirm it: then set "
         "'sharing_confirmed: true'"
+    )
+    return [Problem("firm.yaml", 1, message, warning=True)]
+
+
+def _unconfirmed_hours(knowledge: Knowledge) -> list[Problem]:
+    if knowledge.firm.hours_confirmed:
+        return []
+    message = (
+        "the firm's 'hours' and 'call_windows' wait for the firm to confirm them: until then "
+        "nobody is told them or asked for a time to be called; then set 'hours_confirmed: true'"
     )
     return [Problem("firm.yaml", 1, message, warning=True)]
 

@@ -43,11 +43,17 @@ TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
         "consent_request": "retention_days",
         "urgent_consent_request": "retention_days",
         "privacy": "retention_days booking_minutes",
-        "ask_time": "zone",
+        "ask_time": "zone hours",
         "time_in_zone": "window zone",
-        "summary": "name contact time voicemail topic",
+        "summary": "details",
+        "summary_name": "name",
+        "summary_contact": "contact",
+        "summary_time": "time",
+        "summary_voicemail": "voicemail",
+        "summary_topic": "topic",
+        "contact_noted": "contact",
         "urgent_summary": "contact voicemail",
-        "booked": "reference time",
+        "booked": "reference",
         "urgent_booked": "reference",
         "booking_updated": "reference",
         "already_booked": "reference",
@@ -167,6 +173,19 @@ class Topic(_Strict):
         return self.en if language == "en" else self.es
 
 
+class CallWindows(_Strict):
+    """The firm's call-back windows, each named with its hours in each language."""
+
+    morning: Localized
+    afternoon: Localized
+    evening: Localized
+
+    def label(self, window: str, language: Language) -> str:
+        """The window `window` ("morning"...) with its hours, in `language`."""
+        windows = {"morning": self.morning, "afternoon": self.afternoon, "evening": self.evening}
+        return windows[window][language]
+
+
 class Firm(_Strict):
     """The firm's contact details, shown in answers and messages."""
 
@@ -179,6 +198,11 @@ class Firm(_Strict):
     # while it has not).
     sharing: Localized
     sharing_confirmed: bool = False
+    # The firm's hours and its call-back windows (morning, afternoon, evening); nobody is told
+    # them or asked for a window until the firm confirms them (`faq check` warns meanwhile).
+    hours: Localized
+    call_windows: CallWindows
+    hours_confirmed: bool = False
 
     def placeholders(self, language: Language) -> dict[str, str]:
         """Return the values that fill `{phone}`, `{email}`... in texts and answers."""

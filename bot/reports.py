@@ -43,9 +43,19 @@ class LeadWriter:
         return self.knowledge.text(language, key, **values)
 
     def time(self, window: TimeWindow, language: Language) -> str:
-        """A call window with its hours and the firm's time zone."""
-        label = self.text(language, f"time_{window}")
+        """A call window with its hours (the firm's, from firm.yaml) and the firm's time zone;
+        "any time" alone."""
+        if window == "any":
+            return self.text(language, "time_any")
+        label = self.knowledge.firm.call_windows.label(window, language)
         return self.text(language, "time_in_zone", window=label, zone=self.zone)
+
+    def label(self, key: str, language: Language) -> str:
+        """A button's label: a text, or for a call window (time_ and its name) the firm's own."""
+        window = key.removeprefix("time_")
+        if key != window and window != "any":
+            return self.knowledge.firm.call_windows.label(window, language)
+        return self.text(language, key)
 
     def in_zone(self, moment: datetime) -> datetime:
         """A moment in the firm's time zone."""

@@ -86,11 +86,12 @@ def test_faq_check_clean_and_broken(faq_copy: Path) -> None:
     unconfirmed = _run("faq", "check", faq_dir=faq_copy)
     assert unconfirmed.returncode == 0, unconfirmed.stdout
     assert "firm.yaml:1: warning: the 'sharing' sentence" in unconfirmed.stdout
+    assert "firm.yaml:1: warning: the firm's 'hours'" in unconfirmed.stdout
     firm = faq_copy / "firm.yaml"
     firm.write_text(
-        firm.read_text(encoding="utf-8").replace(
-            "sharing_confirmed: false", "sharing_confirmed: true"
-        )
+        firm.read_text(encoding="utf-8")
+        .replace("sharing_confirmed: false", "sharing_confirmed: true")
+        .replace("hours_confirmed: false", "hours_confirmed: true")
     )
     clean = _run("faq", "check", faq_dir=faq_copy)
     assert clean.returncode == 0, clean.stdout
@@ -145,7 +146,7 @@ def test_run_with_postgresql_needs_a_data_key() -> None:
 
 
 def test_chat_books_and_leads_export_decrypts(tmp_path: Path) -> None:
-    script = "/book\n1\nRosa Export\n1\n(213) 555-0147\n2\n1\n1\n1\n"
+    script = "/book\n1\n(213) 555-0147\nRosa Export\n1\n1\n"
     chat = _run("chat", "--lang", "en", stdin=script)
     assert chat.returncode == 0, chat.stderr
     assert "Your request C-" in chat.stdout
@@ -156,7 +157,7 @@ def test_chat_books_and_leads_export_decrypts(tmp_path: Path) -> None:
     assert (lead["name"], lead["phone"], lead["preferred_time"]) == (
         "Rosa Export",
         "+12135550147",
-        "afternoon",
+        "any",
     )
     as_csv = _run("leads", "export")
     assert as_csv.stdout.splitlines()[0].startswith("reference,created_at")

@@ -31,7 +31,7 @@ from bot.dialogue import (
     decode_state,
     encode_state,
 )
-from bot.knowledge import TELEGRAM_MESSAGE_LIMIT, Knowledge, Language
+from bot.knowledge import LANGUAGES, TELEGRAM_MESSAGE_LIMIT, Knowledge, Language
 from bot.loader import load_knowledge
 from bot.matching import Matcher
 from bot.records import Lead, PersonData, StaffView, Stats, StoredLead
@@ -166,12 +166,10 @@ def _book(dialogue: Dialogue, contact: Event, *, language: str = "en") -> list[T
     events: list[Event] = [
         Command("book"),
         ButtonPress("b:consent:yes"),
-        TextMessage("  Ana\u200b María "),
-        ButtonPress("b:method:phone"),
         contact,
-        ButtonPress("b:time:evening"),
+        TextMessage("  Ana\u200b María "),
         ButtonPress("b:voicemail:no"),
-        TextMessage("my cousin's case"),
+        TextMessage("my cousin's case"),  # the topic, offered on the summary
         ButtonPress("b:confirm:yes"),
     ]
     for event in events:
@@ -184,28 +182,21 @@ def _book(dialogue: Dialogue, contact: Event, *, language: str = "en") -> list[T
 def test_full_booking_by_phone_produces_one_validated_lead(dialogue: Dialogue) -> None:
     turns = _book(dialogue, TextMessage(PHONE))
     steps = [turn.state.step for turn in turns]
-    assert steps == [
-        "consent",
-        "name",
-        "method",
-        "phone",
-        "time",
-        "voicemail",
-        "topic",
-        "confirm",
-        None,
-    ]
+    assert steps == ["consent", "contact", "name", "voicemail", "confirm", "confirm", None]
     assert all(not turn.effects for turn in turns[:-1])
     lead = _lead(turns[-1])
     assert (lead.name, lead.phone, lead.email) == ("Ana María", PHONE_E164, None)
     assert (lead.preferred_time, lead.voicemail_ok, lead.topic) == (
-        "evening",
+        "any",
         False,
         "my cousin's case",
     )
     assert lead.reference in turns[-1].replies[0].text
     assert turns[-1].state.open_reference == lead.reference
-    assert turns[3].replies[0].request_contact  # the phone step offers "share my number"
+    assert turns[1].replies[0].request_contact  # the contact step offers "share my number"
+    # The name's question takes the keyboard away itself: no message in between.
+    (name_prompt,) = turns[2].replies
+    assert name_prompt.remove_keyboard
 
 
 def test_booking_with_own_shared_contact(dialogue: Dialogue) -> None:
@@ -215,36 +206,41 @@ def test_booking_with_own_shared_contact(dialogue: Dialogue) -> None:
 
 def test_someone_elses_contact_is_refused(dialogue: Dialogue, knowledge: Knowledge) -> None:
     turns = _book(dialogue, SharedContact("+12135550199", is_own=False))
-    assert turns[4].replies[0].text == knowledge.texts["en"]["contact_not_yours"]
-    assert turns[4].state.step == "phone"
+    assert turns[2].replies[0].text == knowledge.texts["en"]["contact_not_yours"]
+    assert turns[2].state.step == "contact"
     assert all(not isinstance(e, SaveLead) for turn in turns for e in turn.effects)
 
 
-def test_email_booking_and_typed_email_at_the_method_step(dialogue: Dialogue) -> None:
+def test_an_email_booking_asks_no_voicemail_and_no_call_window(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
     state = NEW_CHAT
-    for event in (Command("book"), ButtonPress("b:consent:yes"), TextMessage("Luis")):
+    for event in (Command("book"), ButtonPress("b:consent:yes")):
         state = say(dialogue, state, event).state
     turn = say(dialogue, state, TextMessage("Luis.Perez@Example.org"))
-    assert turn.state.step == "time"
+    assert turn.state.step == "name"
     assert turn.state.draft.email == parse_email("Luis.Perez@Example.org")
+    summary = say(dialogue, turn.state, TextMessage("Luis"))
+    assert summary.state.step == "confirm"
+    (reply,) = summary.replies
+    assert knowledge.text("en", "summary_voicemail", voicemail="") not in reply.text
+    assert knowledge.text("en", "summary_time", time="").strip() not in reply.text
+    assert knowledge.texts["en"]["summary_topic_offer"] in reply.text
 
 
 def test_three_invalid_phones_offer_a_way_out(dialogue: Dialogue, knowledge: Knowledge) -> None:
     state = NEW_CHAT
-    for event in (
-        Command("book"),
-        ButtonPress("b:consent:yes"),
-        TextMessage("Luis"),
-        ButtonPress("b:method:phone"),
-    ):
+    for event in (ButtonPress(URGENT_BOOK), ButtonPress("b:consent:yes")):
         state = say(dialogue, state, event).state
+    assert state.step == "phone"
     replies = []
     for typed in ("12", "not a number", "+999 123"):
         turn = say(dialogue, state, TextMessage(typed))
         state = turn.state
-        replies.append(turn.replies[0])
+        replies.append(turn.replies[-1])
     assert replies[0].text == knowledge.texts["en"]["phone_length"]
     assert replies[1].text == knowledge.texts["en"]["phone_invalid"]
+    assert turn.replies[0].text == knowledge.texts["en"]["phone_country"]
     assert knowledge.firm.phone in replies[2].text
     assert [b.data for b in replies[2].buttons] == ["b:phone:email", "b:phone:cancel"]
     moved = say(dialogue, state, ButtonPress("b:phone:email"))
@@ -287,11 +283,8 @@ def test_second_booking_offers_to_update_the_first(dialogue: Dialogue) -> None:
     state = say(dialogue, offer.state, ButtonPress("b:update:yes")).state
     for event in (
         ButtonPress("b:consent:yes"),
-        TextMessage("Ana"),
         TextMessage("ana@example.com"),
-        ButtonPress("b:time:any"),
-        ButtonPress("b:voicemail:yes"),
-        ButtonPress("b:topic:skip"),
+        TextMessage("Ana"),
     ):
         state = say(dialogue, state, event).state
     final = say(dialogue, state, ButtonPress("b:confirm:yes"))
@@ -352,7 +345,8 @@ def test_a_confirmed_urgent_callback_within_six_actions(
     assert (lead.phone, lead.name, lead.voicemail_ok) == (PHONE_E164, None, False)
     assert knowledge.firm.phone in prompts[0].splitlines()[0]
     assert knowledge.texts[language]["ask_voicemail"] in prompts
-    asked_time = knowledge.text(language, "ask_time", zone="Los Angeles")
+    hours = knowledge.firm.hours[language]
+    asked_time = knowledge.text(language, "ask_time", zone="Los Angeles", hours=hours)
     assert asked_time not in prompts
     assert lead.reference in prompts[-1]
 
@@ -402,18 +396,57 @@ def test_a_fact_the_article_does_not_give_is_not_answered(
     assert knowledge.firm.phone in reply.text
 
 
-def test_time_buttons_in_spanish_are_not_dates_and_name_the_zone(
+def _with_confirmed_hours(knowledge: Knowledge, matcher: Matcher) -> Dialogue:
+    firm = knowledge.firm.model_copy(update={"hours_confirmed": True})
+    return Dialogue(replace(knowledge, firm=firm), matcher)
+
+
+def _phone_summary(dialogue: Dialogue, language: Language) -> Turn:
+    state = NEW_CHAT
+    for event in (
+        Command("book"),
+        ButtonPress("b:consent:yes"),
+        TextMessage(PHONE),
+        TextMessage("Ana"),
+    ):
+        state = say(dialogue, state, event, language_hint=language).state
+    return say(dialogue, state, ButtonPress("b:voicemail:no"), language_hint=language)
+
+
+def test_no_call_window_or_hours_before_the_firm_confirms_them(
     dialogue: Dialogue, knowledge: Knowledge
 ) -> None:
-    state = NEW_CHAT
-    for event in (Command("book"), ButtonPress("b:consent:yes"), TextMessage("Ana")):
-        state = say(dialogue, state, event, language_hint="es").state
-    turn = say(dialogue, state, TextMessage(PHONE), language_hint="es")
-    prompt = turn.replies[-1]
+    for language in LANGUAGES:
+        summary = _phone_summary(dialogue, language)
+        (reply,) = summary.replies
+        assert knowledge.firm.hours[language] not in reply.text
+        assert knowledge.firm.call_windows.evening[language] not in reply.text
+        assert knowledge.text(language, "summary_time", time="").strip() not in reply.text
+        hint = {"language_hint": language}
+        change = say(dialogue, summary.state, ButtonPress("b:confirm:change"), **hint)
+        assert "b:change:time" not in [button.data for button in change.replies[0].buttons]
+        forged = say(dialogue, change.state, ButtonPress("b:change:time"), **hint)
+        assert forged.state.step == "change"
+        assert forged.replies[0].text == knowledge.texts[language]["stale_button"]
+
+
+def test_once_confirmed_the_firm_s_call_windows_are_offered_by_change_something(
+    knowledge: Knowledge, matcher: Matcher
+) -> None:
+    dialogue = _with_confirmed_hours(knowledge, matcher)
+    summary = _phone_summary(dialogue, "es")
+    assert knowledge.text("es", "summary_time", time="A cualquier hora") in summary.replies[0].text
+    state = say(dialogue, summary.state, ButtonPress("b:confirm:change")).state
+    turn = say(dialogue, state, ButtonPress("b:change:time"), language_hint="es")
+    (prompt,) = turn.replies
     labels = [button.label for button in prompt.buttons]
     assert all(not label.startswith("Mañana") for label in labels)
     assert "Por la mañana, de 9 a. m. a mediodía" in labels
     assert "hora de Los Angeles" in prompt.text
+    assert knowledge.firm.hours["es"] in prompt.text
+    back = say(dialogue, turn.state, ButtonPress("b:time:evening"), language_hint="es")
+    assert back.state.step == "confirm"
+    assert knowledge.firm.call_windows.evening["es"] in back.replies[0].text
 
 
 def test_urgent_message_in_the_middle_of_the_form(
@@ -424,10 +457,11 @@ def test_urgent_message_in_the_middle_of_the_form(
         state = say(dialogue, state, event).state
     turn = say(dialogue, state, TextMessage("ICE is at my door right now"))
     assert turn.replies[0].text == knowledge.text("en", "urgent")
-    assert turn.replies[1].text == knowledge.texts["en"]["ask_name"]
-    assert turn.state.step == "name"
-    assert turn.state.draft.name is None
+    assert turn.replies[1].text == knowledge.texts["en"]["ask_contact"]
+    assert turn.state.step == "contact"
     assert turn.state.draft.urgent
+    # Now urgent: the phone leads to the voicemail, with no name asked.
+    assert say(dialogue, turn.state, TextMessage(PHONE)).state.step == "voicemail"
 
 
 def test_forget_needs_confirmation(dialogue: Dialogue) -> None:
@@ -458,12 +492,12 @@ def test_mydata_in_the_middle_of_a_booking_is_like_any_command(
     state = NEW_CHAT
     for event in (Command("book"), ButtonPress("b:consent:yes")):
         state = say(dialogue, state, event).state
-    records = PersonData(has_session=True, draft_step="name")
+    records = PersonData(has_session=True, draft_step="contact")
     turn = say(dialogue, state, Command("mydata"), records=records)
     report, prompt = turn.replies
     assert knowledge.texts["en"]["mydata_draft"] in report.text
-    assert prompt.text == knowledge.texts["en"]["ask_name"]
-    assert turn.state.step == "name"
+    assert prompt.text == knowledge.texts["en"]["ask_contact"]
+    assert turn.state.step == "contact"
 
 
 def test_staff_commands_answer_only_staff_chats(dialogue: Dialogue) -> None:
@@ -487,10 +521,10 @@ def test_the_share_keyboard_is_removed_once_and_only_when_showing(dialogue: Dial
     for event in (
         Command("book"),
         ButtonPress("b:consent:yes"),
-        TextMessage("Ana"),
-        ButtonPress("b:method:phone"),
+        TextMessage("12"),
         TextMessage(PHONE),
-        ButtonPress("b:time:any"),
+        TextMessage("Ana"),
+        ButtonPress("b:voicemail:yes"),
     ):
         turn = say(dialogue, state, event)
         state = turn.state
@@ -499,22 +533,33 @@ def test_the_share_keyboard_is_removed_once_and_only_when_showing(dialogue: Dial
         )
     assert flags == [
         [(False, False)],
-        [(False, False)],
-        [(False, False)],
         [(True, False)],
-        [(False, True), (False, False)],  # "OK." takes it away; the time buttons follow
+        [(True, False)],  # an invalid number: the keyboard stays for the next try
+        [(False, True)],  # the name's question takes it away: no "OK." message
+        [(False, False)],
         [(False, False)],
     ]
 
 
+def test_a_corrected_contact_says_what_it_understood_as_it_takes_the_keyboard_away(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    state = _book(dialogue, TextMessage(PHONE))[-2].state
+    for event in (ButtonPress("b:confirm:change"), ButtonPress("b:change:contact")):
+        state = say(dialogue, state, event).state
+    turn = say(dialogue, state, TextMessage("+1 (213) 555-0199"))
+    noted, summary = turn.replies
+    assert noted.text == knowledge.text("en", "contact_noted", contact="+12135550199")
+    assert noted.remove_keyboard
+    assert not noted.buttons
+    assert turn.state.step == "confirm"
+    assert "+12135550199" in summary.text
+
+
 def test_no_reply_both_removes_the_keyboard_and_has_buttons(dialogue: Dialogue) -> None:
     state = NEW_CHAT
-    for event in (
-        Command("book"),
-        ButtonPress("b:consent:yes"),
-        TextMessage("Ana"),
-        ButtonPress("b:method:phone"),
-    ):
+    opening: tuple[Event, ...] = (Command("book"), ButtonPress("b:consent:yes"))
+    for event in opening:
         state = say(dialogue, state, event).state
     for event in (Command("cancel"), TextMessage(PHONE), Command("start"), ButtonPress("topics")):
         for reply in say(dialogue, state, event).replies:
@@ -537,11 +582,12 @@ BUTTONS = st.sampled_from(
         "ask",
         "b:consent:yes",
         "b:consent:no",
-        "b:method:phone",
-        "b:method:email",
+        "b:contact:cancel",
         "b:time:morning",
         "b:voicemail:yes",
         "b:topic:skip",
+        "b:change:contact",
+        "b:change:time",
         "b:confirm:yes",
         "b:confirm:change",
         "b:change:name",
@@ -568,11 +614,9 @@ EVENTS = st.one_of(
 BOOKING_SCRIPT: list[Event] = [
     Command("book"),
     ButtonPress("b:consent:yes"),
-    TextMessage("Ana"),
     TextMessage(PHONE),
-    ButtonPress("b:time:any"),
+    TextMessage("Ana"),
     ButtonPress("b:voicemail:yes"),
-    ButtonPress("b:topic:skip"),
     ButtonPress("b:confirm:yes"),
 ]
 CHUNKS = st.lists(
@@ -598,7 +642,7 @@ def test_any_sequence_of_events(chunks: list[list[Event]]) -> None:
         for reply in turn.replies:
             assert 0 < len(reply.text) <= TELEGRAM_MESSAGE_LIMIT
             assert all(len(button.data.encode()) <= 64 for button in reply.buttons)
-        if state.step == "consent" and turn.state.step in ("name", "phone"):
+        if state.step == "consent" and turn.state.step in ("contact", "phone"):
             consented = True
         for effect in turn.effects:
             if isinstance(effect, SaveLead):

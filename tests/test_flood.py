@@ -37,16 +37,16 @@ async def test_a_booking_in_progress_survives_a_flood(
             return response
 
     await send(Command("book"))
-    asking_name = await send(ButtonPress("b:consent:yes"))
-    assert asking_name.replies[0].text == knowledge.texts["en"]["ask_name"]
-    await send(TextMessage("Flora Flood"))  # the third message: the limit is reached
-    notice = await send(TextMessage("+1 213 555 0147"))
+    asking_contact = await send(ButtonPress("b:consent:yes"))
+    assert asking_contact.replies[0].text == knowledge.texts["en"]["ask_contact"]
+    await send(TextMessage("+1 213 555 0147"))  # the third message: the limit is reached
+    notice = await send(TextMessage("Flora Flood"))
     assert [reply.text for reply in notice.replies] == [knowledge.text("en", "flood_notice")]
     assert (await send(TextMessage("hello?"))).replies == []
     now[0] += timedelta(minutes=1)
-    after = await send(ButtonPress("b:method:phone"))
-    assert after.replies[0].text == knowledge.texts["en"]["ask_phone"]
-    summary_on_the_way = await send(TextMessage("+1 213 555 0147"))
+    after = await send(TextMessage("Flora Flood"))
+    assert after.replies[0].text == knowledge.texts["en"]["ask_voicemail"]
+    summary_on_the_way = await send(ButtonPress("b:voicemail:no"))
     assert summary_on_the_way.replies  # the booking goes on where it stopped
     data = await send(Command("mydata"))
     assert knowledge.texts["en"]["mydata_draft"] in data.replies[0].text

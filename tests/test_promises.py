@@ -77,7 +77,7 @@ HEADINGS = {
 }
 # The same promises, as the consent requests make them.
 CONSENT_PROMISES: dict[str, tuple[str, str]] = {
-    "staff-chat": ("in the firm's Telegram group", "en el grupo de Telegram de la firma"),
+    "staff-chat": ("in the firm's Telegram group", "en el grupo de Telegram de la oficina"),
     "encrypted": ("stored encrypted", "cifrad"),
     "requests": ("deleted after", "se borra"),
     "mydata-and-forget": ("which also clears", "que también lo"),
@@ -222,9 +222,8 @@ async def test_an_unfinished_booking_is_deleted_when_it_expires(
     last answer.\""""
     consent = last(await bot.say(person, "/book"))
     await bot.press(person, consent, "b:consent:yes")
-    method = last(await bot.say(person, "Rosa Abandona"))
-    await bot.press(person, method, "b:method:phone")
     await bot.say(person, PHONE_TYPED)
+    await bot.say(person, "Rosa Abandona")
     vault = bot.services.runtime.service.store.vault
 
     def stored_state() -> str:

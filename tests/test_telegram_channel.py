@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.auxil.conversations import (
     db_rows,
     fill_form,
     last,
+    reference_in,
 )
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.harness import BotHarness, make_settings, sqlite_url
@@ -57,16 +59,15 @@ async def test_booking_by_phone_reaches_the_staff_once(
     bot: BotHarness, knowledge: Knowledge
 ) -> None:
     consent = last(await bot.say(BEN, "I want to talk to a lawyer"))
-    name_prompt = last(await bot.press(BEN, consent, "b:consent:yes"))
+    contact_prompt = last(await bot.press(BEN, consent, "b:consent:yes"))
+    assert contact_prompt.text == knowledge.texts["en"]["ask_contact"]
+    assert contact_prompt.asks_for_contact
+    (name_prompt,) = await bot.say(BEN, PHONE_TYPED)
     assert name_prompt.text == knowledge.texts["en"]["ask_name"]
-    method = last(await bot.say(BEN, "Ben <b>Tester</b> & co"))
-    phone_prompt = last(await bot.press(BEN, method, "b:method:phone"))
-    assert phone_prompt.asks_for_contact
-    ok, time_prompt = await bot.say(BEN, PHONE_TYPED)
-    assert ok.removed_keyboard  # the "share my phone number" keyboard goes away
-    assert len(time_prompt.buttons) == 4  # and the next question comes with its choices
+    assert name_prompt.removed_keyboard  # the name's question takes the keyboard away
     assert not any(method == "editMessageReplyMarkup" for method, _ in bot.api.calls)
-    voicemail = last(await bot.press(BEN, time_prompt, "b:time:morning"))
+    voicemail = last(await bot.say(BEN, "Ben <b>Tester</b> & co"))
+    assert len(voicemail.buttons) == 2
     await bot.press(BEN, voicemail, "b:voicemail:yes")
     summary = last(await bot.say(BEN, "questions about SB 54"))
     assert "Ben <b>Tester</b> & co" in summary.text
@@ -182,26 +183,26 @@ async def test_booking_by_shared_contact(bot: BotHarness) -> None:
 async def test_someone_elses_contact_is_refused(bot: BotHarness, knowledge: Knowledge) -> None:
     consent = last(await bot.say(BEN, "/book"))
     await bot.press(BEN, consent, "b:consent:yes")
-    method = last(await bot.say(BEN, "Ben"))
-    await bot.press(BEN, method, "b:method:phone")
     refused = last(await bot.share_contact(BEN, "+12135550199", owner_id=ANA.id))
     assert refused.text == knowledge.texts["en"]["contact_not_yours"]
     no_owner = last(await bot.share_contact(BEN, "+12135550199", owner_id=None))
     assert no_owner.text == knowledge.texts["en"]["contact_not_yours"]
     accepted = last(await bot.share_contact(BEN, "+12135550147", owner_id=BEN.id))
-    assert accepted.text == knowledge.text("en", "ask_time", zone="Los Angeles")
+    assert accepted.text == knowledge.texts["en"]["ask_name"]
+    assert accepted.removed_keyboard
 
 
 @pytest.mark.parametrize(
     ("step_inputs", "bad", "key"),
     [
-        ([], "12345", "name_invalid"),
-        ([], "x" * 101, "name_too_long"),
-        (["Ben", "b:method:phone"], "12", "phone_length"),
-        (["Ben", "b:method:phone"], "call me maybe", "phone_invalid"),
-        (["Ben", "b:method:phone"], "+999 1234 5678", "phone_country"),
-        (["Ben", "b:method:email"], "ben@", "email_invalid"),
-        (["Ben", "b:method:email"], "ben at example dot org", "email_invalid"),
+        ([EMAIL], "12345", "name_invalid"),
+        ([EMAIL], "x" * 101, "name_too_long"),
+        ([], "12", "phone_length"),
+        ([], "call me at 5", "phone_invalid"),
+        ([], "call me maybe", "contact_invalid"),
+        ([], "+999 1234 5678", "phone_country"),
+        ([], "ben@", "email_invalid"),
+        ([], "ben at example dot org", "contact_invalid"),
     ],
 )
 async def test_each_invalid_input_gets_a_specific_message(
@@ -219,18 +220,18 @@ async def test_each_invalid_input_gets_a_specific_message(
     assert bot.api.errors == []
 
 
-async def test_topic_too_long_then_skip(bot: BotHarness, knowledge: Knowledge) -> None:
+async def test_a_topic_too_long_on_the_summary_then_confirmed_without(
+    bot: BotHarness, knowledge: Knowledge, tmp_path: Path
+) -> None:
     prompt = last(await bot.say(BEN, "/book"))
     await bot.press(BEN, prompt, "b:consent:yes")
-    method = last(await bot.say(BEN, "Ben"))
-    await bot.press(BEN, method, "b:method:email")
-    time_prompt = last(await bot.say(BEN, EMAIL))
-    voicemail = last(await bot.press(BEN, time_prompt, "b:time:any"))
-    topic = last(await bot.press(BEN, voicemail, "b:voicemail:yes"))
+    await bot.say(BEN, EMAIL)
+    summary = last(await bot.say(BEN, "Ben"))
+    assert knowledge.texts["en"]["summary_topic_offer"] in summary.text
     too_long = last(await bot.say(BEN, "a" * 501))
     assert too_long.text == knowledge.texts["en"]["topic_too_long"]
-    summary = last(await bot.press(BEN, topic, "b:topic:skip"))
-    assert knowledge.texts["en"]["topic_none"] in summary.text
+    booked = last(await bot.press(BEN, summary, "b:confirm:yes"))
+    assert db_rows(tmp_path, "select reference from leads") == [(reference_in(booked),)]
 
 
 async def test_three_invalid_phones_offer_the_firm_phone(
@@ -238,14 +239,15 @@ async def test_three_invalid_phones_offer_the_firm_phone(
 ) -> None:
     prompt = last(await bot.say(ANA, "/book"))
     await bot.press(ANA, prompt, "b:consent:yes")
-    method = last(await bot.say(ANA, "Ana"))
-    await bot.press(ANA, method, "b:method:phone")
     for _ in range(2):
-        await bot.say(ANA, "12")
-    way_out = last(await bot.say(ANA, "12"))
+        retry = last(await bot.say(ANA, "12"))
+        assert retry.asks_for_contact  # the share button stays for the next try
+    wrong, way_out = await bot.say(ANA, "12", expect=2)
+    assert wrong.text == knowledge.texts["es"]["phone_length"]
+    assert wrong.removed_keyboard
     assert knowledge.firm.phone in way_out.text
-    email_prompt = last(await bot.press(ANA, way_out, "b:phone:email"))
-    assert email_prompt.text == knowledge.texts["es"]["ask_email"]
+    cancelled = last(await bot.press(ANA, way_out, "b:contact:cancel"))
+    assert cancelled.text == knowledge.texts["es"]["cancelled"]
 
 
 async def test_cancel_at_each_step_stores_nothing(
@@ -254,12 +256,10 @@ async def test_cancel_at_each_step_stores_nothing(
     script: list[str] = [
         "/book",
         "b:consent:yes",
-        "Cancelling Person",
-        "b:method:phone",
         PHONE_TYPED,
-        "b:time:morning",
+        "Cancelling Person",
         "b:voicemail:yes",
-        "b:topic:skip",
+        "a topic",
     ]
     for steps in range(1, len(script) + 1):
         user = TelegramUser(7700000 + steps, "Tester", "en")
@@ -294,13 +294,10 @@ async def test_second_booking_updates_the_first(bot: BotHarness, tmp_path: Path)
 async def test_restart_in_the_middle_of_a_booking(bot: BotHarness, tmp_path: Path) -> None:
     consent = last(await bot.say(ANA, "/book"))
     await bot.press(ANA, consent, "b:consent:yes")
-    method = last(await bot.say(ANA, "Ana Reinicio"))
-    await bot.press(ANA, method, "b:method:phone")
-    time_prompt = last(await bot.say(ANA, PHONE_TYPED))
+    await bot.say(ANA, PHONE_TYPED)
+    voicemail = last(await bot.say(ANA, "Ana Reinicio"))
     await bot.restart()  # a new Application on the same database
-    voicemail = last(await bot.press(ANA, time_prompt, "b:time:afternoon"))
-    topic = last(await bot.press(ANA, voicemail, "b:voicemail:yes"))
-    summary = last(await bot.press(ANA, topic, "b:topic:skip"))
+    summary = last(await bot.press(ANA, voicemail, "b:voicemail:yes"))
     assert "Ana Reinicio" in summary.text
     await bot.press(ANA, summary, "b:confirm:yes")
     notices = await bot.settle(STAFF_CHAT_ID, 0)
@@ -317,11 +314,9 @@ async def test_an_abandoned_draft_is_shown_then_deleted_by_the_periodic_job(
 ) -> None:
     consent = last(await bot.say(ANA, "/book"))
     await bot.press(ANA, consent, "b:consent:yes")
-    method = last(await bot.say(ANA, "Ana Abandona"))
-    await bot.press(ANA, method, "b:method:phone")
     report, asked_again = await bot.say(ANA, "/mydata", expect=2)
     assert knowledge.texts["es"]["mydata_draft"] in report.text
-    assert asked_again.text == knowledge.texts["es"]["ask_phone"]
+    assert asked_again.text == knowledge.texts["es"]["ask_contact"]
     stored = db_rows(tmp_path, "select state from sessions where draft_expires_at is not null")
     assert len(stored) == 1
     later = datetime.now(UTC) + timedelta(minutes=bot.settings.booking_timeout_minutes + 1)
@@ -627,8 +622,10 @@ async def test_urgent_booking_is_flagged_for_the_staff(
     consent = last(await bot.press(BEN, urgent, "urgent"))  # 2
     phone = last(await bot.press(BEN, consent, "b:consent:yes"))  # 3
     assert phone.asks_for_contact
-    ok, voicemail = await bot.say(BEN, PHONE_TYPED)  # 4
-    assert ok.removed_keyboard  # "OK." takes the share keyboard away, one call per reply
+    noted, voicemail = await bot.say(BEN, PHONE_TYPED)  # 4
+    # The voicemail buttons cannot take the share keyboard away: the number as understood does.
+    assert noted.removed_keyboard
+    assert noted.text == knowledge.text("en", "contact_noted", contact="+12135550147")
     summary = last(await bot.press(BEN, voicemail, "b:voicemail:no"))  # 5
     assert "+12135550147" in summary.text
     booked = last(await bot.press(BEN, summary, "b:confirm:yes"))  # 6
@@ -638,3 +635,107 @@ async def test_urgent_booking_is_flagged_for_the_staff(
     assert "+12135550147" in notice.text
     assert knowledge.texts["en"]["voicemail_no"] in notice.text
     assert bot.api.errors == []
+
+
+# --- a booking in six actions, read as a person reads it ---------------------------------------
+
+ASK_FOR_A_LAWYER = {"en": "I want to talk to a lawyer", "es": "Quiero hablar con un abogado"}
+MAX_BOOKING_ACTIONS = 6
+
+
+async def _book_by_reading(
+    bot: BotHarness, user: TelegramUser, contact: str, name: str
+) -> tuple[str, int, SentMessage]:
+    """Book as a person does, from what each prompt says and the buttons under it, whatever
+    their order; return the reference, the actions taken and the summary confirmed."""
+    language: Language = "es" if user.language_code == "es" else "en"
+    texts = bot.knowledge.texts[language]
+    message = last(await bot.say(user, ASK_FOR_A_LAWYER[language]))
+    actions = 1
+    summary: SentMessage | None = None
+    while not re.search(r"C-[A-Z0-9]{6}", message.text):
+        assert actions < MAX_BOOKING_ACTIONS + 1, message.text
+        buttons = {data for _, data in message.buttons}
+        if "b:consent:yes" in buttons:
+            message = last(await bot.press(user, message, "b:consent:yes"))
+        elif message.text == texts["ask_contact"]:
+            assert message.asks_for_contact
+            message = last(await bot.say(user, contact))
+        elif message.text == texts["ask_name"]:
+            message = last(await bot.say(user, name))
+        elif "b:voicemail:no" in buttons:
+            message = last(await bot.press(user, message, "b:voicemail:no"))
+        elif "b:confirm:yes" in buttons:
+            summary = message
+            message = last(await bot.press(user, message, "b:confirm:yes"))
+        else:
+            raise AssertionError(f"no way on from {message.text!r} {sorted(buttons)}")
+        actions += 1
+    assert summary is not None
+    return reference_in(message), actions, summary
+
+
+@pytest.mark.parametrize("user", [ANA, BEN], ids=["es", "en"])
+@pytest.mark.parametrize(
+    ("contact", "shown", "most"),
+    [(PHONE_TYPED, "+12135550147", 6), (EMAIL, EMAIL, 5)],
+    ids=["phone", "email"],
+)
+async def test_a_booking_takes_at_most_six_actions_in_each_language(
+    bot: BotHarness,
+    knowledge: Knowledge,
+    tmp_path: Path,
+    user: TelegramUser,
+    contact: str,
+    shown: str,
+    most: int,
+) -> None:
+    """Ask, agree, phone or email, name, voicemail (a phone only), confirm."""
+    reference, actions, summary = await _book_by_reading(bot, user, contact, "Rosa Seis")
+    assert actions == most
+    language: Language = "es" if user is ANA else "en"
+    assert shown in summary.text
+    assert "Rosa Seis" in summary.text
+    # Nothing the firm has not confirmed: no hours, no call window.
+    assert knowledge.firm.hours[language] not in summary.text
+    sent = [message.text for message in bot.api.messages_to(user.id)]
+    assert knowledge.texts[language]["noted"] not in sent  # no message that carries nothing
+    (notice,) = await bot.settle(STAFF_CHAT_ID, 0)
+    assert reference in notice.text
+    assert shown in notice.text
+    assert db_rows(tmp_path, "select reference from leads") == [(reference,)]
+
+
+@pytest.mark.parametrize(
+    ("field", "answer", "shown"),
+    [
+        ("name", "Rosa Corregida", "Rosa Corregida"),
+        ("contact", "rosa@example.org", "rosa@example.org"),
+        ("voicemail", "b:voicemail:yes", "voicemail_yes"),
+        ("topic", "a work permit", "a work permit"),
+    ],
+)
+async def test_change_something_goes_to_the_one_field_and_back_to_the_summary(
+    bot: BotHarness, knowledge: Knowledge, field: str, answer: str, shown: str
+) -> None:
+    consent = last(await bot.say(ANA, "/book"))
+    summary = await fill_form(bot, ANA, consent, name="Rosa Antes", topic=None)
+    change = last(await bot.press(ANA, summary, "b:confirm:change"))
+    offered = [data for _, data in change.buttons]
+    assert offered == [f"b:change:{f}" for f in ("name", "contact", "voicemail", "topic")]
+    field_prompt = last(await bot.press(ANA, change, f"b:change:{field}"))
+    if answer.startswith("b:"):
+        after = await bot.press(ANA, field_prompt, answer)
+    else:
+        after = await bot.say(ANA, answer, expect=2 if field == "contact" else 1)
+    back = last(after)
+    assert [data for _, data in back.buttons] == [
+        "b:confirm:yes",
+        "b:confirm:change",
+        "b:confirm:cancel",
+    ]
+    assert knowledge.texts["es"].get(shown, shown) in back.text
+    booked = last(await bot.press(ANA, back, "b:confirm:yes"))
+    (notice,) = await bot.settle(STAFF_CHAT_ID, 0)
+    assert reference_in(booked) in notice.text
+    assert knowledge.texts["en"].get(shown, shown) in notice.text  # the staff read English

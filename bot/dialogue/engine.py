@@ -69,10 +69,9 @@ _PAGE_NUMBER = re.compile(r"[0-9]{1,4}")
 
 
 ADMIN_COMMANDS = frozenset({"leads", "unanswered", "stats"})
-# Steps where the bot waits for typed text, rather than a button.
-_TEXT_STEPS: frozenset[StepName] = frozenset(
-    name for name, step in FORM.items() if step.read_text is not None
-)
+# Steps whose typed answer is free text: words of a crisis in it are still the answer (marking
+# the request urgent), not a reason to ask again.
+_FREE_TEXT_STEPS: frozenset[StepName] = frozenset({"topic", "confirm"})
 RecordsNeeded = Literal["person", "leads", "unanswered", "stats"]
 
 
@@ -257,7 +256,7 @@ class Dialogue:
     # --- free text -------------------------------------------------------------------------
 
     def _on_text(self, state: SessionState, text: str, hint: Language | None) -> Turn:
-        if state.step in _TEXT_STEPS:
+        if state.step is not None and FORM[state.step].reads_text(state.draft):
             return self._on_step_text(state, text, state.language(hint))
         if not text.strip():
             language = state.language(hint)
@@ -526,17 +525,21 @@ class Dialogue:
         request_contact = None
         if step.offers_contact_button:
             request_contact = self._text(language, "button_share_phone")
+        shown = step.shown_choices(state.draft, self._hours_confirmed)
         return Reply(
-            text,
-            self._choice_buttons(step, step.shown_choices(), language),
-            request_contact=request_contact,
+            text, self._choice_buttons(step, shown, language), request_contact=request_contact
         )
+
+    @property
+    def _hours_confirmed(self) -> bool:
+        return self._knowledge.firm.hours_confirmed
 
     def _choice_buttons(
         self, step: FormStep, choices: tuple[Choice, ...], language: Language
     ) -> tuple[Button, ...]:
+        label = self._writer.label
         return tuple(
-            Button(self._text(language, choice.label), button_data(step.name, choice.value))
+            Button(label(choice.label, language), button_data(step.name, choice.value))
             for choice in choices
         )
 
@@ -546,27 +549,57 @@ class Dialogue:
         if key == "already_booked":
             return {"reference": state.open_reference or ""}
         if key == "ask_time":
-            return {"zone": self._writer.zone}
-        if key in ("summary", "urgent_summary"):
-            described = self._describe_draft(state.draft, language)
-            if key == "urgent_summary":
-                return {"contact": described["contact"], "voicemail": described["voicemail"]}
-            return described
+            return {"zone": self._writer.zone, "hours": self._knowledge.firm.hours[language]}
+        if key == "urgent_summary":
+            draft = state.draft
+            return {
+                "contact": self._contact_of(draft),
+                "voicemail": self._writer.voicemail(bool(draft.voicemail_ok), language),
+            }
+        if key == "summary":
+            return {"details": self._summary_details(state.draft, language)}
         return {}
 
-    def _describe_draft(self, draft: BookingDraft, language: Language) -> dict[str, str]:
+    @staticmethod
+    def _contact_of(draft: BookingDraft) -> str:
+        return (draft.phone if draft.method == "phone" else draft.email) or ""
+
+    def _summary_details(self, draft: BookingDraft, language: Language) -> str:
+        """The summary's lines: only what was asked, and the topic offered when there is none."""
         writer = self._writer
-        return {
-            "name": draft.name or self._text(language, "name_not_given"),
-            "contact": (draft.phone if draft.method == "phone" else draft.email) or "",
-            "time": writer.time(draft.preferred_time or "any", language),
-            "voicemail": writer.voicemail(bool(draft.voicemail_ok), language),
-            "topic": draft.topic or self._text(language, "topic_none"),
-        }
+        name = draft.name or self._text(language, "name_not_given")
+        lines = [
+            self._text(language, "summary_name", name=name),
+            self._text(language, "summary_contact", contact=self._contact_of(draft)),
+        ]
+        if FORM["time"].asked(draft, self._hours_confirmed):
+            time = writer.time(draft.preferred_time or "any", language)
+            lines.append(self._text(language, "summary_time", time=time))
+        if FORM["voicemail"].asked(draft, self._hours_confirmed):
+            voicemail = writer.voicemail(bool(draft.voicemail_ok), language)
+            lines.append(self._text(language, "summary_voicemail", voicemail=voicemail))
+        if draft.topic:
+            lines.append(self._text(language, "summary_topic", topic=draft.topic))
+        else:
+            lines.append("\n" + self._text(language, "summary_topic_offer"))
+        return "\n".join(lines)
+
+    def _next_asked(self, state: SessionState, next_step: StepName) -> StepName:
+        """The step a valid answer leads to: the next one asked for this draft, or, after a
+        correction, the next one still unanswered, else the summary."""
+        draft = state.draft
+        step = next_step
+        while step != "confirm":
+            form_step = FORM[step]
+            pending = form_step.unanswered is not None and form_step.unanswered(draft)
+            if form_step.asked(draft, self._hours_confirmed) and (pending or not state.editing):
+                return step
+            step = form_step.next_for(draft) or "confirm"
+        return step
 
     def _advance(self, state: SessionState, language: Language, next_step: StepName) -> Turn:
         """Move on after a valid answer: to the next question, or back to the summary."""
-        step: StepName = "confirm" if state.editing else next_step
+        step = self._next_asked(state, next_step)
         state = replace(state, step=step, tries=0, editing=state.editing and step != "confirm")
         return Turn(state, (self._step_prompt(state, language),))
 
@@ -577,7 +610,7 @@ class Dialogue:
         if reading.medical or reading.urgent:
             if reading.urgent:
                 state = replace(state, draft=replace(state.draft, urgent=True))
-            if state.step != "topic" or reading.medical:
+            if state.step not in _FREE_TEXT_STEPS or reading.medical:
                 # "They took my husband" is not a name: give the phone, then ask again.
                 replies = self._emergency_replies(reading.urgent, reading.medical, language)
                 return self._then_step(state, language, *replies)
@@ -596,12 +629,19 @@ class Dialogue:
             return Turn(state, (Reply(self._text(language, reason)),))
         tries = state.tries + 1
         if tries < MAX_CONTACT_TRIES:
-            return Turn(replace(state, tries=tries), (Reply(self._text(language, reason)),))
+            # The "share my phone number" keyboard stays for the next try.
+            share = None
+            if step.offers_contact_button:
+                share = self._text(language, "button_share_phone")
+            reply = Reply(self._text(language, reason), request_contact=share)
+            return Turn(replace(state, tries=tries), (reply,))
         reply = Reply(
             self._text(language, "too_many_tries"),
             self._choice_buttons(step, step.offered_on_retry(), language),
         )
-        return Turn(replace(state, tries=0), (reply,))
+        # What was wrong, then the way out: the first of the two takes a "share my phone
+        # number" keyboard away, as the second, with its buttons, cannot.
+        return Turn(replace(state, tries=0), (Reply(self._text(language, reason)), reply))
 
     def _on_contact(self, state: SessionState, contact: SharedContact, language: Language) -> Turn:
         step = FORM[state.step] if state.step is not None else None
@@ -609,13 +649,18 @@ class Dialogue:
             reply = Reply(self._text(language, "contact_unexpected"))
             return self._then_step(state, language, reply)
         if not contact.is_own:
-            return Turn(state, (Reply(self._text(language, "contact_not_yours")),))
+            # The reply asks for the person's own number: the share button stays.
+            share = (
+                self._text(language, "button_share_phone") if step.offers_contact_button else None
+            )
+            reply = Reply(self._text(language, "contact_not_yours"), request_contact=share)
+            return Turn(state, (reply,))
         try:
             phone = parse_phone(contact.phone, self._default_region)
         except ContactError as error:
             return self._invalid(state, language, error.reason)
         draft = replace(state.draft, method="phone", phone=phone, email=None)
-        next_step = FORM["phone"].next_for(draft) or "confirm"
+        next_step = step.next_for(draft) or "confirm"
         return self._advance(replace(state, draft=draft), language, next_step)
 
     def _on_step_button(self, state: SessionState, data: str, language: Language) -> Turn:
@@ -624,7 +669,8 @@ class Dialogue:
             return self._stale(state, language)
         step = FORM[state.step]
         choice = step.choice(value)
-        if choice is None:
+        hidden = choice is not None and choice.shown_if is not None
+        if choice is None or (hidden and choice not in self._offered(state, step)):
             return self._stale(state, language)
         draft = step.choose(state.draft, value) if step.choose is not None else state.draft
         state = replace(state, draft=draft)
@@ -638,6 +684,9 @@ class Dialogue:
             moved = replace(state, step=next_step, tries=0)
             return Turn(moved, (self._step_prompt(moved, language),))
         return self._advance(state, language, next_step)
+
+    def _offered(self, state: SessionState, step: FormStep) -> tuple[Choice, ...]:
+        return step.shown_choices(state.draft, self._hours_confirmed)
 
     def _act(self, state: SessionState, choice: Choice, language: Language) -> Turn:
         action = choice.action
@@ -688,8 +737,7 @@ class Dialogue:
         elif state.updating is not None:
             text = self._text(language, "booking_updated", reference=reference)
         else:
-            time = self._writer.time(lead.preferred_time, language)
-            text = self._text(language, "booked", reference=reference, time=time)
+            text = self._text(language, "booked", reference=reference)
         done = replace(state.without_booking(), open_reference=reference)
         effect = SaveLead(lead, update=state.updating is not None)
         return Turn(done, (Reply(text, self._menu(language)),), (effect,))
@@ -697,25 +745,34 @@ class Dialogue:
     def _manage_contact_keyboard(
         self, state: SessionState, replies: tuple[Reply, ...], language: Language
     ) -> tuple[SessionState, tuple[Reply, ...]]:
-        """Take the "share my phone number" keyboard away with the first reply after it, once.
+        """Take the "share my phone number" keyboard away with the next message that can, once.
 
-        A message carries one keyboard: when that reply has buttons of its own, a short
-        acknowledgement before it takes the keyboard away, so each reply is one call.
+        A message carries one keyboard: a reply without buttons takes it away itself (the name's
+        question, after the contact). One with buttons of its own cannot: then the booking's
+        reply says what it understood ("Noted: +12135550147"), which takes the keyboard away;
+        and a booking's end (cancelled, expired) goes without its menu rather than add a
+        message. A reply that asks for the contact again keeps the keyboard.
         """
         showing = state.contact_keyboard
-        managed = []
-        for reply in replies:
-            if reply.toast:
+        managed: list[Reply] = []
+        for index, reply in enumerate(replies):
+            asks_again = any(later.request_contact for later in replies[index + 1 :])
+            if reply.toast or not showing or asks_again or reply.request_contact:
                 managed.append(reply)
-            elif reply.request_contact:
-                showing = True
-                managed.append(reply)
-            elif showing and reply.buttons:
-                showing = False
-                managed += [Reply(self._text(language, "noted"), remove_keyboard=True), reply]
-            elif showing:
+            elif not reply.buttons:
                 showing = False
                 managed.append(replace(reply, remove_keyboard=True))
+            elif state.step is None:
+                showing = False
+                managed.append(replace(reply, buttons=(), remove_keyboard=True))
             else:
-                managed.append(reply)
+                showing = False
+                contact = self._contact_of(state.draft)
+                if contact:
+                    noted = self._text(language, "contact_noted", contact=contact)
+                else:
+                    noted = self._text(language, "noted")
+                managed += [Reply(noted, remove_keyboard=True), reply]
+            if reply.request_contact:
+                showing = True
         return replace(state, contact_keyboard=showing), tuple(managed)

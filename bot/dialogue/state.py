@@ -21,8 +21,8 @@ logger = logging.getLogger(__name__)
 
 StepName = Literal[
     "consent",
+    "contact",
     "name",
-    "method",
     "phone",
     "email",
     "time",

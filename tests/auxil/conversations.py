@@ -88,23 +88,23 @@ async def fill_form(
     topic: str | None = "sanctuary law",
     phone: str = PHONE_TYPED,
 ) -> SentMessage:
-    """Agree under `consent` and answer every question; return the summary to confirm."""
+    """Agree under `consent` and answer every question; return the summary to confirm.
+
+    The order of the form: the phone or email, the name, the voicemail (a phone only), and the
+    topic typed on the summary when there is one."""
     await bot.press(user, consent, "b:consent:yes")
-    method = last(await bot.say(user, name))
     if contact == "email":
-        await bot.press(user, method, "b:method:email")
-        time_prompt = last(await bot.say(user, EMAIL))
+        await bot.say(user, EMAIL)
+    elif contact == "shared":
+        await bot.share_contact(user, "+1 213 555 0147", user.id)
     else:
-        await bot.press(user, method, "b:method:phone")
-        if contact == "shared":
-            time_prompt = last(await bot.share_contact(user, "+1 213 555 0147", user.id))
-        else:
-            time_prompt = last(await bot.say(user, phone))
-    voicemail = last(await bot.press(user, time_prompt, "b:time:evening"))
-    topic_prompt = last(await bot.press(user, voicemail, "b:voicemail:no"))
-    if topic is None:
-        return last(await bot.press(user, topic_prompt, "b:topic:skip"))
-    return last(await bot.say(user, topic))
+        await bot.say(user, phone)
+    summary = last(await bot.say(user, name))
+    if contact != "email":
+        summary = last(await bot.press(user, summary, "b:voicemail:no"))
+    if topic is not None:
+        summary = last(await bot.say(user, topic))
+    return summary
 
 
 def db_rows(tmp_path: Path, query: str, *params: object) -> list[tuple[object, ...]]:
