@@ -89,15 +89,11 @@ def main() -> None:
             text = yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=1000)
             (arguments.out / name).write_text(text, "utf-8")
     matcher = Matcher(load_knowledge(ROOT / "faq"))
-    groups = {
-        "all": lambda row: True,
-        "en": lambda row: row["lang"] == "en",
-        "es": lambda row: row["lang"] == "es",
-        "mixed": lambda row: row["lang"] == "mixed",
-    }
-    for name, keep in groups.items():
+    for name in ("all", "en", "es", "mixed"):
         chosen = [
-            EvalQuestion(**item) for row, item in zip(rows, answers, strict=True) if keep(row)
+            EvalQuestion(**item)
+            for row, item in zip(rows, answers, strict=True)
+            if name in ("all", row["lang"])
         ]
         print(f"== {name}: {len(chosen)} questions")
         print("\n".join(evaluate(matcher, chosen).lines(show_misses=arguments.misses)[:-3]))
