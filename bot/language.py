@@ -127,3 +127,63 @@ def parse_language(code: str | None) -> Language | None:
     if primary == "es":
         return "es"
     return None
+
+
+# Letters of scripts other than the Latin one (Hangul, Chinese, Cyrillic, Armenian, Arabic and
+# Persian, ...): ASCII and Latin-1 to Latin Extended-B, and Latin Extended Additional (used by
+# Vietnamese), are Latin.
+_LATIN_RANGES = ((0, 0x024F), (0x1E00, 0x1EFF))
+# Letters only Vietnamese writes (with a horn, a breve, a bar, or a tone mark under a vowel).
+_VIETNAMESE = re.compile("[ăơưđ\u1ea0-\u1ef9]", re.IGNORECASE)
+_PORTUGUESE = re.compile("[ãõç]|\\b(voc[eê]s?|ol[aá]|n[aã]o|portugu[eê]s|obrigad[oa])\\b", re.I)
+# Tagalog's function words: three of them in a message is Tagalog, not an English sentence
+# with "po" in it.
+_TAGALOG = frozenset(
+    [
+        "ang",
+        "ng",
+        "mga",
+        "po",
+        "pong",
+        "ba",
+        "ko",
+        "ako",
+        "lang",
+        "kung",
+        "sa",
+        "dito",
+        "namin",
+        "natin",
+        "walang",
+        "paano",
+        "bakit",
+        "ano",
+        "gusto",
+        "siya",
+        "hindi",
+        "opo",
+        "salamat",
+        "magandang",
+        "malaman",
+        "ninyo",
+        "kayo",
+    ]
+)
+_TAGALOG_WORDS = 3
+_OTHER_SCRIPT_SHARE = 0.5
+
+
+def is_other_language(text: str) -> bool:
+    """Whether `text` is written in a language other than English or Spanish."""
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return False
+    other = sum(
+        1 for char in letters if not any(low <= ord(char) <= high for low, high in _LATIN_RANGES)
+    )
+    if other / len(letters) >= _OTHER_SCRIPT_SHARE:
+        return True
+    if len(_VIETNAMESE.findall(text)) >= 2 or len(_PORTUGUESE.findall(text)) >= 2:
+        return True
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    return len(words & _TAGALOG) >= _TAGALOG_WORDS

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -30,9 +30,9 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
-from bot.language import STOPWORDS, LanguageDetector
+from bot.language import STOPWORDS, LanguageDetector, is_other_language
 from bot.privacy import strip_contacts
-from bot.reading import Reader, Reading
+from bot.reading import Reader, Reading, question_part
 from bot.text import CITY_WORD, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
@@ -137,6 +137,8 @@ _QUESTION_WORD_BOOST = 2.0
 # at most this many entries: "ICE" alone is asked about in several entries and gets "did you
 # mean", while "SB 54" gets an answer.
 _SPECIFIC_ENTRIES = 2
+# A message's question sentences are read alone when they hold this many words the FAQ knows.
+_FOCUS_KNOWN_WORDS = 2
 
 
 class Matcher:
@@ -209,6 +211,19 @@ class Matcher:
             for word in self._words_of(phrase, "en")
         }
         self._concepts = set().union(*self._stated) | self._canonical_words
+        self._outcome_words = {
+            word
+            for phrase in knowledge.intents.phrases("outcome")
+            for language in LANGUAGES
+            for word in self._words_of(phrase, language)
+        } | self._context
+        # "Help", "tengo miedo": words that ask for help and nothing else.
+        self._distress_words = {
+            word
+            for phrase in knowledge.intents.phrases("distress")
+            for language in LANGUAGES
+            for word in self._words_of(phrase, language)
+        } | self._context
 
         entry_count = len(self._entry_ids)
         document_frequency: dict[str, int] = defaultdict(int)
@@ -280,22 +295,53 @@ class Matcher:
         reading = self.read(text)
         intent: Intent | None = BOOK if reading.book else None
         content = self._content(self._canonical(self._correct(raw_tokens), language))
+        # What the message asks is in its question sentences; its story is context. A crisis,
+        # a danger to life or a wish to talk to someone counts wherever it is said.
+        # A story's place or case still counts when the question points back at it ("does
+        # it protect him?", "¿me aplica?").
+        scope_tokens = raw_tokens
+        focus_text = question_part(text)
+        if focus_text != text:
+            focus_tokens = fold(strip_contacts(focus_text)).split()
+            focus = self._content(self._canonical(self._correct(focus_tokens), language))
+            if self._says_what_it_asks(focus):
+                refers_back = "refers" in self._reader.groups(focus_text)
+                asked = self._reader.read(focus_text)
+                reading = replace(
+                    reading,
+                    personal=asked.personal or (refers_back and reading.personal),
+                    enforcement=asked.enforcement,
+                    definition=asked.definition,
+                )
+                content = focus
+                scope_tokens = raw_tokens if refers_back else focus_tokens
         query = _Query(reading, content, text)
+
+        if is_other_language(text):
+            # Neither English nor Spanish: say which languages the assistant reads.
+            return self._result(query, language, "fallback", None, 0.0, (), None, "other-language")
 
         if reading.urgent:
             # A crisis gets the firm's phone first, never an entry.
             return self._result(query, language, "fallback", None, 0.0, (), intent, "urgent")
         if reading.medical:
             return self._result(query, language, "fallback", None, 0.0, (), intent, "medical")
+        if reading.distress and not reading.book and set(query.content) <= self._distress_words:
+            # "Help", "tengo miedo": a kind word, the phone and the urgent callback.
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "distress")
         if not query.content or (reading.social and set(query.content) <= {"you"}):
             # "hi, how are you?", "thank you!": nothing is asked about.
             return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
 
         scored = self._score(query.content)
-        if reading.personal and not (scored and scored[0][0] in self._meta_entries):
+        if reading.personal and not (
+            scored
+            and scored[0][0] in self._meta_entries
+            and self._asks_about_entry(query.content, scored[0][0])
+        ):
             # No article says what will happen to one person: show what it does say.
             return self._not_answered(query, language, scored, intent, "personal")
-        uncovered = self._scope.find(raw_tokens)
+        uncovered = self._scope.find(scope_tokens)
         if uncovered:
             scored = [
                 (index, score)
@@ -448,6 +494,26 @@ class Matcher:
             )
             corrected.append(found[0] if found is not None else token)
         return corrected
+
+    def _asks_about_entry(self, content: Sequence[str], entry_index: int) -> bool:
+        """Whether a question names something the entry states beyond a person's outcome.
+
+        "Is it safe for me to write here?" asks about this chat; "am I safe?" only asks
+        about the person, which the data-privacy entry does not answer.
+        """
+        stated = self._stated[entry_index]
+        return any(
+            word in stated and word in self._idf and word not in self._outcome_words
+            for word in content
+        )
+
+    def _says_what_it_asks(self, content: Sequence[str]) -> bool:
+        """Whether a question sentence names enough to be read without the rest of the message.
+
+        "¿Es cierto eso?" after a rumour asks about the sentence before it; "Who approved it,
+        and when?" names what it asks.
+        """
+        return sum(1 for word in content if word in self._idf) >= _FOCUS_KNOWN_WORDS
 
     def _is_specific(self, content: Sequence[str]) -> bool:
         """Whether a question narrows the FAQ down enough to be answered without being sure.

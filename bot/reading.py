@@ -54,11 +54,13 @@ RULE_GROUPS = (
     "later",
     "news",
     "social",
+    "distress",
     "situation",
     "medical",
     "outcome",
     "advice",
     "order",
+    "refers",
     "assist",
     "enforce",
     "want",
@@ -111,9 +113,77 @@ _NUMBER_WORDS = frozenset(
 # Markers of a question about what could happen count only at the start of a clause ("can
 # ICE come in?") or before the event ("what happens if they take me").
 _CLAUSE_START = 2
+# "Help", "tengo miedo, ayúdenme": a call for help is short; a longer message without a
+# question mark says what it is about, and is read for that.
+_DISTRESS_LENGTH = 8
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _DECADE = re.compile(r"^(19)?[2-9]0s$")
 _CLAUSE_BREAK = re.compile("[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s")
+# Sentences end at ".", "!", "?" or a line break; a Spanish question starts at "¿".
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?\n])\s*|(?=[¿¡])")
+
+
+# Words that open a question written without a question mark ("is it stored somewhere").
+QUESTION_OPENERS = frozenset(
+    [
+        "what",
+        "whats",
+        "who",
+        "whos",
+        "when",
+        "where",
+        "why",
+        "how",
+        "which",
+        "is",
+        "are",
+        "does",
+        "do",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "que",
+        "quien",
+        "quienes",
+        "cuando",
+        "donde",
+        "por",
+        "como",
+        "cual",
+        "cuales",
+        "puede",
+        "pueden",
+        "es",
+        "esta",
+        "hay",
+        "tienen",
+    ]
+)
+
+
+def _asks(sentence: str) -> bool:
+    if "?" in sentence or sentence[0] == "¿":
+        return True
+    words = fold(sentence).split()
+    return bool(words) and words[0] in QUESTION_OPENERS
+
+
+def question_part(text: str) -> str:
+    """Return the sentences of `text` that ask something, or all of it when none or all do.
+
+    A message is often a story with the question inside ("Hi! I do landscaping in the
+    Valley, three kids... Can the city police help ICE now or not?"): what it asks is in the
+    sentences with a question mark, and the story's words (a place, a raid seen on TV, a
+    job) are not what the entry must state.
+    """
+    sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
+    asked = [sentence for sentence in sentences if _asks(sentence)]
+    if not asked or len(asked) == len(sentences):
+        return text
+    return " ".join(asked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +199,8 @@ class Reading:
     definition: bool = False
     # Thanks or a greeting ("thank you!", "how are you?").
     social: bool = False
+    # Fear or a call for help that asks nothing ("help", "tengo miedo").
+    distress: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +280,10 @@ class Reader:
             enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
             definition=any(_asks_for_a_definition(clause) for clause in clauses),
             social=any(clause.has("social") for clause in clauses),
+            distress="?" not in text
+            and len(everything) <= _DISTRESS_LENGTH
+            and not QUESTION_OPENERS.intersection(everything[:1])
+            and any(clause.has("distress") for clause in clauses),
         )
 
     @property

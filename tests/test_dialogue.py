@@ -663,3 +663,23 @@ def test_a_lead_needs_consent_even_with_forged_buttons(dialogue: Dialogue) -> No
     forged = replace(NEW_CHAT, step="confirm")
     turn = say(dialogue, forged, ButtonPress("b:confirm:yes"))
     assert not any(isinstance(effect, SaveLead) for effect in turn.effects)
+
+
+@pytest.mark.parametrize("message", ["help", "ayuda", "tengo miedo", "I'm scared"])
+def test_fear_or_a_call_for_help_gets_the_phone_and_the_urgent_callback(
+    dialogue: Dialogue, knowledge: Knowledge, message: str
+) -> None:
+    (reply,) = say(dialogue, NEW_CHAT, TextMessage(message)).replies
+    assert knowledge.firm.phone in reply.text
+    assert [button.data for button in reply.buttons] == [URGENT_BOOK]
+
+
+def test_another_language_gets_a_reply_in_both_and_is_not_kept(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage("안녕하세요. 한국어로 상담 가능한가요?"))
+    (reply,) = turn.replies
+    assert knowledge.firm.phone in reply.text
+    assert "English" in reply.text
+    assert "español" in reply.text
+    assert not any(isinstance(effect, UnansweredQuestion) for effect in turn.effects)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge import Language
-from bot.language import parse_language
+from bot.language import is_other_language, parse_language
 from bot.matching import Matcher
 
 
@@ -33,3 +33,27 @@ def test_language_from_text_then_hint(
 )
 def test_parse_language_codes(code: str | None, expected: Language | None) -> None:
     assert parse_language(code) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("안녕하세요. 한국어로 상담 가능한가요?", True),
+        ("你好，洛杉矶新的庇护城市法律是什么时候通过的？", True),
+        ("Բարև ձեզ, Հայերեն խոսո՞ւմ եք։", True),
+        ("سلام، فارسی صحبت می‌کنید؟", True),
+        ("Здравствуйте, что нам делать?", True),
+        ("Xin chào, luật mới có bảo vệ người không có giấy tờ không?", True),
+        ("Olá, a nova lei protege imigrantes? Vocês falam português?", True),
+        (
+            "Magandang araw po. Gusto ko lang pong malaman kung protektado ba ang mga walang",
+            True,
+        ),
+        ("Hi po, my Tita overstayed. Is the new LA law also for people like her po?", False),
+        ("¿Cuándo aprobaron la ley santuario en Los Ángeles?", False),
+        ("la city puede share my data con ICE o no?", False),
+        ("LA 🙏", False),
+    ],
+)
+def test_other_languages(text: str, expected: bool) -> None:
+    assert is_other_language(text) is expected

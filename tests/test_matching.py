@@ -220,3 +220,93 @@ def test_any_text_gets_a_valid_decision(text: str) -> None:
     assert len(result.suggestions) <= 3
     if result.outcome == "answer":
         assert result.entry_id is not None
+
+
+# What the question sentences ask decides; the story around them does not (issue "Reading").
+@pytest.mark.parametrize(
+    ("question", "outcome", "entry", "urgent"),
+    [
+        (
+            "Hi! I do landscaping in the Valley, three kids, and my wife worries every time we "
+            "see a patrol car. Can the city police help ICE now or not?",
+            "answer",
+            "police-and-deportations",
+            False,
+        ),
+        (
+            "Saw a video of a raid in Texas on the news last night. Will LA cooperate with "
+            "Trump's mass deportations?",
+            "answer",
+            "mass-deportations",
+            False,
+        ),
+        (
+            "Hello, I am from Iran, living in Westwood 3 years. I read that Trump say he will "
+            "use the military. Is this the reason Los Angeles made the new law?",
+            "answer",
+            "why-la-passed-the-law",
+            False,
+        ),
+        ("help", "fallback", None, False),
+        ("ayuda", "fallback", None, False),
+        ("tengo miedo", "fallback", None, False),
+        ("i'm scared", "fallback", None, False),
+        ("what can you help me with", "answer", "what-can-this-bot-do", False),
+        ("Does the law stop ICE from arresting people in LA?", "suggest", None, False),
+        ("my husband collapsed and isn't breathing", "fallback", None, False),
+        (
+            "안녕하세요. LA의 새 이민자 보호 도시 법에 대해 질문이 있습니다.",
+            "fallback",
+            None,
+            False,
+        ),
+    ],
+)
+def test_the_question_not_the_story(
+    matcher: Matcher, question: str, outcome: str, entry: str | None, urgent: bool
+) -> None:
+    result = matcher.match(question)
+    assert result.outcome == outcome
+    if entry is not None:
+        assert result.entry_id == entry
+    assert result.urgent is urgent
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("help", "distress"),
+        ("tengo miedo, ayúdenme", "distress"),
+        ("my husband collapsed and isn't breathing", "medical"),
+        ("Здравствуйте, моего брата вчера задержали. Что нам делать?", "other-language"),
+        (
+            "Xin chào, luật thành phố trú ẩn mới ở Los Angeles có bảo vệ người không?",
+            "other-language",
+        ),
+        (
+            "Magandang araw po. Gusto ko lang pong malaman kung protektado ba ang mga walang",
+            "other-language",
+        ),
+        ("am I safe?", "personal"),
+        ("¿estoy seguro?", "personal"),
+        # A story's case or place counts when the question points back at it.
+        (
+            "Mi esposo tiene una orden de deportación. ¿La ley de la ciudad lo protege?",
+            "personal",
+        ),
+        (
+            "Vivo en el Este de Los Ángeles, en el condado, no en la ciudad. ¿Me aplica esta ley?",
+            "not-covered",
+        ),
+    ],
+)
+def test_reading_reasons(matcher: Matcher, question: str, reason: str) -> None:
+    result = matcher.match(question)
+    assert result.outcome != "answer"
+    assert result.reason == reason
+
+
+def test_danger_to_life_with_agents_outside_is_medical_and_urgent(matcher: Matcher) -> None:
+    result = matcher.match("my husband collapsed and isn't breathing, ICE is outside")
+    assert result.medical
+    assert result.urgent

@@ -283,6 +283,15 @@ class Dialogue:
             return self._start_booking(state, language, urgent=False).with_effect(asked)
         if result.outcome == "answer" and result.entry_id is not None:
             return Turn(state, (self._answer(result.entry_id, language),), (asked,))
+        if result.reason == "other-language":
+            # Neither English nor Spanish: not kept, and not taken as a question in either.
+            return Turn(state, (Reply(self._text(language, "other_language")),), (asked,))
+        if result.reason == "distress":
+            reply = Reply(
+                self._text(language, "distress"),
+                (self._button(language, "button_urgent_book", URGENT_BOOK),),
+            )
+            return Turn(state, (reply,), (asked,))
         if result.reason == "no-content":
             key = "greeting" if result.question.strip() else "help"
             return Turn(state, (Reply(self._text(language, key), self._menu(language)),))
