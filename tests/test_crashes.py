@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,8 @@ from bot.crypto import Vault
 from bot.storage import Store
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import DATA_KEY, WEBHOOK_SECRET, free_port
-from tests.conftest import FAQ_DIR, PROJECT_ROOT, migrated
+from tests.auxil.processes import start_bot
+from tests.conftest import FAQ_DIR, migrated
 from tests.test_storage import LEAD, empty_postgresql
 
 STAFF_CHAT = -100909
@@ -48,16 +48,7 @@ def _webhook(port: int) -> dict[str, str]:
 
 
 async def _start(environment: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    return await start_bot(environment, capture=False)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,8 +15,9 @@ import pytest
 
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import DATA_KEY
+from tests.auxil.processes import start_bot
 from tests.auxil.telegram_users import BEN, make_text_update
-from tests.conftest import FAQ_DIR, PROJECT_ROOT
+from tests.conftest import FAQ_DIR
 
 STAFF = "-100555"
 
@@ -36,16 +36,7 @@ def _environment(api: FakeBotApi, tmp_path: Path, **extra: str) -> dict[str, str
 
 
 async def _start(environment: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_bot(environment)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> str:
