@@ -32,7 +32,7 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
 from bot.language import STOPWORDS, LanguageDetector, is_other_language
 from bot.privacy import strip_contacts
-from bot.reading import Reader, Reading, question_part
+from bot.reading import Reader, Reading, question_part, sub_questions
 from bot.text import CITY_WORD, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
@@ -217,6 +217,18 @@ class Matcher:
             for language in LANGUAGES
             for word in self._words_of(phrase, language)
         } | self._context
+        # The firm's ways in ("email", "website", "phone number"), and the words of asking for a
+        # person ("set up a consultation"), which an entry giving the firm's contacts answers.
+        self._channel_words = self._group_words(knowledge, "channel")
+        self._booking_words = self._group_words(
+            knowledge, "want", "talk", "counsel", "call_me"
+        ) | {
+            word
+            for phrases in knowledge.intents.book.values()
+            for phrase in phrases
+            for language in LANGUAGES
+            for word in self._words_of(phrase, language)
+        }
         # "Help", "tengo miedo": words that ask for help and nothing else.
         self._distress_words = {
             word
@@ -301,6 +313,7 @@ class Matcher:
         # it protect him?", "¿me aplica?").
         scope_tokens = raw_tokens
         focus_text = question_part(text)
+        asked_text = text
         if focus_text != text:
             focus_tokens = fold(strip_contacts(focus_text)).split()
             focus = self._content(self._canonical(self._correct(focus_tokens), language))
@@ -314,6 +327,7 @@ class Matcher:
                     definition=asked.definition,
                 )
                 content = focus
+                asked_text = focus_text
                 scope_tokens = raw_tokens if refers_back else focus_tokens
         query = _Query(reading, content, text)
 
@@ -341,6 +355,14 @@ class Matcher:
         ):
             # No article says what will happen to one person: show what it does say.
             return self._not_answered(query, language, scored, intent, "personal")
+        channel = self._firm_channel(asked_text, language, scored) if reading.channel else None
+        if channel is not None:
+            # "Is there an email I can write to, to set up a consultation?" asks for the firm's
+            # email, which its contact entry gives: an answer, not the booking form.
+            entry_id = self._entry_ids[channel[0]]
+            return self._result(
+                query, language, "answer", entry_id, channel[1], (), None, "channel"
+            )
         uncovered = self._scope.find(scope_tokens)
         if uncovered:
             scored = [
@@ -363,7 +385,15 @@ class Matcher:
         best_index, best_score = scored[0]
         asks_beyond = reading.enforcement or reading.definition
         if asks_beyond or self._unstated(query.content, best_index):
-            return self._not_answered(query, language, scored, intent, "not-stated")
+            others = None if asks_beyond else self._answered_in_part(asked_text, language, scored)
+            if others is None:
+                return self._not_answered(query, language, scored, intent, "not-stated")
+            # Two questions, one of them answered by the best entry: answer it, and show
+            # the entries closest to the other, which the answer does not state.
+            entry_id = self._entry_ids[best_index]
+            return self._result(
+                query, language, "answer", entry_id, best_score, others, intent, "in-part"
+            )
 
         runner_up = scored[1][1] if len(scored) > 1 else 0.0
         if (
@@ -375,8 +405,14 @@ class Matcher:
             entry_intent: Intent | None = (
                 BOOK if self._knowledge.entries[entry_id].intent else intent
             )
+            if reading.framing and best_score < self.thresholds.sure:
+                # "Does it protect people like me?" without a clear entry: a personal case.
+                return self._not_answered(query, language, scored, intent, "personal")
+            # "Are undocumented people like me protected?" asks what the article states for
+            # everyone: answered, with one line that no one's own case is assessed.
+            reason = "framed" if reading.framing else "matched"
             return self._result(
-                query, language, "answer", entry_id, best_score, (), entry_intent, "matched"
+                query, language, "answer", entry_id, best_score, (), entry_intent, reason
             )
         reason = "ambiguous" if best_score >= self.thresholds.answer else "unsure"
         return self._not_answered(query, language, scored, intent, reason)
@@ -417,6 +453,88 @@ class Matcher:
             word in self._concepts and word not in stated and word not in self._context
             for word in content
         )
+
+    def _firm_channel(
+        self, text: str, language: Language, scored: Sequence[tuple[int, float]]
+    ) -> tuple[int, float] | None:
+        """Return the firm's entry (and score) that gives the email, website or phone asked for.
+
+        Only the clauses that name a channel count ("my English is not good, what number can I
+        call?"), and in them nothing but the channel and a wish to book may be asked.
+        """
+        if "call_me" in self._reader.groups(text):
+            # "Can you call me by phone tomorrow?" asks to be called: a booking.
+            return None
+        asked = self._reader.clauses_with(text, "channel")
+        content = self._content(self._canonical(self._correct(fold(asked).split()), language))
+        channels = [word for word in content if word in self._channel_words]
+        if not channels:
+            return None
+        for index, score in scored[:MAX_SUGGESTIONS]:
+            if (
+                score < self.thresholds.suggest
+                or index not in self._meta_entries
+                or self._entry_ids[index] == self._book_entry
+            ):
+                continue
+            stated = self._stated[index]
+            beyond = [
+                word
+                for word in content
+                if word in self._concepts
+                and word not in stated
+                and word not in self._context
+                and word not in self._booking_words
+            ]
+            if all(word in stated for word in channels) and not beyond:
+                return index, score
+        return None
+
+    def _answered_in_part(
+        self, text: str, language: Language, scored: Sequence[tuple[int, float]]
+    ) -> tuple[Suggestion, ...] | None:
+        """Return the entries closest to a second question that the best entry does not answer.
+
+        "What prompted the law, and when was it passed?": the best entry states what prompted
+        it; "when" is another entry's. None unless some question of the message is the best
+        entry's alone and another asks what it does not state.
+        """
+        best_index = scored[0][0]
+        answered = False
+        others: dict[int, float] = {}
+        for part in sub_questions(text):
+            content = self._content(
+                self._canonical(self._correct(fold(strip_contacts(part)).split()), language)
+            )
+            if not any(word in self._idf for word in content):
+                continue
+            if not self._unstated(content, best_index):
+                part_scored = self._score(content)
+                answered = answered or bool(part_scored and part_scored[0][0] == best_index)
+                continue
+            for index, score in self._score(content)[:MAX_SUGGESTIONS]:
+                if index != best_index and score >= self.thresholds.suggest:
+                    others[index] = max(others.get(index, 0.0), score)
+        if not answered or not others:
+            return None
+        ranked = sorted(others.items(), key=lambda pair: pair[1], reverse=True)
+        return tuple(
+            Suggestion(
+                self._entry_ids[index],
+                self._knowledge.entries[self._entry_ids[index]].text(language).question,
+                score,
+            )
+            for index, score in ranked[:MAX_SUGGESTIONS]
+        )
+
+    def _group_words(self, knowledge: Knowledge, *groups: str) -> set[str]:
+        return {
+            word
+            for group in groups
+            for phrase in knowledge.intents.phrases(group)
+            for language in LANGUAGES
+            for word in self._words_of(phrase, language)
+        }
 
     def _mentions(self, entry_index: int, term: str) -> bool:
         return set(term.split()) <= self._entry_raw_words[entry_index]

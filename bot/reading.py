@@ -14,7 +14,10 @@ what could happen) and the rules below combine them within one clause:
   which no article answers;
 - **enforcement**: the question asks what immigration agents (or the police) can do, such as
   come into a home or ask for papers, which the article does not say;
-- **definition**: the question asks what a word means, which the article never defines.
+- **definition**: the question asks what a word means, which the article never defines;
+- **framing**: a general question framed personally ("is the law for people like me?"),
+  which the article answers for everyone, not for one person's case;
+- **channel**: the question asks for the firm's email, website or phone, not for a person.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ RULE_GROUPS = (
     "talk",
     "counsel",
     "call_me",
+    "framing",
+    "channel",
 )
 
 # A number in a phrase ("hace N años", "in N days") is written N; it matches digits and the
@@ -186,6 +191,21 @@ def question_part(text: str) -> str:
     return " ".join(asked)
 
 
+# A second question joined to the first ("what prompted it, and when was it passed?", "¿quién
+# la aprobó y cuándo?"): a question mark, or "and"/"y" or a comma before a question word.
+_SUB_QUESTION = re.compile(
+    r"\?+|,?\s+(?:and|y|e)\s+(?=(?:when|who|why|where|how|what|which|cu[aá]ndo|qui[eé]n|"
+    r"por qu[eé]|d[oó]nde|c[oó]mo|qu[eé]|cu[aá]l)\b)|,\s*(?=(?:when|who|why|where|"
+    r"cu[aá]ndo|qui[eé]n|por qu[eé]|d[oó]nde)\b)",
+    re.IGNORECASE,
+)
+
+
+def sub_questions(text: str) -> list[str]:
+    """Return the questions of `text` one by one ("who approved it", "and when?")."""
+    return [part.strip() for part in _SUB_QUESTION.split(text) if part and part.strip()]
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """What one message wants, besides the topic it is about."""
@@ -201,6 +221,11 @@ class Reading:
     social: bool = False
     # Fear or a call for help that asks nothing ("help", "tengo miedo").
     distress: bool = False
+    # A general question framed personally ("is the law for people like me?"): answered with
+    # one line that no one's own case is assessed.
+    framing: bool = False
+    # Asks for one of the firm's ways in (its email, website or phone), not for a person.
+    channel: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +309,14 @@ class Reader:
             and len(everything) <= _DISTRESS_LENGTH
             and not QUESTION_OPENERS.intersection(everything[:1])
             and any(clause.has("distress") for clause in clauses),
+            framing=any(clause.has("framing") for clause in clauses),
+            channel=any(clause.has("channel") for clause in clauses),
         )
+
+    def clauses_with(self, text: str, group: str) -> str:
+        """Return the clauses of `text` where `group` is found ("what number can I call")."""
+        parts = _CLAUSE_BREAK.split(strip_contacts(text))
+        return " ".join(part for part in parts if group in self.groups(part))
 
     @property
     def words(self) -> set[str]:

@@ -683,3 +683,29 @@ def test_another_language_gets_a_reply_in_both_and_is_not_kept(
     assert "English" in reply.text
     assert "español" in reply.text
     assert not any(isinstance(effect, UnansweredQuestion) for effect in turn.effects)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry", "note", "buttons"),
+    [
+        (
+            "What's the reason behind the new sanctuary ordinance, and when was it passed?",
+            "why-la-passed-the-law",
+            "answered_in_part",
+            True,
+        ),
+        (
+            "are undocumented people like me protected by the law?",
+            "who-is-protected",
+            "framed_case",
+            False,
+        ),
+    ],
+)
+def test_an_answer_to_part_of_a_message_says_what_it_leaves(
+    dialogue: Dialogue, knowledge: Knowledge, question: str, entry: str, note: str, buttons: bool
+) -> None:
+    answer, extra = say(dialogue, NEW_CHAT, TextMessage(question)).replies
+    assert answer.text.startswith(knowledge.answer(entry, "en"))
+    assert extra.text.startswith(knowledge.texts["en"][note].split("{")[0])
+    assert bool(extra.buttons) is buttons

@@ -310,3 +310,60 @@ def test_danger_to_life_with_agents_outside_is_medical_and_urgent(matcher: Match
     result = matcher.match("my husband collapsed and isn't breathing, ICE is outside")
     assert result.medical
     assert result.urgent
+
+
+@pytest.mark.parametrize(
+    ("question", "outcome", "entry", "reason"),
+    [
+        # A number of the law is not the firm's phone ("law office" names the firm).
+        ("what's the ordinance number?", "suggest", "contact-the-firm", "not-stated"),
+        ("how can i call the law office", "answer", "contact-the-firm", "matched"),
+        # The firm's email, website or phone asked inside a sentence: the contact answer.
+        (
+            "do you guys have an email so I can send some documents?",
+            "answer",
+            "contact-the-firm",
+            "channel",
+        ),
+        (
+            "my English is not good, what number I can call the office?",
+            "answer",
+            "contact-the-firm",
+            "channel",
+        ),
+        ("can I request a consultation on your website?", "answer", "contact-the-firm", "channel"),
+        # Two questions: the one the best entry states is answered, the other is pointed to.
+        (
+            "What's the reason behind the new sanctuary ordinance, and when was it passed?",
+            "answer",
+            "why-la-passed-the-law",
+            "in-part",
+        ),
+        # One fact the article does not give stays a near miss.
+        ("what does the law do and when does it take effect?", "fallback", None, "not-covered"),
+    ],
+)
+def test_what_is_asked_inside_a_message(
+    matcher: Matcher, question: str, outcome: str, entry: str | None, reason: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id, result.reason) == (outcome, entry, reason)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pueden hablarme por telefono mañana? es sobre mi caso",
+        "I want to book a consultation",
+        "can someone call me at this phone number?",
+    ],
+)
+def test_asking_to_be_called_is_still_a_booking(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).intent == "book"
+
+
+def test_answered_in_part_offers_the_other_questions_entry(matcher: Matcher) -> None:
+    result = matcher.match("What prompted the city to pass the law, and when was it passed?")
+    assert (result.outcome, result.reason) == ("answer", "in-part")
+    shown = {result.entry_id, *(suggestion.entry_id for suggestion in result.suggestions)}
+    assert {"why-la-passed-the-law", "la-law-approved"} <= shown

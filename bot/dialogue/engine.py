@@ -282,7 +282,8 @@ class Dialogue:
         if result.intent == "book":
             return self._start_booking(state, language, urgent=False).with_effect(asked)
         if result.outcome == "answer" and result.entry_id is not None:
-            return Turn(state, (self._answer(result.entry_id, language),), (asked,))
+            replies = (self._answer(result.entry_id, language), *self._answer_note(result))
+            return Turn(state, replies, (asked,))
         if result.reason == "other-language":
             # Neither English nor Spanish: not kept, and not taken as a question in either.
             return Turn(state, (Reply(self._text(language, "other_language")),), (asked,))
@@ -340,6 +341,18 @@ class Dialogue:
         ]
         buttons.append(self._button(language, "button_book", BOOK))
         return Reply(text, tuple(buttons))
+
+    def _answer_note(self, result: MatchResult) -> tuple[Reply, ...]:
+        """Return what follows an answer to only part of a message, or to a personal framing."""
+        language = result.language
+        if result.reason == "in-part" and result.suggestions:
+            # "What prompted the law, and when was it passed?": the other question's entries.
+            buttons = tuple(self._suggestion_buttons(result))
+            return (Reply(self._text(language, "answered_in_part"), buttons),)
+        if result.reason == "framed":
+            # "Is the law for people like me?": said for everyone, not for one person's case.
+            return (Reply(self._text(language, "framed_case")),)
+        return ()
 
     def _suggestion_buttons(self, result: MatchResult) -> list[Button]:
         return [
