@@ -120,6 +120,16 @@ def test_chat_holds_a_conversation_until_end_of_input() -> None:
     assert done.stdout.rstrip().endswith("¡Hasta luego! Cuídese.")
 
 
+def test_chat_goes_on_in_spanish_after_forget() -> None:
+    """After /forget nothing is stored, yet the next replies keep the conversation's language."""
+    done = _run("chat", stdin="¿la policía de Los Ángeles ayuda a ICE?\n/forget\n1\n/mydata\n")
+    assert done.returncode == 0, done.stderr
+    after = done.stdout.split("Listo. Borré")[1]
+    assert "No hay nada guardado sobre usted." in after
+    assert "Nothing is stored" not in after
+    assert done.stdout.rstrip().endswith("¡Hasta luego! Cuídese.")
+
+
 def test_faq_eval_reports_rates_and_latency() -> None:
     done = _run("faq", "eval")
     assert done.returncode == 0, done.stderr

@@ -471,7 +471,20 @@ def test_forget_needs_confirmation(dialogue: Dialogue) -> None:
     assert kept.effects == ()
     done = say(dialogue, asked.state, ButtonPress("b:forget:yes"))
     assert done.effects == (ForgetUser(),)
-    assert done.state == SessionState()
+    assert done.state == SessionState(last_language="en")
+
+
+def test_forget_keeps_only_the_conversation_language_in_the_turn(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    """The reply after /forget, and what the channel does next, stay in the person's language;
+    nothing else of the conversation is left in the turn's state (which is not stored)."""
+    asked = say(dialogue, NEW_CHAT, TextMessage("¿la policía de Los Ángeles ayuda a ICE?"))
+    asked = say(dialogue, asked.state, Command("forget"))
+    done = say(dialogue, asked.state, ButtonPress("b:forget:yes"))
+    assert done.replies[0].text == knowledge.text("es", "forgotten")
+    assert done.state == SessionState(last_language="es")
+    assert done.state.language() == "es"
 
 
 def test_state_survives_a_round_trip_through_json(dialogue: Dialogue) -> None:
