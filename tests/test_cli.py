@@ -87,11 +87,13 @@ def test_faq_check_clean_and_broken(faq_copy: Path) -> None:
     assert unconfirmed.returncode == 0, unconfirmed.stdout
     assert "firm.yaml:1: warning: the 'sharing' sentence" in unconfirmed.stdout
     assert "firm.yaml:1: warning: the firm's 'hours'" in unconfirmed.stdout
+    assert "firm.yaml:1: warning: the firm's 'name'" in unconfirmed.stdout
     firm = faq_copy / "firm.yaml"
     firm.write_text(
         firm.read_text(encoding="utf-8")
         .replace("sharing_confirmed: false", "sharing_confirmed: true")
         .replace("hours_confirmed: false", "hours_confirmed: true")
+        .replace("name_confirmed: false", "name_confirmed: true")
     )
     clean = _run("faq", "check", faq_dir=faq_copy)
     assert clean.returncode == 0, clean.stdout
