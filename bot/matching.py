@@ -157,6 +157,7 @@ class Matcher:
         self._synonyms = PhraseMap.from_groups(knowledge.synonyms, word_forms=True)
         self._canonical_words = frozenset(knowledge.synonyms)
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
+        self._money = frozenset(knowledge.scope.money)
         self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
         self._meta_entries = frozenset(
             index
@@ -352,6 +353,10 @@ class Matcher:
                 return self._result(
                     query, language, "fallback", None, 0.0, (), intent, "not-covered"
                 )
+            if not self._money.isdisjoint(uncovered):
+                # "How much is a consultation?" asks what one costs, which an entry answers
+                # (call or write to ask), not for a booking to start.
+                intent = None
         if intent == BOOK and self._book_entry is not None:
             return self._result(
                 query, language, "answer", self._book_entry, 100.0, (), intent, "intent"

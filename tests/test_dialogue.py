@@ -726,3 +726,20 @@ def test_another_language_gets_a_reply_in_both_and_is_not_kept(
     assert "English" in reply.text
     assert "español" in reply.text
     assert not any(isinstance(effect, UnansweredQuestion) for effect in turn.effects)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [("how much is a consultation", "en"), ("cuanto cuesta una consulta", "es")],
+)
+def test_a_question_about_fees_is_answered_then_offers_the_booking(
+    dialogue: Dialogue, knowledge: Knowledge, question: str, language: Language
+) -> None:
+    """ "How much is a consultation?" is not a request to book one: the bot says the article
+    gives no fees (call or write), then offers the booking button, instead of the consent form."""
+    turn = say(dialogue, NEW_CHAT, TextMessage(question))
+    (reply,) = turn.replies
+    assert turn.state.step is None
+    assert reply.text.startswith(knowledge.answer("firm-fees-and-office", language))
+    assert knowledge.firm.phone in reply.text
+    assert reply.buttons[-1].data == BOOK
