@@ -21,13 +21,13 @@ from sqlalchemy import text
 from bot.console import format_reply, run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
 from bot.desk import Desk
-from bot.dialogue import Dialogue, SessionState, TextMessage
+from bot.dialogue import Dialogue, SessionState, TextMessage, Turn
 from bot.evaluation import eval_files, evaluate, load_eval_set
 from bot.faqcheck import check_faq
 from bot.knowledge import Knowledge, Language
 from bot.loader import FaqError, load_knowledge
 from bot.logs import configure_logging
-from bot.matching import Matcher, MatchResult
+from bot.matching import Matcher
 from bot.migrations import schema_status, upgrade
 from bot.records import StoredLead
 from bot.runtime import Startup, open_runtime, open_store, prepare, resolve_data_key
@@ -349,26 +349,36 @@ def _ask(
     for line in questions:
         text = line.rstrip("\r\n") if question == "-" else line
         if as_json:
-            result = matcher.match(text, language)
-            print(json.dumps(ask_json(knowledge, result), ensure_ascii=False), flush=True)
+            shape = ask_json(dialogue, matcher, text, language)
+            print(json.dumps(shape, ensure_ascii=False), flush=True)
         else:
             print(ask_text(dialogue, text, language), flush=True)
     return EXIT_OK
 
 
-def ask_json(knowledge: Knowledge, result: MatchResult) -> dict[str, object]:
-    """Return the documented JSON object for one answered question."""
-    shape = result.to_json()
-    if result.outcome == "answer" and result.entry_id is not None:
-        shape["answer"] = knowledge.answer(result.entry_id, result.language)
+def ask_json(
+    dialogue: Dialogue, matcher: Matcher, question: str, language: Language | None
+) -> dict[str, object]:
+    """Return the documented JSON object for one question: how it was matched, and as `answer`
+    the first reply a new chat shows for it (the crisis reply, the consent request, the answer
+    with its source and disclaimer, the suggestions' header, the fallback), from the same turn
+    the chat runs."""
+    shape = matcher.match(question, language).to_json()
+    replies = first_turn(dialogue, question, language).replies
+    shape["answer"] = replies[0].text if replies else None
     return shape
+
+
+def first_turn(dialogue: Dialogue, question: str, language: Language | None) -> Turn:
+    """The turn a new chat runs for `question`, as `chat` and Telegram run it."""
+    return dialogue.handle(
+        SessionState(), TextMessage(question), now=datetime.now(UTC), language_hint=language
+    )
 
 
 def ask_text(dialogue: Dialogue, question: str, language: Language | None) -> str:
     """Return what a person would read in the chat, buttons as a numbered list."""
-    turn = dialogue.handle(
-        SessionState(), TextMessage(question), now=datetime.now(UTC), language_hint=language
-    )
+    turn = first_turn(dialogue, question, language)
     return "\n\n".join(format_reply(reply) for reply in turn.replies)
 
 

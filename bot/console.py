@@ -47,12 +47,19 @@ async def run_console(
     typed = iter(lines)
     event: Event = Command("start")
     shown_language: Language = language or "en"
+    hint = language
+    opening = True
     while True:
         async with service.holding(CONSOLE_CHAT_ID) as chat_key:
+            # The terminal is the person's own: the language the conversation is in goes with
+            # each line as its hint, as Telegram's language_code does, so that it carries over
+            # a /forget, after which nothing about the conversation is stored.
             response = await service.handle(
-                Incoming(CONSOLE_CHAT_ID, CONSOLE_CHAT_ID, language, event)
+                Incoming(CONSOLE_CHAT_ID, CONSOLE_CHAT_ID, hint, event)
             )
             shown_language = response.language
+            if not opening:
+                hint = shown_language
             for reply in response.replies:
                 write(format_reply(reply))
                 if reply.request_contact:
@@ -66,6 +73,7 @@ async def run_console(
         if line is None or line.strip().lower() in QUIT_COMMANDS:
             break
         event = parse_console_input(line, buttons)
+        opening = False
     write(knowledge.text(shown_language, "goodbye"))
 
 

@@ -54,6 +54,7 @@ def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
     problems += _empty_topics(knowledge)
     problems += _unconfirmed_sharing(knowledge)
     problems += _unconfirmed_hours(knowledge)
+    problems += _unconfirmed_name(knowledge)
     eval_count = 0
     phrasing_owner = {
         fold(text): entry.id
@@ -174,9 +175,19 @@ def _unconfirmed_sharing(knowledge: Knowledge) -> list[Problem]:
     if knowledge.firm.sharing_confirmed:
         return []
     message = (
-        "the 'sharing' sentence (what the firm does with people's data, shown in the privacy "
-        "notice and the consent request) waits for the firm to confirm it: then set "
-        "'sharing_confirmed: true'"
+        "the 'sharing' sentence (what the firm does with people's data, for the privacy "
+        "notice and the consent request) waits for the firm to confirm it: until then nobody "
+        "is shown it; then set 'sharing_confirmed: true'"
+    )
+    return [Problem("firm.yaml", 1, message, warning=True)]
+
+
+def _unconfirmed_name(knowledge: Knowledge) -> list[Problem]:
+    if knowledge.firm.name_confirmed:
+        return []
+    message = (
+        f"the firm's 'name' ({knowledge.firm.name!r}) waits for the firm to confirm it: until "
+        "then people read 'the law firm' instead; then set 'name_confirmed: true'"
     )
     return [Problem("firm.yaml", 1, message, warning=True)]
 

@@ -189,7 +189,10 @@ class CallWindows(_Strict):
 class Firm(_Strict):
     """The firm's contact details, shown in answers and messages."""
 
+    # The firm's name as people are told it (the welcome, messages from the staff); the firm
+    # confirms it (`faq check` warns while it has not; until then "the law firm").
     name: str = Field(min_length=1)
+    name_confirmed: bool = False
     phone: str = Field(min_length=5)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     website_section: Localized
@@ -269,6 +272,11 @@ def bare_reply(answer: str) -> str | None:
     return None
 
 
+# `{sharing}` with the space or blank lines before it, taken out while the firm has not
+# confirmed the sentence, so that no gap is left where it would stand.
+_SHARING_PLACEHOLDER = re.compile(r"[ \n]*\{sharing\}")
+
+
 def placeholders_of(template: str) -> set[str]:
     """Return the `{names}` a template uses ("{" when its braces are broken)."""
     try:
@@ -295,7 +303,7 @@ class Knowledge:
     def answer(self, entry_id: str, language: Language) -> str:
         """Return what `entry_id` answers in `language`: its answer, then its limits if any."""
         entry = self.entries[entry_id]
-        answer = entry.text(language).answer.format_map(self.firm.placeholders(language))
+        answer = self._fill(entry.text(language).answer, language)
         if not entry.limits:
             return answer
         return f"{answer} {self.text(language, 'answer_limits')}"
@@ -305,7 +313,19 @@ class Knowledge:
         expected = TEXT_PLACEHOLDERS.get(key, frozenset())
         if values.keys() != expected:
             raise ValueError(f"text '{key}' takes {sorted(expected)}, given {sorted(values)}")
-        return self.texts[language][key].format_map({**self.firm.placeholders(language), **values})
+        return self._fill(self.texts[language][key], language, **values)
+
+    def _fill(self, template: str, language: Language, /, **values: str) -> str:
+        """Fill in `template` with what the firm has confirmed: its sentence on sharing data
+        only once `sharing_confirmed`, its name only once `name_confirmed` (until then "the law
+        firm"); the texts around them already say what the bot itself does."""
+        firm = self.firm
+        shown = firm.placeholders(language)
+        if not firm.sharing_confirmed:
+            template = _SHARING_PLACEHOLDER.sub("", template)
+        if not firm.name_confirmed:
+            shown["firm_name"] = self.texts[language]["firm_unnamed"]
+        return template.format_map({**shown, **values})
 
     def source_label(self, entry_id: str, language: Language) -> str:
         """Return a short line naming where the answer of `entry_id` comes from, and its date."""

@@ -20,6 +20,7 @@ the firm's phone, not an entry (`bot.reading` tells these apart).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +37,11 @@ from bot.reading import Reader, Reading, question_part, sub_questions
 from bot.text import CITY_WORD, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
+# The thing whose cost is asked: on its own it is not a request for one.
+_CONSULTATION_WORDS = frozenset({"consult", "consultation", "consulta", "consultas"})
+# After a question about the cost, "can I get one?" asks for the consultation.
+_ONE = frozenset({"one", "una", "uno"})
+_CLAUSE_BREAK = re.compile(r"[?.!;]|\b(?:and|y|e)\b")
 Intent = Literal["book"]
 
 MAX_SUGGESTIONS = 3
@@ -157,6 +163,7 @@ class Matcher:
         self._synonyms = PhraseMap.from_groups(knowledge.synonyms, word_forms=True)
         self._canonical_words = frozenset(knowledge.synonyms)
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
+        self._money = frozenset(knowledge.scope.money)
         self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
         self._meta_entries = frozenset(
             index
@@ -294,6 +301,38 @@ class Matcher:
         """Return what `text` wants besides its topic (a crisis, a person, its own case)."""
         return self._reader.read(text[:MAX_QUESTION_LENGTH])
 
+    def _books_besides_cost(self, text: str) -> bool:
+        """Whether a question about what a consultation costs also asks for one ("how much is
+        it, and can I get one this week?", "cuánto cobran, quiero una cita"): a clause without
+        the cost, its "one" read as the consultation, or the whole without the words of the
+        cost and of the consultation, still asks for a person."""
+        money = [term.split() for term in self._money]
+
+        def without_cost(words: list[str]) -> tuple[list[str], bool]:
+            kept: list[str] = []
+            found = False
+            index = 0
+            while index < len(words):
+                term = next((t for t in money if words[index : index + len(t)] == t), None)
+                if term is not None:
+                    index += len(term)
+                    found = True
+                    continue
+                kept.append(words[index])
+                index += 1
+            return kept, found
+
+        for clause in _CLAUSE_BREAK.split(fold(text)):
+            words, costs = without_cost(clause.split())
+            if words and not costs:
+                meant = ["a consultation" if word in _ONE else word for word in words]
+                if self._reader.read(" ".join(meant)).book:
+                    return True
+        rest, _ = without_cost(fold(text).split())
+        return self._reader.read(
+            " ".join(word for word in rest if word not in _CONSULTATION_WORDS)
+        ).book
+
     def detect_language(self, text: str, hint: Language | None = None) -> Language:
         """Return the language `text` is written in, `hint` breaking ties."""
         return self._detector.detect(text, fold(text).split(), hint)
@@ -374,6 +413,11 @@ class Matcher:
                 return self._result(
                     query, language, "fallback", None, 0.0, (), intent, "not-covered"
                 )
+            if not self._money.isdisjoint(uncovered) and not self._books_besides_cost(text):
+                # "How much is a consultation?" asks what one costs, which an entry answers
+                # (call or write to ask), not for a booking to start; "how much is it, and
+                # can I book one?" asks for both, and the booking comes first.
+                intent = None
         if intent == BOOK and self._book_entry is not None:
             return self._result(
                 query, language, "answer", self._book_entry, 100.0, (), intent, "intent"

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.cli import ask_json
+from bot.dialogue import QUESTION_PREFIX, Dialogue, SessionState, TextMessage
+from bot.evaluation import load_eval_set
+from bot.knowledge import Knowledge
+from bot.matching import Matcher
 from bot.migrations import downgrade, upgrade
 from bot.sessions import create_engine
 from tests.conftest import ASK_JSON_KEYS, FAQ_DIR, PROJECT_ROOT
@@ -53,9 +60,11 @@ def test_ask_json_batch_answers_each_line_in_order() -> None:
         None,
     )
     assert "2017" in sb54["answer"]
-    assert (chicago["outcome"], chicago["answer"]) == ("fallback", None)
+    assert chicago["outcome"] == "fallback"
+    assert chicago["answer"].startswith("I'm sorry, I don't have an answer to that.")
     assert empty["outcome"] == "fallback"
     assert (booking["language"], booking["intent"]) == ("es", "book")
+    assert booking["answer"].startswith("Para que alguien de la oficina de abogados")
     assert ice["outcome"] == "suggest"
     assert {"entry_id", "question", "score"} == set(ice["suggestions"][0])
 
@@ -73,8 +82,59 @@ def test_ask_json_never_answers_a_personal_case_and_flags_a_crisis() -> None:
     done = _run("ask", "--json", "-", stdin="\n".join(questions) + "\n")
     personal, crisis = (json.loads(line) for line in done.stdout.splitlines())
     assert personal["outcome"] in ("suggest", "fallback")
-    assert (personal["answer"], personal["urgent"]) == (None, False)
+    assert personal["urgent"] is False
+    assert personal["answer"].startswith("I can't say what will happen in your own case")
     assert (crisis["urgent"], crisis["outcome"]) == (True, "fallback")
+    assert "+1 (703) 534-5588" in crisis["answer"].split("\n")[0]
+
+
+def test_ask_json_reports_the_consent_form_a_chat_shows_for_a_request_for_a_person() -> None:
+    """ "can i talk to a real person" opens the booking in a chat: `ask` reports that, not the
+    booking entry's text."""
+    done = _run("ask", "--json", "can i talk to a real person")
+    row = json.loads(done.stdout)
+    assert row["intent"] == "book"
+    assert row["answer"].startswith("So that someone from the firm can contact you")
+    assert "call +1 (703)" not in row["answer"]
+
+
+@pytest.mark.parametrize("name", ["questions.yaml", "fresh-chat.yaml"])
+def test_ask_json_reports_what_the_dialogue_shows_first_for_every_evaluation_question(
+    knowledge: Knowledge, matcher: Matcher, name: str
+) -> None:
+    """Each evaluation question through `ask --json` and through a new chat's dialogue: the
+    line's `answer` is the chat's first reply, and `urgent`, `intent` and `outcome` say which
+    reply that is."""
+    dialogue = Dialogue(knowledge, matcher)
+    for question in load_eval_set(FAQ_DIR / "eval" / name):
+        shape = ask_json(dialogue, matcher, question.q, None)
+        assert list(shape) == ASK_JSON_KEYS
+        turn = dialogue.handle(
+            SessionState(), TextMessage(question.q), now=datetime.now(UTC), language_hint=None
+        )
+        texts = [reply.text for reply in turn.replies]
+        language = shape["language"]
+        assert language in ("en", "es")
+        text = functools.partial(knowledge.text, language)
+        answer = shape["answer"]
+        assert isinstance(answer, str), question.q
+        assert answer == texts[0], question.q
+        if answer == text("medical_emergency"):
+            continue  # 911 first, whatever else was asked
+        if shape["urgent"]:
+            assert answer == text("urgent"), question.q
+        elif shape["intent"] == "book":
+            assert answer == text("consent_request", retention_days="90"), question.q
+        elif shape["outcome"] == "answer":
+            entry_id = shape["entry_id"]
+            assert isinstance(entry_id, str)
+            assert answer.startswith(knowledge.answer(entry_id, language)), question.q
+            assert knowledge.firm.disclaimer[language] in answer, question.q
+        elif shape["outcome"] == "suggest":
+            shown = {button.data for button in turn.replies[0].buttons}
+            suggested = shape["suggestions"]
+            assert isinstance(suggested, list)
+            assert {QUESTION_PREFIX + str(s["entry_id"]) for s in suggested} <= shown, question.q
 
 
 def test_ask_language_hint() -> None:
@@ -87,11 +147,13 @@ def test_faq_check_clean_and_broken(faq_copy: Path) -> None:
     assert unconfirmed.returncode == 0, unconfirmed.stdout
     assert "firm.yaml:1: warning: the 'sharing' sentence" in unconfirmed.stdout
     assert "firm.yaml:1: warning: the firm's 'hours'" in unconfirmed.stdout
+    assert "firm.yaml:1: warning: the firm's 'name'" in unconfirmed.stdout
     firm = faq_copy / "firm.yaml"
     firm.write_text(
         firm.read_text(encoding="utf-8")
         .replace("sharing_confirmed: false", "sharing_confirmed: true")
         .replace("hours_confirmed: false", "hours_confirmed: true")
+        .replace("name_confirmed: false", "name_confirmed: true")
     )
     clean = _run("faq", "check", faq_dir=faq_copy)
     assert clean.returncode == 0, clean.stdout
@@ -117,6 +179,16 @@ def test_chat_holds_a_conversation_until_end_of_input() -> None:
     assert done.returncode == 0, done.stderr
     assert "¡Hola!" in done.stdout
     assert 'California es un "estado santuario" desde 2017' in done.stdout
+    assert done.stdout.rstrip().endswith("¡Hasta luego! Cuídese.")
+
+
+def test_chat_goes_on_in_spanish_after_forget() -> None:
+    """After /forget nothing is stored, yet the next replies keep the conversation's language."""
+    done = _run("chat", stdin="¿la policía de Los Ángeles ayuda a ICE?\n/forget\n1\n/mydata\n")
+    assert done.returncode == 0, done.stderr
+    after = done.stdout.split("Listo. Borré")[1]
+    assert "No hay nada guardado sobre usted." in after
+    assert "Nothing is stored" not in after
     assert done.stdout.rstrip().endswith("¡Hasta luego! Cuídese.")
 
 

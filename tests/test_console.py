@@ -23,7 +23,7 @@ async def test_console_conversation(service: ChatService, knowledge: Knowledge) 
     output: list[str] = []
     await run_console(service, knowledge, ["sb54?", "1", "/quit", "never read"], output.append)
     transcript = "\n".join(output)
-    assert knowledge.texts["en"]["welcome"] in transcript
+    assert knowledge.text("en", "welcome") in transcript
     assert knowledge.answer("california-sb54", "en") in transcript
     first_related = knowledge.entries["california-sb54"].related[0]
     assert knowledge.answer(first_related, "en") in transcript

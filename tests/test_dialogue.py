@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -57,7 +58,7 @@ def test_start_greets_in_the_hinted_language_with_menu(
 ) -> None:
     turn = say(dialogue, NEW_CHAT, Command("start"), language_hint="es")
     (reply,) = turn.replies
-    assert knowledge.texts["es"]["welcome"] in reply.text
+    assert knowledge.text("es", "welcome") in reply.text
     assert knowledge.firm.disclaimer["es"] in reply.text
     assert [button.data for button in reply.buttons] == ["ask", "topics", "book", "lang"]
 
@@ -125,7 +126,7 @@ def test_language_button_is_remembered(dialogue: Dialogue, knowledge: Knowledge)
     assert turn.state.chosen_language == "es"
     assert turn.replies[0].text == knowledge.texts["es"]["language_set"]
     again = say(dialogue, turn.state, Command("start"), language_hint="en")
-    assert knowledge.texts["es"]["welcome"] in again.replies[0].text
+    assert knowledge.text("es", "welcome") in again.replies[0].text
 
 
 def test_stale_or_forged_buttons_get_a_kind_reply(
@@ -464,6 +465,35 @@ def test_urgent_message_in_the_middle_of_the_form(
     assert say(dialogue, turn.state, TextMessage(PHONE)).state.step == "voicemail"
 
 
+@pytest.mark.parametrize("confirmed", [False, True], ids=["unconfirmed", "confirmed"])
+def test_the_welcome_names_the_firm_only_once_confirmed_and_says_it_is_automated(
+    faq_copy: Path, confirmed: bool
+) -> None:
+    firm = faq_copy / "firm.yaml"
+    text = firm.read_text(encoding="utf-8")
+    firm.write_text(text.replace("name_confirmed: false", f"name_confirmed: {confirmed}".lower()))
+    knowledge = load_knowledge(faq_copy)
+    dialogue = Dialogue(knowledge, Matcher(knowledge))
+    expected = {
+        "en": ("automated assistant", "don't type your immigration status", "the law firm"),
+        "es": (
+            "asistente automático",
+            "no escriba aquí su estatus migratorio",
+            "la oficina de abogados",
+        ),
+    }
+    for language in LANGUAGES:
+        welcome = say(dialogue, NEW_CHAT, Command("start"), language_hint=language).replies[0]
+        automated, status, unnamed = expected[language]
+        assert automated in welcome.text
+        assert status in welcome.text
+        assert (knowledge.firm.name in welcome.text) is confirmed
+        assert (
+            f"automático de {unnamed}," in welcome.text
+            or f"assistant of {unnamed}," in welcome.text
+        ) is not confirmed
+
+
 def test_forget_needs_confirmation(dialogue: Dialogue) -> None:
     asked = say(dialogue, NEW_CHAT, Command("forget"))
     assert asked.effects == ()
@@ -471,7 +501,20 @@ def test_forget_needs_confirmation(dialogue: Dialogue) -> None:
     assert kept.effects == ()
     done = say(dialogue, asked.state, ButtonPress("b:forget:yes"))
     assert done.effects == (ForgetUser(),)
-    assert done.state == SessionState()
+    assert done.state == SessionState(last_language="en")
+
+
+def test_forget_keeps_only_the_conversation_language_in_the_turn(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    """The reply after /forget, and what the channel does next, stay in the person's language;
+    nothing else of the conversation is left in the turn's state (which is not stored)."""
+    asked = say(dialogue, NEW_CHAT, TextMessage("¿la policía de Los Ángeles ayuda a ICE?"))
+    asked = say(dialogue, asked.state, Command("forget"))
+    done = say(dialogue, asked.state, ButtonPress("b:forget:yes"))
+    assert done.replies[0].text == knowledge.text("es", "forgotten")
+    assert done.state == SessionState(last_language="es")
+    assert done.state.language() == "es"
 
 
 def test_state_survives_a_round_trip_through_json(dialogue: Dialogue) -> None:
@@ -709,3 +752,20 @@ def test_an_answer_to_part_of_a_message_says_what_it_leaves(
     assert answer.text.startswith(knowledge.answer(entry, "en"))
     assert extra.text.startswith(knowledge.texts["en"][note].split("{")[0])
     assert bool(extra.buttons) is buttons
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [("how much is a consultation", "en"), ("cuanto cuesta una consulta", "es")],
+)
+def test_a_question_about_fees_is_answered_then_offers_the_booking(
+    dialogue: Dialogue, knowledge: Knowledge, question: str, language: Language
+) -> None:
+    """ "How much is a consultation?" is not a request to book one: the bot says the article
+    gives no fees (call or write), then offers the booking button, instead of the consent form."""
+    turn = say(dialogue, NEW_CHAT, TextMessage(question))
+    (reply,) = turn.replies
+    assert turn.state.step is None
+    assert reply.text.startswith(knowledge.answer("firm-fees-and-office", language))
+    assert knowledge.firm.phone in reply.text
+    assert reply.buttons[-1].data == BOOK

@@ -14,12 +14,13 @@ TODAY = date(2026, 12, 1)
 def test_real_faq_is_clean() -> None:
     report = check_faq(FAQ_DIR, today=TODAY, max_age_days=365)
     assert report.ok
-    # The two warnings: the firm has still to confirm its sentence on sharing data, and its
-    # hours and call windows.
-    assert [problem.path for problem in report.problems] == ["firm.yaml", "firm.yaml"]
+    # The three warnings: the firm has still to confirm its sentence on sharing data, its
+    # hours and call windows, and its name.
+    assert [problem.path for problem in report.problems] == ["firm.yaml"] * 3
     assert all(problem.warning for problem in report.problems)
     assert "'hours_confirmed: true'" in str(report.problems[1])
-    assert report.summary.endswith(": OK, 2 warning(s)")
+    assert "'name_confirmed: true'" in str(report.problems[2])
+    assert report.summary.endswith(": OK, 3 warning(s)")
 
 
 def test_near_duplicate_phrasings_of_two_entries_are_reported(faq_copy: Path) -> None:

@@ -367,3 +367,21 @@ def test_answered_in_part_offers_the_other_questions_entry(matcher: Matcher) -> 
     assert (result.outcome, result.reason) == ("answer", "in-part")
     shown = {result.entry_id, *(suggestion.entry_id for suggestion in result.suggestions)}
     assert {"why-la-passed-the-law", "la-law-approved"} <= shown
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "entry"),
+    [
+        ("how much is a consultation", None, "firm-fees-and-office"),
+        ("cuanto cuesta una consulta", None, "firm-fees-and-office"),
+        ("how much does it cost and where is your office", None, "firm-fees-and-office"),
+        ("how much for a consult and can i get one this week", "book", "book-consultation"),
+        ("cuanto cobran la consulta quiero una cita", "book", "book-consultation"),
+        ("oiga y cuanto cobran por la consulta? quisiera sacar cita", "book", "book-consultation"),
+    ],
+)
+def test_a_question_about_the_cost_is_a_booking_only_when_it_also_asks_for_one(
+    matcher: Matcher, question: str, intent: str | None, entry: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.intent, result.outcome, result.entry_id) == (intent, "answer", entry)

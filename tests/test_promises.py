@@ -19,7 +19,18 @@ from typing import Any, TypeVar
 import pytest
 
 from bot.crypto import Vault
-from bot.knowledge import Knowledge, Language
+from bot.dialogue import (
+    QUESTION_PREFIX,
+    URGENT_BOOK,
+    ButtonPress,
+    Command,
+    Dialogue,
+    Event,
+    SessionState,
+)
+from bot.knowledge import LANGUAGES, Knowledge, Language
+from bot.loader import load_knowledge
+from bot.matching import Matcher
 from tests.auxil.conversations import (
     EMAIL,
     PHONE_DIGITS,
@@ -149,10 +160,14 @@ async def test_every_line_of_the_notice_is_a_promise_held_here_or_states_no_beha
     language: Language = "es" if person.language_code == "es" else "en"
     index = 0 if language == "en" else 1
     notice = last(await bot.say(person, "/privacy")).text
-    sharing = bot.knowledge.firm.sharing[language]
+    firm = bot.knowledge.firm
+    sharing = firm.sharing[language]
+    # The firm has not confirmed its sentence on sharing data: nobody is shown it.
+    assert not firm.sharing_confirmed
+    assert sharing not in notice
     for line in filter(None, (line.strip() for line in notice.split("\n"))):
         promised = [name for name, texts in PROMISES.items() if texts[index] in line]
-        says_nothing_to_test = line in HEADINGS[language] or line == sharing
+        says_nothing_to_test = line in HEADINGS[language]
         assert promised or says_nothing_to_test, f"no test holds: {line!r}"
     for name, texts in PROMISES.items():
         assert texts[index] in notice, f"promise {name!r} is no longer in the notice"
@@ -169,6 +184,54 @@ def test_the_consent_requests_make_the_same_promises(
     for name, texts in CONSENT_PROMISES.items():
         assert texts[index].lower() in request.lower(), f"{key}: {name}"
         assert HELD.get(name), name
+
+
+def _firm_states(faq_copy: Path, *, sharing_confirmed: bool) -> Knowledge:
+    firm = faq_copy / "firm.yaml"
+    text = firm.read_text(encoding="utf-8")
+    assert "sharing_confirmed: false" in text
+    confirmed = "true" if sharing_confirmed else "false"
+    firm.write_text(text.replace("sharing_confirmed: false", f"sharing_confirmed: {confirmed}"))
+    return load_knowledge(faq_copy)
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["unconfirmed", "confirmed"])
+def test_the_firm_s_sentence_on_sharing_data_shows_only_once_the_firm_confirms_it(
+    faq_copy: Path, confirmed: bool
+) -> None:
+    """Until `sharing_confirmed: true` the notice, both consent requests and the privacy answer
+    say only what the bot does (encrypted, seen by the firm's staff, deleted on request); then
+    the firm's sentence is one line of its own in the notice, and part of the other three."""
+    knowledge = _firm_states(faq_copy, sharing_confirmed=confirmed)
+    dialogue = Dialogue(knowledge, Matcher(knowledge))
+
+    def first(event: Event, language: Language) -> str:
+        turn = dialogue.handle(
+            SessionState(), event, now=datetime.now(UTC), language_hint=language
+        )
+        return turn.replies[0].text
+
+    for language in LANGUAGES:
+        index = 0 if language == "en" else 1
+        sharing = knowledge.firm.sharing[language]
+        notice = first(Command("privacy"), language)
+        lines = [line.strip() for line in notice.split("\n")]
+        shown = {
+            "notice": notice,
+            "consent": first(Command("book"), language),
+            "urgent consent": first(ButtonPress(URGENT_BOOK), language),
+            "privacy answer": first(ButtonPress(QUESTION_PREFIX + "my-data-privacy"), language),
+        }
+        for where, text in shown.items():
+            assert (sharing in text) is confirmed, f"{language} {where}"
+            assert "  " not in text, f"{language} {where}: a gap where the sentence was"
+            assert "\n\n\n" not in text, f"{language} {where}: a gap where the sentence was"
+        assert (sharing in lines) is confirmed
+        # What the bot itself does is said either way.
+        for promise in ("staff-chat", "encrypted", "mydata-and-forget"):
+            assert PROMISES[promise][index] in notice
+        for promise in ("staff-chat", "encrypted", "mydata-and-forget"):
+            assert CONSENT_PROMISES[promise][index].lower() in shown["consent"].lower()
 
 
 # --- what is kept, and for how long --------------------------------------------------------------

@@ -42,10 +42,10 @@ from tests.auxil.telegram_users import (
 
 async def test_start_in_spanish_and_english(bot: BotHarness, knowledge: Knowledge) -> None:
     (spanish,) = await bot.say(ANA, "/start")
-    assert knowledge.texts["es"]["welcome"] in spanish.text
+    assert knowledge.text("es", "welcome") in spanish.text
     assert [data for _, data in spanish.buttons] == ["ask", "topics", "book", "lang"]
     (english,) = await bot.say(BEN, "/start")
-    assert knowledge.texts["en"]["welcome"] in english.text
+    assert knowledge.text("en", "welcome") in english.text
     assert bot.api.errors == []
 
 

@@ -724,7 +724,10 @@ class Dialogue:
             return Turn(moved, (self._step_prompt(moved, language),))
         if action == "forget":
             reply = Reply(self._text(language, "forgotten"))
-            return Turn(SessionState(), (reply,), (ForgetUser(),))
+            # Everything is deleted; the turn's state keeps only the language this reply is in,
+            # so that the channel goes on in it. The service stores no state after a forget.
+            after = SessionState(chosen_language=state.chosen_language, last_language=language)
+            return Turn(after, (reply,), (ForgetUser(),))
         if action == "decline":
             key = "consent_declined"
         elif action == "keep":
