@@ -38,7 +38,9 @@ from bot.text import CITY_WORD, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
 # The thing whose cost is asked: on its own it is not a request for one.
-_CONSULTATION_WORDS = frozenset({"consult", "consultation", "consulta", "consultas"})
+_CONSULTATION_WORDS = frozenset(
+    {"consult", "consultation", "consulta", "consultas", "cita", "citas", "appointment"}
+)
 # After a question about the cost, "can I get one?" asks for the consultation.
 _ONE = frozenset({"one", "una", "uno"})
 _CLAUSE_BREAK = re.compile(r"[?.!;]|\b(?:and|y|e)\b")
@@ -303,22 +305,25 @@ class Matcher:
 
     def _books_besides_cost(self, text: str) -> bool:
         """Whether a question about what a consultation costs also asks for one ("how much is
-        it, and can I get one this week?", "cuánto cobran, quiero una cita"): a clause without
-        the cost, its "one" read as the consultation, or the whole without the words of the
-        cost and of the consultation, still asks for a person."""
+        it, and can I get one this week?", "cuánto cobran la consulta, quiero una cita"): a
+        clause without the cost, its "one" read as the consultation, or the whole without the
+        cost and the consultation it is the cost of, still asks for a person."""
         money = [term.split() for term in self._money]
 
         def without_cost(words: list[str]) -> tuple[list[str], bool]:
             kept: list[str] = []
-            found = False
+            found = priced = False
             index = 0
             while index < len(words):
                 term = next((t for t in money if words[index : index + len(t)] == t), None)
                 if term is not None:
                     index += len(term)
-                    found = True
+                    found = priced = True
                     continue
-                kept.append(words[index])
+                if priced and words[index] in _CONSULTATION_WORDS:
+                    priced = False  # what the cost is asked of
+                else:
+                    kept.append(words[index])
                 index += 1
             return kept, found
 
@@ -329,9 +334,7 @@ class Matcher:
                 if self._reader.read(" ".join(meant)).book:
                     return True
         rest, _ = without_cost(fold(text).split())
-        return self._reader.read(
-            " ".join(word for word in rest if word not in _CONSULTATION_WORDS)
-        ).book
+        return self._reader.read(" ".join(rest)).book
 
     def detect_language(self, text: str, hint: Language | None = None) -> Language:
         """Return the language `text` is written in, `hint` breaking ties."""

@@ -108,7 +108,7 @@ async def test_run_by_webhook(api: FakeBotApi, tmp_path: Path) -> None:
             )
             assert accepted.status_code == 200
         (reply,) = await api.wait_for_messages(BEN.id, 1, timeout=30)
-        assert reply.text.startswith("Hi! I answer questions")
+        assert reply.text.startswith("Hi! I am the automated assistant")
     finally:
         await _stop(process)
     assert [call for call, _ in api.calls].count("getUpdates") == 0
