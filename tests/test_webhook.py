@@ -418,3 +418,20 @@ async def test_issue_d_a_webhook_text_is_kept_no_longer_than_telegram_allows(
     kept = await hook.services.runtime.store.unanswered_texts()
     assert kept
     assert all(len(text) <= MessageLimit.MAX_TEXT_LENGTH for _, text in kept)
+
+
+async def test_a_fault_of_the_bot_is_told_without_a_promise_and_not_delivered_again(
+    hook: WebhookHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn that fails for a reason of the bot's own would fail on every redelivery: the
+    person is asked to write again (not promised an answer), and Telegram gets a 200."""
+
+    async def broken(_incoming: object) -> None:
+        raise ValueError("a fault of the bot's own")
+
+    monkeypatch.setattr(hook.services.runtime.service, "handle", broken)
+    update_id = await hook.api.push(make_text_update(BEN, hook.api.next_message_id(), "sb54?"))
+    (told,) = await hook.api.wait_for_messages(BEN.id, 1)
+    assert told.text == hook.knowledge.text("en", "internal_problem")
+    await hook.api.wait_until_delivered(update_id)
+    assert [status for u, status in hook.api.deliveries if u == update_id] == [200]

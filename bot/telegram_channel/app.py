@@ -258,14 +258,20 @@ class BotServices:
             await self._apologise(update, incoming, runtime)
             return False
 
-    async def _apologise(self, update: Update, incoming: Incoming, runtime: Runtime) -> None:
+    async def _apologise(
+        self,
+        update: Update,
+        incoming: Incoming,
+        runtime: Runtime,
+        key: str = "temporary_problem",
+    ) -> None:
         """Tell the person, once per update, that their message waits for a temporary
-        problem to pass."""
+        problem to pass (or, `internal_problem`, that it could not be handled)."""
         if update.update_id not in self._apologised:
             self._apologised.append(update.update_id)
             language = parse_language(incoming.language_code) or "en"
             with contextlib.suppress(Exception):
-                apology = runtime.knowledge.text(language, "temporary_problem")
+                apology = runtime.knowledge.text(language, key)
                 await self.send_replies(update.get_bot(), incoming.chat_id, [Reply(apology)])
         await _answer_button(update, None)
 
@@ -287,7 +293,7 @@ class BotServices:
             # A fault of the bot's own: trying again would fail the same way and hold the
             # chat's later updates behind it.
             logger.exception("update %s could not be handled", update.update_id)
-            await self._apologise(update, incoming, runtime)
+            await self._apologise(update, incoming, runtime, "internal_problem")
             return True
         await _answer_button(update, response.toast)
         delivered = await self.send_replies(bot, incoming.chat_id, response.replies)
