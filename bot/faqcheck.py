@@ -52,9 +52,7 @@ def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
     problems += _near_duplicates(knowledge, phrasings)
     problems += _stale_reviews(knowledge, today, max_age_days)
     problems += _empty_topics(knowledge)
-    problems += _unconfirmed_sharing(knowledge)
-    problems += _unconfirmed_hours(knowledge)
-    problems += _unconfirmed_name(knowledge)
+    problems += _unconfirmed(knowledge)
     eval_count = 0
     phrasing_owner = {
         fold(text): entry.id
@@ -171,35 +169,33 @@ def _stale_reviews(knowledge: Knowledge, today: date, max_age_days: int) -> list
     return problems
 
 
-def _unconfirmed_sharing(knowledge: Knowledge) -> list[Problem]:
-    if knowledge.firm.sharing_confirmed:
-        return []
-    message = (
-        "the 'sharing' sentence (what the firm does with people's data, for the privacy "
-        "notice and the consent request) waits for the firm to confirm it: until then nobody "
-        "is shown it; then set 'sharing_confirmed: true'"
-    )
-    return [Problem("firm.yaml", 1, message, warning=True)]
-
-
-def _unconfirmed_name(knowledge: Knowledge) -> list[Problem]:
-    if knowledge.firm.name_confirmed:
-        return []
-    message = (
-        f"the firm's 'name' ({knowledge.firm.name!r}) waits for the firm to confirm it: until "
-        "then people read 'the law firm' instead; then set 'name_confirmed: true'"
-    )
-    return [Problem("firm.yaml", 1, message, warning=True)]
-
-
-def _unconfirmed_hours(knowledge: Knowledge) -> list[Problem]:
-    if knowledge.firm.hours_confirmed:
-        return []
-    message = (
-        "the firm's 'hours' and 'call_windows' wait for the firm to confirm them: until then "
-        "nobody is told them or asked for a time to be called; then set 'hours_confirmed: true'"
-    )
-    return [Problem("firm.yaml", 1, message, warning=True)]
+def _unconfirmed(knowledge: Knowledge) -> list[Problem]:
+    """A warning for each statement about the firm that waits for the firm to confirm it."""
+    firm = knowledge.firm
+    waiting = [
+        (
+            firm.sharing_confirmed,
+            "the 'sharing' sentence (what the firm does with people's data, for the privacy "
+            "notice and the consent request) waits for the firm to confirm it: until then nobody "
+            "is shown it; then set 'sharing_confirmed: true'",
+        ),
+        (
+            firm.hours_confirmed,
+            "the firm's 'hours' and 'call_windows' wait for the firm to confirm them: until "
+            "then nobody is told them or asked for a time to be called; then set "
+            "'hours_confirmed: true'",
+        ),
+        (
+            firm.name_confirmed,
+            f"the firm's 'name' ({firm.name!r}) waits for the firm to confirm it: until "
+            "then people read 'the law firm' instead; then set 'name_confirmed: true'",
+        ),
+    ]
+    return [
+        Problem("firm.yaml", 1, message, warning=True)
+        for confirmed, message in waiting
+        if not confirmed
+    ]
 
 
 def _empty_topics(knowledge: Knowledge) -> list[Problem]:

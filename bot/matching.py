@@ -220,12 +220,7 @@ class Matcher:
             for word in self._words_of(phrase, "en")
         }
         self._concepts = set().union(*self._stated) | self._canonical_words
-        self._outcome_words = {
-            word
-            for phrase in knowledge.intents.phrases("outcome")
-            for language in LANGUAGES
-            for word in self._words_of(phrase, language)
-        } | self._context
+        self._outcome_words = self._group_words(knowledge, "outcome") | self._context
         # The firm's ways in ("email", "website", "phone number"), and the words of asking for a
         # person ("set up a consultation"), which an entry giving the firm's contacts answers.
         self._channel_words = self._group_words(knowledge, "channel")
@@ -239,12 +234,7 @@ class Matcher:
             for word in self._words_of(phrase, language)
         }
         # "Help", "tengo miedo": words that ask for help and nothing else.
-        self._distress_words = {
-            word
-            for phrase in knowledge.intents.phrases("distress")
-            for language in LANGUAGES
-            for word in self._words_of(phrase, language)
-        } | self._context
+        self._distress_words = self._group_words(knowledge, "distress") | self._context
 
         entry_count = len(self._entry_ids)
         document_frequency: dict[str, int] = defaultdict(int)

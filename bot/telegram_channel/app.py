@@ -249,7 +249,7 @@ class BotServices:
         try:
             async with runtime.store.chat_guard(chat_key):
                 held = True
-                return await self._turn(update, incoming, runtime)
+                return await self._turn(update, incoming, runtime, chat_key)
         except Exception as error:
             if held and not database_unavailable(error):
                 logger.exception("update %s failed after its turn", update.update_id)
@@ -275,10 +275,11 @@ class BotServices:
                 await self.send_replies(update.get_bot(), incoming.chat_id, [Reply(apology)])
         await _answer_button(update, None)
 
-    async def _turn(self, update: Update, incoming: Incoming, runtime: Runtime) -> bool:
+    async def _turn(
+        self, update: Update, incoming: Incoming, runtime: Runtime, chat_key: str
+    ) -> bool:
         bot = update.get_bot()
         service = runtime.service
-        chat_key = service.chat_key(incoming.chat_id)
         try:
             response = await service.handle(incoming)
         except Exception as error:
