@@ -44,7 +44,7 @@ _REFUSAL_KEYS: dict[Refusal, str] = {
 }
 
 
-async def _first_time(unit: Unit, update_id: int) -> bool:
+async def _handled_once(unit: Unit, update_id: int) -> bool:
     """Record a staff chat's update as handled; False when it was already (a redelivery)."""
     if await unit.first_time(update_id):
         return True
@@ -110,7 +110,7 @@ class StaffRoom:
                 event.text, chat_id, message_id, reply_to, sender, update_id
             )
             return replies, None
-        if admin and update_id is not None and not await self._first_time(update_id):
+        if admin and update_id is not None and not await self._handled_once_alone(update_id):
             return [], None
         needed = records_needed(event, admin=admin)
         records = await self.records(needed, event) if needed else None
@@ -127,9 +127,9 @@ class StaffRoom:
 
     # --- buttons -----------------------------------------------------------------------------
 
-    async def _first_time(self, update_id: int) -> bool:
+    async def _handled_once_alone(self, update_id: int) -> bool:
         async with self._store.unit() as unit:
-            return await _first_time(unit, update_id)
+            return await _handled_once(unit, update_id)
 
     async def _act(
         self,
@@ -140,7 +140,7 @@ class StaffRoom:
         update_id: int | None,
     ) -> str | None:
         async with self._store.unit() as unit:
-            if update_id is not None and not await _first_time(unit, update_id):
+            if update_id is not None and not await _handled_once(unit, update_id):
                 return None
             outcome = await Desk(unit.session, unit.vault).act(
                 reference, action, sender or "?", chat_id, self._clock()
@@ -183,7 +183,7 @@ class StaffRoom:
         now = self._clock()
         until = now + self._relay_for
         async with self._store.unit() as unit:
-            if update_id is not None and not await _first_time(unit, update_id):
+            if update_id is not None and not await _handled_once(unit, update_id):
                 return []
             desk = Desk(unit.session, unit.vault)
             about = {message.ref for message in await desk.message_about(chat_id, reply_to)}
