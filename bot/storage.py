@@ -658,17 +658,21 @@ class Store:
     async def _bind_identifier_key(self) -> None:
         """Read the key people are named with (proving the data key), or keep it the first time."""
         async with self._writing() as session:
-            row = await session.get(MetaRow, IDENTIFIER_KEY)
-            if row is None:
-                session.add(
-                    MetaRow(
-                        key=IDENTIFIER_KEY,
-                        value=self._vault.encrypt_bytes(self._vault.identifier_key),
-                    )
+            # Two instances starting at once on a new database both try to keep theirs: one
+            # wins, and the other reads the winner's (instead of failing on the duplicate).
+            await session.execute(
+                _insert(self.dialect, MetaRow)
+                .values(
+                    key=IDENTIFIER_KEY,
+                    value=self._vault.encrypt_bytes(self._vault.identifier_key),
                 )
-                return
+                .on_conflict_do_nothing()
+            )
+            stored = await session.scalar(
+                select(MetaRow.value).where(MetaRow.key == IDENTIFIER_KEY)
+            )
             try:
-                identifier_key = self._vault.decrypt_bytes(row.value)
+                identifier_key = self._vault.decrypt_bytes(stored or b"")
             except DataKeyError:
                 raise DataKeyError(
                     "BOT_DATA_KEY cannot read this database: it was written with another key "

@@ -93,16 +93,21 @@ def _environment(api: FakeBotApi, database_url: str, port: int) -> dict[str, str
     }
 
 
-async def _healthy(url: str) -> None:
+async def _healthy(instance: Instance) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(300):
+            if instance.process.returncode is not None:
+                break
             try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
+                if (await client.get(f"{instance.url}/healthz")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} never became healthy")
+    ended = ""
+    if instance.process.returncode is not None and instance.process.stderr is not None:
+        ended = (await instance.process.stderr.read()).decode()[-3000:]
+    raise AssertionError(f"{instance.url} never became healthy\n{ended}")
 
 
 @pytest.fixture
@@ -133,7 +138,7 @@ async def cluster(api: FakeBotApi) -> AsyncIterator[Cluster]:
         instances.append(Instance(process, f"http://127.0.0.1:{port}"))
     try:
         for instance in instances:
-            await _healthy(instance.url)
+            await _healthy(instance)
         yield Cluster(api, instances, itertools.count(1))
     finally:
         for instance in instances:

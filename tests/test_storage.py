@@ -275,3 +275,16 @@ async def test_many_chats_held_at_once_never_exhaust_the_connections(store: Stor
         await asyncio.gather(*(turn(number) for number in range(100)))
     async with store.unit() as unit:
         assert (await unit.lock_chat("crowd-99")).state is not None
+
+
+async def test_instances_opening_a_new_database_at_once_all_start_and_agree_on_names() -> None:
+    """Two instances started together on a new PostgreSQL database both kept their own key
+    for naming people; one failed on the duplicate and exited."""
+    url = await empty_postgresql()
+    await migrated(url)
+    stores = await asyncio.gather(*(Store.open(url, Vault(TEST_SECRET)) for _ in range(4)))
+    try:
+        assert len({store.vault.identifier("user:5550001") for store in stores}) == 1
+    finally:
+        for store in stores:
+            await store.close()
