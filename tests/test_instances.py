@@ -141,8 +141,11 @@ async def cluster(api: FakeBotApi) -> AsyncIterator[Cluster]:
             await _healthy(instance)
         yield Cluster(api, instances, itertools.count(1))
     finally:
+        # Every instance still running is stopped, even when another has already exited (a
+        # stray instance on the test database would take the next test's work).
         for instance in instances:
-            instance.process.send_signal(signal.SIGTERM)
+            if instance.process.returncode is None:
+                instance.process.send_signal(signal.SIGTERM)
         for instance in instances:
             _, stderr = await asyncio.wait_for(instance.process.communicate(), timeout=30)
             assert instance.process.returncode == 0, stderr.decode()
