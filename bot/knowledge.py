@@ -241,6 +241,7 @@ class Scope(_Strict):
 
     places: list[str] = Field(default_factory=list)
     processes: list[str] = Field(default_factory=list)
+    statuses: list[str] = Field(default_factory=list)
     agencies: list[str] = Field(default_factory=list)
     facts: list[str] = Field(default_factory=list)
     money: list[str] = Field(default_factory=list)
@@ -251,6 +252,7 @@ class Scope(_Strict):
         return [
             *self.places,
             *self.processes,
+            *self.statuses,
             *self.agencies,
             *self.facts,
             *self.money,

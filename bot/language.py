@@ -43,6 +43,8 @@ ENGLISH_STOPWORDS = _word_set(
     allow allows allowed permit permitted stuff way going gonna wanna want wants wanted
     think thinks thought hearing keep keeps able exactly basically anything everything
     election elections real since terms
+    confirm confirming rumor rumors rumour rumours supposedly apparently false claim claims
+    claimed swears swear honestly lol
     """
 )
 
@@ -69,6 +71,9 @@ SPANISH_STOPWORDS = _word_set(
     pasa pasan paso pasaron poner pone venir viene vienen vino tratar trata trato mantener
     mantiene quedar queda empezar empieza seguir sigue siguen ahora permite permiten
     permitido dejan deja dejar cosa tal eleccion elecciones
+    vos sabes sabe sabia sabias podes podrias podria queres tenes decime contame fijate
+    fijese mira mire deci conta falso verdadero rumor rumores chisme chismes cuento andan
+    anda diciendo platica neta
     """
 )
 

@@ -166,6 +166,7 @@ class Matcher:
         self._canonical_words = frozenset(knowledge.synonyms)
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
         self._money = frozenset(knowledge.scope.money)
+        self._statuses = frozenset(knowledge.scope.statuses)
         self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
         self._meta_entries = frozenset(
             index
@@ -396,6 +397,10 @@ class Matcher:
                 query, language, "answer", entry_id, channel[1], (), None, "channel"
             )
         uncovered = self._scope.find(scope_tokens)
+        if uncovered and self._asks_whom_it_covers(asked_text, uncovered):
+            # "Is it only for green card holders, or for people with no papers too?" asks
+            # whom the law covers; the statuses say who is asked about.
+            uncovered = []
         if uncovered:
             scored = [
                 (index, score)
@@ -572,6 +577,10 @@ class Matcher:
             for language in LANGUAGES
             for word in self._words_of(phrase, language)
         }
+
+    def _asks_whom_it_covers(self, asked_text: str, uncovered: Sequence[str]) -> bool:
+        groups = self._reader.groups(asked_text)
+        return set(uncovered) <= self._statuses and "covers" in groups and "city" in groups
 
     def _mentions(self, entry_index: int, term: str) -> bool:
         return set(term.split()) <= self._entry_raw_words[entry_index]

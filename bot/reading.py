@@ -72,6 +72,7 @@ RULE_GROUPS = (
     "call_me",
     "framing",
     "channel",
+    "covers",
 )
 
 # A number in a phrase ("hace N años", "in N days") is written N; it matches digits and the
