@@ -43,6 +43,8 @@ _CONSULTATION_WORDS = frozenset(
 )
 # After a question about the cost, "can I get one?" asks for the consultation.
 _ONE = frozenset({"one", "una", "uno"})
+# "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
+_THE_LAW_AS_PRONOUN = frozenset({"this", "it", "esto", "eso", "esta"})
 _CLAUSE_BREAK = re.compile(r"[?.!;]|\b(?:and|y|e)\b")
 Intent = Literal["book"]
 
@@ -167,6 +169,7 @@ class Matcher:
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
         self._money = frozenset(knowledge.scope.money)
         self._statuses = frozenset(knowledge.scope.statuses)
+        self._story_scope = frozenset(knowledge.scope.places + knowledge.scope.agencies)
         self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
         self._meta_entries = frozenset(
             index
@@ -345,6 +348,7 @@ class Matcher:
         # A story's place or case still counts when the question points back at it ("does
         # it protect him?", "¿me aplica?").
         scope_tokens = raw_tokens
+        story_tokens: list[str] = []
         focus_text = question_part(text)
         asked_text = text
         if focus_text != text:
@@ -361,7 +365,14 @@ class Matcher:
                 )
                 content = focus
                 asked_text = focus_text
-                scope_tokens = raw_tokens if refers_back else focus_tokens
+                scope_tokens = focus_tokens
+                story_tokens = raw_tokens if refers_back else []
+            else:
+                # "That doesn't sound right, what was the actual reason?" asks about the
+                # story: the whole message is read, but only a place or an agency of the story
+                # puts it out of scope, not its Sunday or its school.
+                scope_tokens = focus_tokens
+                story_tokens = raw_tokens
         query = _Query(reading, content, text)
 
         if is_other_language(text):
@@ -396,7 +407,11 @@ class Matcher:
             return self._result(
                 query, language, "answer", entry_id, channel[1], (), None, "channel"
             )
-        uncovered = self._scope.find(scope_tokens)
+        # Of a story the question points back at, the places and agencies count ("he lives
+        # in Glendale; does it protect him?"), not the days or papers of the story.
+        uncovered = self._scope.find(scope_tokens) + [
+            term for term in self._scope.find(story_tokens) if term in self._story_scope
+        ]
         if uncovered and self._asks_whom_it_covers(asked_text, uncovered):
             # "Is it only for green card holders, or for people with no papers too?" asks
             # whom the law covers; the statuses say who is asked about.
@@ -579,8 +594,16 @@ class Matcher:
         }
 
     def _asks_whom_it_covers(self, asked_text: str, uncovered: Sequence[str]) -> bool:
+        """Whether the law (or "it") is asked whom it covers, the statuses naming who.
+
+        "Does this protect people whose visa expired?" does; "does a U visa protect my
+        wife?" asks what a visa does, which no entry states.
+        """
         groups = self._reader.groups(asked_text)
-        return set(uncovered) <= self._statuses and "covers" in groups and "city" in groups
+        names_the_law = "city" in groups or not _THE_LAW_AS_PRONOUN.isdisjoint(
+            fold(asked_text).split()
+        )
+        return set(uncovered) <= self._statuses and "covers" in groups and names_the_law
 
     def _mentions(self, entry_index: int, term: str) -> bool:
         return set(term.split()) <= self._entry_raw_words[entry_index]

@@ -385,3 +385,35 @@ def test_a_question_about_the_cost_is_a_booking_only_when_it_also_asks_for_one(
 ) -> None:
     result = matcher.match(question)
     assert (result.intent, result.outcome, result.entry_id) == (intent, "answer", entry)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("does this protect people whose visa expired?", "who-is-protected"),
+        ("¿la ley es solo para los que tienen DACA?", "who-is-protected"),
+        (
+            "I am a deacon at a church on Western Ave. Many members have no papers and ask me "
+            "every Sunday. What does this law mean for them?",
+            "what-it-means-for-immigrants",
+        ),
+        (
+            "Someone at church said the council passed it because of a crime wave downtown. "
+            "That doesn't sound right to me, what was the actual reason?",
+            "why-la-passed-the-law",
+        ),
+        ("how do I get a green card?", None),
+        ("¿la visa U protege a mi esposa?", None),
+        ("does the law help me get a work permit?", None),
+        ("My uncle lives in Glendale. Does the LA law protect him there?", None),
+    ],
+)
+def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
+    matcher: Matcher, question: str, entry: str | None
+) -> None:
+    """A status says whom "is it only for…?" asks about; a story's Sunday is only a story."""
+    result = matcher.match(question)
+    if entry is None:
+        assert result.outcome != "answer"
+    else:
+        assert (result.outcome, result.entry_id) == ("answer", entry)
