@@ -44,7 +44,7 @@ ENGLISH_STOPWORDS = _word_set(
     think thinks thought hearing keep keeps able exactly basically anything everything
     election elections real since terms
     confirm confirming rumor rumors rumour rumours supposedly apparently false claim claims
-    claimed swears swear honestly lol
+    claimed swears swear honestly lol asking asks asked situation holder holders else
     """
 )
 
