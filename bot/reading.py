@@ -229,6 +229,11 @@ class Reading:
     channel: bool = False
 
 
+# At most this many words between the agents and where they are ("there are immigration
+# agents at the factory where I work right now").
+_PRESENCE_SPAN = 6
+
+
 @dataclass(frozen=True, slots=True)
 class _Hit:
     group: str
@@ -258,6 +263,14 @@ class _Clause:
 
     def starts_with(self, group: str) -> bool:
         return any(hit.start < _CLAUSE_START for hit in self._by_group.get(group, ()))
+
+    def near(self, group: str, other: str, within: int) -> bool:
+        """Whether a hit of `group` and one of `other` are at most `within` words apart."""
+        return any(
+            max(hit.start - near.end, near.start - hit.end) <= within
+            for hit in self._by_group.get(group, ())
+            for near in self._by_group.get(other, ())
+        )
 
     def before(self, earlier: str, *later: str) -> bool:
         """Whether some hit of `earlier` starts before the first hit of any of `later`."""
@@ -347,7 +360,9 @@ class Reader:
         )
         if taken and not _hypothetical(clause, "taken", "detained", "seized", "held"):
             return True
-        if clause.has("presence") and clause.has("federal"):
+        # "ICE is outside", "hay agentes afuera": the agents are where the presence is, not
+        # the tamale stand "afuera de una estación" of a story that ends with "inmigración".
+        if clause.near("presence", "federal", _PRESENCE_SPAN):
             return not _hypothetical(clause, "presence")
         if clause.has("raid") and clause.has("now", "presence"):
             return not _hypothetical(clause, "raid")

@@ -417,3 +417,33 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
         assert result.outcome != "answer"
     else:
         assert (result.outcome, result.entry_id) == ("answer", entry)
+
+
+@pytest.mark.parametrize(
+    ("message", "urgent"),
+    [
+        ("hay agentes de ICE en la entrada de la fábrica AHORITA, ¿necesitan orden?", True),
+        ("there are immigration agents at the factory where i work right now", True),
+        ("migración se llevó mi esposo hoy en la mañana, quiero hablar con abogado", True),
+        ("my mom's ICE appointment is this Monday and we need a lawyer before that", True),
+        ("my dad collapsed when the raid started, hes not breathing right", True),
+        (
+            "Vendo tamales afuera de una estación del Metro y me dijeron que la ciudad te pide "
+            "tus datos y luego se los pasa a inmigración. ¿Es cierto?",
+            False,
+        ),
+        (
+            "Mire, en el barrio andan diciendo que la LAPD va a andar junto con inmigración "
+            "levantando gente. ¿Será cierto o es puro cuento?",
+            False,
+        ),
+        ("I'm writing a short story where a character gets detained by ICE.", False),
+        ("Estoy viendo en la tele una redada en Texas ahorita mismo, qué miedo.", False),
+        ("I was deported before, in 2012. Is LA a sanctuary city?", False),
+    ],
+)
+def test_a_crisis_is_where_the_agents_are_now(
+    matcher: Matcher, message: str, urgent: bool
+) -> None:
+    """Agents near where they are, now; a rumour, a story or the TV is not a crisis."""
+    assert matcher.match(message).urgent is urgent
