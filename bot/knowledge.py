@@ -236,6 +236,13 @@ class IntentRules(_Strict):
         return [phrase for language in LANGUAGES for phrase in by_language.get(language, [])]
 
 
+class Gap(_Strict):
+    """Something the article does not say on a topic it covers, and the entries nearest it."""
+
+    terms: list[str] = Field(default_factory=list)
+    entries: list[str] = Field(default_factory=list)
+
+
 class Scope(_Strict):
     """Places, processes, agencies and facts the FAQ does not cover."""
 
@@ -246,6 +253,9 @@ class Scope(_Strict):
     facts: list[str] = Field(default_factory=list)
     money: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
+    # What the article does not say on a topic it covers, by name: a question about one gets
+    # the text `not_said_<name>`.
+    gaps: dict[str, Gap] = Field(default_factory=dict)
 
     def terms(self) -> list[str]:
         """Return every uncovered term."""
@@ -257,6 +267,7 @@ class Scope(_Strict):
             *self.facts,
             *self.money,
             *self.topics,
+            *(term for gap in self.gaps.values() for term in gap.terms),
         ]
 
 

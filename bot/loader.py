@@ -189,6 +189,8 @@ def collect_knowledge(faq_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
     entries, entry_paths = _load_entries(found, faq_dir / "entries")
 
     _check_entries(found, entries, entry_paths, sources, source_texts, topics, firm)
+    if scope is not None:
+        _check_gaps(found, faq_dir / "scope.yaml", scope, texts, entries)
 
     has_errors = any(not problem.warning for problem in found.problems)
     if has_errors or firm is None or scope is None or intents is None:
@@ -322,6 +324,26 @@ def _load_texts(found: ProblemCollector, folder: Path) -> dict[Language, dict[st
     for language, located in located_by_language.items():
         _check_texts(found, located, texts[language])
     return texts
+
+
+def _check_gaps(
+    found: ProblemCollector,
+    path: Path,
+    scope: Scope,
+    texts: Mapping[Language, Mapping[str, str]],
+    entries: Mapping[str, Entry],
+) -> None:
+    for gap, named in scope.gaps.items():
+        for entry_id in named.entries:
+            if entry_id not in entries:
+                found.add(found.relative(path), 1, f"gap '{gap}' names unknown entry '{entry_id}'")
+        for language, language_texts in texts.items():
+            if f"not_said_{gap}" not in language_texts:
+                found.add(
+                    found.relative(path),
+                    1,
+                    f"gap '{gap}' has no text 'not_said_{gap}' in texts/{language}.yaml",
+                )
 
 
 def _check_texts(found: ProblemCollector, located: Located, texts: Mapping[str, str]) -> None:

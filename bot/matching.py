@@ -43,6 +43,10 @@ _CONSULTATION_WORDS = frozenset(
 )
 # After a question about the cost, "can I get one?" asks for the consultation.
 _ONE = frozenset({"one", "una", "uno"})
+# The reasons a question about a gap of the article is not answered, and the gap of a
+# question about what agents may do ("can ICE still arrest people in LA?").
+_GAP_REASONS = frozenset({"not-covered", "not-stated", "low-score", "unsure", "ambiguous"})
+ENFORCEMENT_GAP = "ice_actions"
 # "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
 _THE_LAW_AS_PRONOUN = frozenset({"this", "it", "esto", "eso", "esta"})
 _CLAUSE_BREAK = re.compile(r"[?.!;]|\b(?:and|y|e)\b")
@@ -91,6 +95,9 @@ class MatchResult:
     urgent: bool = False
     # A danger to life: the bot says to call 911 first (not in the JSON).
     medical: bool = False
+    # What the article does not say that the question asks ("take_effect", "county"...: the
+    # names of scope.yaml's gaps), when it is not answered (not in the JSON).
+    gap: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """Return the documented JSON shape of `python -m bot ask --json`."""
@@ -170,6 +177,9 @@ class Matcher:
         self._money = frozenset(knowledge.scope.money)
         self._statuses = frozenset(knowledge.scope.statuses)
         self._story_scope = frozenset(knowledge.scope.places + knowledge.scope.agencies)
+        self._gap_by_term = {
+            term: name for name, gap in knowledge.scope.gaps.items() for term in gap.terms
+        }
         self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
         self._meta_entries = frozenset(
             index
@@ -336,7 +346,62 @@ class Matcher:
 
     def match(self, text: str, language_hint: Language | None = None) -> MatchResult:
         """Decide how to answer `text`: one entry, a few suggestions, or no answer."""
-        text = text[:MAX_QUESTION_LENGTH]
+        result = self._decide(text[:MAX_QUESTION_LENGTH], language_hint)
+        if result.outcome == "answer" or result.reason not in _GAP_REASONS:
+            return result
+        gap = self._gap_of(question_part(result.question))
+        if (
+            gap is None
+            and result.reason == "not-stated"
+            and self.read(result.question).enforcement
+        ):
+            gap = ENFORCEMENT_GAP
+        if gap not in self._knowledge.scope.gaps:
+            return result
+        answered = self._answered_besides(result.question, language_hint)
+        if answered is not None:
+            # "What does the law do, and when does it take effect?": the first is answered,
+            # and the reply says the article does not say the second.
+            return replace(answered, question=result.question, gap=gap)
+        # What the article does say nearest to the gap: its own entries, not the score's.
+        nearest = (
+            tuple(
+                Suggestion(
+                    entry_id, self._knowledge.entries[entry_id].text(result.language).question, 0.0
+                )
+                for entry_id in self._knowledge.scope.gaps[gap].entries
+            )
+            or result.suggestions
+        )
+        outcome: Outcome = "suggest" if nearest else "fallback"
+        first = nearest[0].entry_id if nearest else None
+        return replace(result, gap=gap, outcome=outcome, entry_id=first, suggestions=nearest)
+
+    def _answered_besides(self, text: str, language_hint: Language | None) -> MatchResult | None:
+        """Return the answer to a question of `text` that names no gap, if one is answered."""
+        parts = sub_questions(text)
+        if len(parts) < 2:
+            return None
+        for part in parts:
+            if self._gap_of(part) is None:
+                result = self._decide(part, language_hint)
+                # Read alone, "...y quién la impulsó?" loses what "la" is: only a sure answer.
+                if (
+                    result.outcome == "answer"
+                    and result.intent is None
+                    and result.score >= self.thresholds.sure
+                ):
+                    return result
+        return None
+
+    def _gap_of(self, asked: str) -> str | None:
+        """Return the first of scope.yaml's gaps that `asked` names, if any."""
+        for term in self._scope.find(fold(strip_contacts(asked)).split()):
+            if term in self._gap_by_term:
+                return self._gap_by_term[term]
+        return None
+
+    def _decide(self, text: str, language_hint: Language | None) -> MatchResult:
         # A phone number or email in a question says nothing about what it asks.
         raw_tokens = fold(strip_contacts(text)).split()
         language = self._detector.detect(text, raw_tokens, language_hint)
@@ -417,15 +482,20 @@ class Matcher:
             # whom the law covers; the statuses say who is asked about.
             uncovered = []
         if uncovered:
-            scored = [
+            covering = [
                 (index, score)
                 for index, score in scored
                 if all(self._mentions(index, term) for term in uncovered)
             ]
-            if not scored:
+            if not covering:
+                if intent is None and any(term in self._gap_by_term for term in uncovered):
+                    # "When does the ordinance take effect?": the article does not say, and
+                    # its entries nearest to the question are offered.
+                    return self._not_answered(query, language, scored, intent, "not-covered")
                 return self._result(
                     query, language, "fallback", None, 0.0, (), intent, "not-covered"
                 )
+            scored = covering
             if not self._money.isdisjoint(uncovered) and not self._books_besides_cost(text):
                 # "How much is a consultation?" asks what one costs, which an entry answers
                 # (call or write to ask), not for a booking to start; "how much is it, and

@@ -769,3 +769,29 @@ def test_a_question_about_fees_is_answered_then_offers_the_booking(
     assert reply.text.startswith(knowledge.answer("firm-fees-and-office", language))
     assert knowledge.firm.phone in reply.text
     assert reply.buttons[-1].data == BOOK
+
+
+def test_a_fact_the_article_does_not_give_is_named_with_the_nearest_entries(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage("¿cuándo entra en vigor la ordenanza?"))
+    (reply,) = turn.replies
+    assert reply.text.startswith(knowledge.text("es", "not_said_take_effect"))
+    assert knowledge.firm.phone in reply.text
+    assert [button.data for button in reply.buttons] == [
+        "q:la-law-approved",
+        "q:what-it-means-for-immigrants",
+        BOOK,
+    ]
+    assert UnansweredQuestion("¿cuándo entra en vigor la ordenanza?", "es") in turn.effects
+
+
+def test_the_answered_question_comes_first_then_what_the_article_does_not_say(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    turn = say(
+        dialogue, NEW_CHAT, TextMessage("what does the law do and when does it take effect?")
+    )
+    answer, note = turn.replies
+    assert answer.text.startswith(knowledge.answer("la-law-approved", "en"))
+    assert note.text == knowledge.text("en", "not_said_take_effect")

@@ -83,7 +83,8 @@ def _form_keys() -> set[str]:
 
 
 def test_every_text_the_code_uses_exists(knowledge: Knowledge) -> None:
-    used = _BUILT_KEYS | _form_keys()
+    gaps = {f"not_said_{gap}" for gap in knowledge.scope.gaps}
+    used = _BUILT_KEYS | _form_keys() | gaps | {"not_said_more", "not_said_more_entries"}
     for path in (PROJECT_ROOT / "bot").rglob("*.py"):
         used |= set(_TEXT_KEY.findall(path.read_text(encoding="utf-8")))
     assert len(used) > 80
@@ -280,3 +281,17 @@ def test_load_knowledge_raises_with_every_error(faq_copy: Path) -> None:
     with pytest.raises(FaqError) as raised:
         load_knowledge(faq_copy)
     assert "faq/firm.yaml:1: file is missing" in str(raised.value)
+
+
+def test_a_gap_needs_its_text_in_each_language_and_known_entries(faq_copy: Path) -> None:
+    _edit(
+        faq_copy / "scope.yaml",
+        "    entries: [reactions-to-the-law, why-la-passed-the-law]",
+        "    entries: [reactions-to-the-law, why-la-passed-the-law]\n"
+        "  budget:\n    terms: [budget]\n    entries: [no-such-entry]",
+    )
+    problems = _problems(faq_copy)
+    assert "faq/scope.yaml:1: gap 'budget' names unknown entry 'no-such-entry'" in problems
+    assert "faq/scope.yaml:1: gap 'budget' has no text 'not_said_budget' in texts/es.yaml" in (
+        problems
+    )

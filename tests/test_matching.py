@@ -340,7 +340,13 @@ def test_danger_to_life_with_agents_outside_is_medical_and_urgent(matcher: Match
             "in-part",
         ),
         # One fact the article does not give stays a near miss.
-        ("what does the law do and when does it take effect?", "fallback", None, "not-covered"),
+        # The first question is answered; the reply says the article does not say the second.
+        (
+            "what does the law do and when does it take effect?",
+            "answer",
+            "la-law-approved",
+            "matched",
+        ),
     ],
 )
 def test_what_is_asked_inside_a_message(
@@ -447,3 +453,34 @@ def test_a_crisis_is_where_the_agents_are_now(
 ) -> None:
     """Agents near where they are, now; a rumour, a story or the TV is not a crisis."""
     assert matcher.match(message).urgent is urgent
+
+
+@pytest.mark.parametrize(
+    ("question", "gap", "first"),
+    [
+        ("when does the ordinance take effect?", "take_effect", "la-law-approved"),
+        ("¿cuándo entra en vigor la ley?", "take_effect", "la-law-approved"),
+        ("does this apply to the LA County Sheriff too?", "county", "police-and-deportations"),
+        ("are there exceptions for people with a criminal record?", "exceptions", None),
+        ("who signed it, the mayor?", "approval", "la-law-approved"),
+        ("So does this mean ICE can't arrest anyone in LA anymore?", "ice_actions", None),
+    ],
+)
+def test_what_the_article_does_not_say_is_named(
+    matcher: Matcher, question: str, gap: str, first: str | None
+) -> None:
+    """A fact the article does not give, on a topic it covers: named, with its nearest entries."""
+    result = matcher.match(question)
+    assert result.outcome != "answer"
+    assert result.gap == gap
+    if first is not None:
+        assert result.suggestions[0].entry_id == first
+
+
+def test_a_gap_beside_an_answered_question_is_said_after_the_answer(matcher: Matcher) -> None:
+    result = matcher.match("what does the law do and when does it take effect?")
+    assert (result.outcome, result.entry_id, result.gap) == (
+        "answer",
+        "la-law-approved",
+        "take_effect",
+    )

@@ -300,7 +300,7 @@ class Dialogue:
         if result.reason == "personal":
             # Someone's own case is not kept for the FAQ: it is theirs, and no entry can answer it.
             return Turn(state, (self._personal(result),), (asked,))
-        if result.reason == "not-stated":
+        if result.gap is not None or result.reason == "not-stated":
             turn = Turn(state, (self._not_stated(result),), (asked,))
             return turn.with_effect(UnansweredQuestion(kept, language)) if kept else turn
         if result.outcome == "suggest":
@@ -352,6 +352,9 @@ class Dialogue:
         if result.reason == "framed":
             # "Is the law for people like me?": said for everyone, not for one person's case.
             return (Reply(self._text(language, "framed_case")),)
+        if result.gap is not None:
+            # "...and when does it take effect?": what the article does not say.
+            return (Reply(self._gap_text(language, result.gap)),)
         return ()
 
     def _suggestion_buttons(self, result: MatchResult) -> list[Button]:
@@ -375,10 +378,20 @@ class Dialogue:
 
     def _not_stated(self, result: MatchResult) -> Reply:
         language = result.language
-        key = "not_stated" if result.suggestions else "fallback"
         buttons = self._suggestion_buttons(result)
         buttons.append(self._button(language, "button_book", BOOK))
+        if result.gap is not None:
+            # "When does it take effect?": say what the article does not say, not just that
+            # there is no answer.
+            more = "not_said_more_entries" if result.suggestions else "not_said_more"
+            text = f"{self._gap_text(language, result.gap)} {self._text(language, more)}"
+            return Reply(text, tuple(buttons))
+        key = "not_stated" if result.suggestions else "fallback"
         return Reply(self._text(language, key), tuple(buttons))
+
+    def _gap_text(self, language: Language, gap: str) -> str:
+        """What the article does not say: `not_said_<gap>`, which `faq check` requires."""
+        return self._text(language, f"not_said_{gap}")
 
     def _fallback(self, state: SessionState, question: str, language: Language) -> Turn:
         reply = Reply(
