@@ -49,6 +49,32 @@ _GAP_REASONS = frozenset({"not-covered", "not-stated", "low-score", "unsure", "a
 ENFORCEMENT_GAP = "ice_actions"
 # "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
 _THE_LAW_AS_PRONOUN = frozenset({"this", "it", "esto", "eso", "esta"})
+# "People who overstayed a visa", "los que tienen DACA", "green card holders": people named
+# by their status, which is whom a question about coverage asks about.
+_PEOPLE_WORDS = frozenset(
+    {"people", "those", "someone", "anyone", "immigrants", "gente", "personas", "quienes"}
+)
+_PEOPLE_PHRASES = ("los que", "las que", "el que", "la que")
+_STATUS_HOLDERS = frozenset({"holder", "holders", "recipient", "recipients"})
+_PEOPLE_BEFORE_STATUS = 4
+
+
+def _names_people_by_status(tokens: Sequence[str], statuses: Sequence[str]) -> bool:
+    for status in statuses:
+        words = status.split()
+        for start in range(len(tokens) - len(words) + 1):
+            if list(tokens[start : start + len(words)]) != words:
+                continue
+            before = tokens[max(0, start - _PEOPLE_BEFORE_STATUS) : start]
+            after = tokens[start + len(words) : start + len(words) + 1]
+            people = not _PEOPLE_WORDS.isdisjoint(before) or any(
+                phrase in " ".join(before) for phrase in _PEOPLE_PHRASES
+            )
+            if people or not _STATUS_HOLDERS.isdisjoint(after):
+                return True
+    return False
+
+
 _CLAUSE_BREAK = re.compile(r"[?.!;]|\b(?:and|y|e)\b")
 Intent = Literal["book"]
 
@@ -477,7 +503,8 @@ class Matcher:
         uncovered = self._scope.find(scope_tokens) + [
             term for term in self._scope.find(story_tokens) if term in self._story_scope
         ]
-        if uncovered and self._asks_whom_it_covers(asked_text, uncovered):
+        by_status = bool(uncovered) and self._asks_whom_it_covers(asked_text, uncovered)
+        if by_status:
             # "Is it only for green card holders, or for people with no papers too?" asks
             # whom the law covers; the statuses say who is asked about.
             uncovered = []
@@ -537,7 +564,7 @@ class Matcher:
                 return self._not_answered(query, language, scored, intent, "personal")
             # "Are undocumented people like me protected?" asks what the article states for
             # everyone: answered, with one line that no one's own case is assessed.
-            reason = "framed" if reading.framing else "matched"
+            reason = "framed" if reading.framing or by_status else "matched"
             return self._result(
                 query, language, "answer", entry_id, best_score, (), entry_intent, reason
             )
@@ -670,10 +697,11 @@ class Matcher:
         wife?" asks what a visa does, which no entry states.
         """
         groups = self._reader.groups(asked_text)
-        names_the_law = "city" in groups or not _THE_LAW_AS_PRONOUN.isdisjoint(
-            fold(asked_text).split()
-        )
-        return set(uncovered) <= self._statuses and "covers" in groups and names_the_law
+        if not (set(uncovered) <= self._statuses and "covers" in groups):
+            return False
+        tokens = fold(asked_text).split()
+        names_the_law = "city" in groups or not _THE_LAW_AS_PRONOUN.isdisjoint(tokens)
+        return names_the_law or _names_people_by_status(tokens, uncovered)
 
     def _mentions(self, entry_index: int, term: str) -> bool:
         return set(term.split()) <= self._entry_raw_words[entry_index]

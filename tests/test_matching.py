@@ -398,6 +398,9 @@ def test_a_question_about_the_cost_is_a_booking_only_when_it_also_asks_for_one(
     [
         ("does this protect people whose visa expired?", "who-is-protected"),
         ("¿la ley es solo para los que tienen DACA?", "who-is-protected"),
+        ("are people who overstayed a visa covered too?", "who-is-protected"),
+        ("it's only for people with work permits, right?", "who-is-protected"),
+        ("is the law only for green card holders?", "who-is-protected"),
         (
             "I am a deacon at a church on Western Ave. Many members have no papers and ask me "
             "every Sunday. What does this law mean for them?",
@@ -484,3 +487,22 @@ def test_a_gap_beside_an_answered_question_is_said_after_the_answer(matcher: Mat
         "la-law-approved",
         "take_effect",
     )
+
+
+def test_people_named_by_their_status_get_the_line_about_their_own_case(matcher: Matcher) -> None:
+    """A personal framing is not a personal case: answered, with one line about one's case."""
+    result = matcher.match("are people who overstayed a visa covered too?")
+    assert (result.outcome, result.entry_id, result.reason) == (
+        "answer",
+        "who-is-protected",
+        "framed",
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["who approved the law?", "quién aprobó la ley?", "¿Quién aprobó la ley santuario?"],
+)
+def test_who_approved_it_is_the_approval(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id) == ("answer", "la-law-approved")
