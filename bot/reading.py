@@ -73,6 +73,7 @@ RULE_GROUPS = (
     "framing",
     "channel",
     "covers",
+    "about_you",
 )
 
 # A number in a phrase ("hace N años", "in N days") is written N; it matches digits and the
@@ -314,7 +315,12 @@ class Reader:
             urgent=any(self._is_crisis(clause) for clause in [*clauses, *pairs]),
             medical=any(clause.has("medical") for clause in clauses),
             book=any(self._asks_for_a_person(clause) for clause in clauses)
-            or self._asking.found(everything),
+            or (
+                self._asking.found(everything)
+                and not any(
+                    clause.has("about_you") and not clause.has("want") for clause in clauses
+                )
+            ),
             personal=any(self._is_personal(clause) for clause in clauses),
             enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
             definition=any(_asks_for_a_definition(clause) for clause in clauses),
@@ -371,6 +377,9 @@ class Reader:
         return False
 
     def _asks_for_a_person(self, clause: _Clause) -> bool:
+        if clause.has("about_you") and not clause.has("want"):
+            # "Are you a real person?" asks what the assistant is.
+            return False
         if clause.has("book", "call_me"):
             return True
         return clause.before("want", "counsel") or clause.before("talk", "counsel")

@@ -506,3 +506,20 @@ def test_people_named_by_their_status_get_the_line_about_their_own_case(matcher:
 def test_who_approved_it_is_the_approval(matcher: Matcher, question: str) -> None:
     result = matcher.match(question)
     assert (result.outcome, result.entry_id) == ("answer", "la-law-approved")
+
+
+@pytest.mark.parametrize(
+    ("question", "entry", "intent"),
+    [
+        ("are you a real person?", "what-can-this-bot-do", None),
+        ("oye, ¿tú eres una persona o una máquina?", "what-can-this-bot-do", None),
+        ("am i talking to a real person or a bot?", "what-can-this-bot-do", None),
+        ("are you a real person? I want to talk to a lawyer", "book-consultation", "book"),
+        ("can i talk to a real person", "book-consultation", "book"),
+    ],
+)
+def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
+    matcher: Matcher, question: str, entry: str, intent: str | None
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id, result.intent) == ("answer", entry, intent)
