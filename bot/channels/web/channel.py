@@ -257,7 +257,9 @@ class WebChannel:
             if earlier is not None:
                 return self._replies(earlier)
             event = event_of(text=text, button=button, command=command)
-            shown = text if text is not None else f"/{command}" if command else ""
+            # What the history shows the person wrote: a button's label, a command as typed;
+            # not the /start the page sends by itself when it opens.
+            shown = text if text is not None else f"/{command}" if command != "start" else ""
             if button is not None:
                 shown = await transcripts.button_label(found.id, button) or ""
             now = self._clock()

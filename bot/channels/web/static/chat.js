@@ -246,6 +246,7 @@
   });
 
   function begin() {
+    document.getElementById("nojs").hidden = true;
     input.disabled = false;
     send.disabled = false;
     if (!stored(KEY)) {
