@@ -266,13 +266,12 @@ class WebChannel:
             keeper = TurnTranscript(transcripts, found.id, client_msg_id, shown, now)
             incoming = Incoming(found.id, None, found.language, event, channel=WEB)
             try:
-                response = await service.handle(incoming, transcript=keeper)
+                await service.handle(incoming, transcript=keeper)
             except Exception as error:
                 if database_unavailable(error):
                     raise ApiError(503, "unavailable", "temporary_problem") from None
                 logger.exception("a web turn could not be handled")
                 raise ApiError(500, "internal", "internal_problem") from None
-            await transcripts.touch(found.id, now, response.language)
         written = [message for message in keeper.written if message.sender != "person"]
         return self._replies(written)
 

@@ -282,6 +282,12 @@ class TurnTranscript:
         self.written = await self._transcripts.append(
             session, self._session_id, messages, turn=self._client_msg_id, now=self._now
         )
+        # The session was active now, in the conversation's language (its errors' language).
+        await session.execute(
+            update(WebSessionRow)
+            .where(WebSessionRow.id == self._session_id)
+            .values(seen_at=self._now, language=language)
+        )
 
 
 def event_of(
