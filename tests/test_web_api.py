@@ -226,10 +226,21 @@ async def test_an_origin_not_allowed_is_403_and_an_allowed_one_is_not(
         )
         own = await client.post(url, json={"lang": "es"}, headers={"Origin": host.url})
         page = await client.get(f"{host.url}/chat")
+        turn = await client.post(
+            f"{host.url}/chat/api/turn",
+            json={"client_msg_id": "1", "text": "hola"},
+            headers={
+                "Origin": "https://evil.example",
+                "Authorization": f"Bearer {own.json()['token']}",
+            },
+        )
     finally:
         await host.stop()
     assert evil.status_code == 403
     assert evil.json()["error"] == "forbidden"
+    # In the session's language when the request names one.
+    assert turn.status_code == 403
+    assert turn.json()["message"] == knowledge.texts["es"]["web_error_forbidden"]
     assert firm.status_code == 201
     assert firm.headers["access-control-allow-origin"] == "https://firm.example"
     assert own.status_code == 201

@@ -329,7 +329,7 @@ class WebChannel:
                         raise ApiError(429, "too_many_requests", "web_error_too_many", wait)
                     response = await handler(request)
             except ApiError as error:
-                response = self._error(request, error)
+                response = await self._error(request, error)
             self._secure(response)
             if api and origin is not None and allowed and origin in self._allowed:
                 response.headers["Access-Control-Allow-Origin"] = origin
@@ -345,10 +345,14 @@ class WebChannel:
         given_host = origin.partition("://")[2]
         return origin in self._allowed or (bool(own_host) and given_host == own_host)
 
-    def _error(self, request: Request, error: ApiError) -> Response:
-        language: Language = getattr(request.state, "language", None) or self._page_language(
-            request
-        )
+    async def _error(self, request: Request, error: ApiError) -> Response:
+        language: Language | None = getattr(request.state, "language", None)
+        token = _bearer(request)
+        if language is None and token and self._transcripts is not None:
+            with contextlib.suppress(Exception):  # the error is answered all the same
+                found = await self._transcripts.find(token, self._clock() - IDLE_AFTER)
+                language = found.language if found else None
+        language = language or self._page_language(request)
         knowledge = self._runtime.knowledge if self._runtime else None
         message = _error_text(knowledge, language, error)
         response = self._json({"error": error.code, "message": message}, error.status)
