@@ -241,6 +241,11 @@ async def test_a_phone_screen_of_360_pixels_never_scrolls_sideways(
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert widths[0] <= widths[1]
+        # A long answer scrolls the transcript, never the way out off the screen.
+        await send(page, QUESTION["en"])
+        await expect(page.get_by_role("log")).to_contain_text("general information")
+        await expect(page.get_by_role("button", name="Quick exit")).to_be_in_viewport()
+        await expect(page.get_by_role("textbox", name="Message")).to_be_in_viewport()
         box = await page.get_by_role("button", name="Quick exit").bounding_box()
         assert box is not None
         assert box["height"] >= 44
