@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from bot.channels.web import WebLimits
 from bot.knowledge import Knowledge, Language
 from bot.storage import LeadRow, WebMessageRow, WebSessionRow
-from tests.auxil.web import PHONE_TYPED, WebHost, sqlite_file_url
+from tests.auxil.web import PHONE_TYPED, Clock, WebHost, sqlite_file_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -381,3 +381,29 @@ async def test_a_number_that_looks_like_an_a_number_is_pointed_out_before_it_is_
     await expect(messages(page)).to_have_count(before)
     await page.get_by_role("button", name=knowledge.texts["en"]["web_hint_send"]).click()
     await expect(messages(page)).not_to_have_count(before)
+
+
+async def test_the_page_warns_before_the_session_expires_and_keeps_it_open(
+    tmp_path: Path, knowledge: Knowledge, context: BrowserContext
+) -> None:
+    clock = Clock()
+    web = WebHost(sqlite_file_url(tmp_path), knowledge, clock=clock)
+    await web.start()
+    try:
+        page = await open_chat(context, web)
+        await send(page, QUESTION["en"])
+        await expect(messages(page)).not_to_have_count(2)
+        clock.advance(minutes=29)
+        await page.reload()
+        await expect(page.get_by_text(knowledge.texts["en"]["web_expiring"])).to_be_visible()
+        await page.get_by_role("button", name=knowledge.texts["en"]["web_extend"]).click()
+        await expect(page.get_by_text(knowledge.texts["en"]["web_expiring"])).to_be_hidden()
+        clock.advance(minutes=29)
+        answers = page.get_by_role("log").locator(".assistant")
+        before = await answers.count()
+        await send(page, "what is SB 54")
+        await expect(answers).not_to_have_count(before)
+        await expect(page.get_by_role("status")).to_have_text("")
+        assert await web.channel.close_idle() == 0
+    finally:
+        await web.stop()
