@@ -82,10 +82,20 @@ class TelegramAndWeb(BotHarness):
     """`python -m bot run` with WEB_PORT set (long polling): Telegram and the web chat on one
     host, against the fake Bot API."""
 
-    def __init__(self, api: FakeBotApi, database_url: str, knowledge: Knowledge, **overrides: Any):
-        self.port = free_port()
-        settings = make_settings(api, database_url, web_port=self.port, **overrides)
+    def __init__(
+        self,
+        api: FakeBotApi,
+        database_url: str,
+        knowledge: Knowledge,
+        *,
+        settings: Settings | None = None,
+        **overrides: Any,
+    ):
+        if settings is None:
+            settings = make_settings(api, database_url, web_port=free_port(), **overrides)
+        assert settings.web_port is not None
         super().__init__(api, settings, knowledge)
+        self.port = settings.web_port
         self.url = f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
