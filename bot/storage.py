@@ -287,6 +287,9 @@ class WebSessionRow(Base):
     """A visitor of the chat on the firm's website: only a hash of their token is kept."""
 
     __tablename__ = "web_sessions"
+    # A session's id names its chat (and its person) for ever: SQLite must never reuse the id
+    # of a deleted session, or a new visitor would inherit the old one's requests.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -424,3 +424,18 @@ async def test_two_instances_share_one_database(
         await second.stop()
     assert turns[0].json() == turns[1].json()
     assert [message["from"] for message in history].count("person") == 2
+
+
+async def test_a_new_session_never_gets_the_id_of_a_deleted_one(
+    web: WebHost, client: httpx.AsyncClient
+) -> None:
+    first = Visitor(web.url, client)
+    await first.open("en")
+    await first.book(name="Rosa Primera")
+    gone = await client.delete(f"{web.url}/chat/api/session", headers=first.headers)
+    assert gone.status_code == 204
+    second = Visitor(web.url, client)
+    await second.open("en")
+    mydata = (await second.turn(command="mydata"))[-1]["text"]
+    assert "Rosa Primera" not in mydata
+    assert mydata == web.host.runtime.knowledge.text("en", "mydata_nothing")  # type: ignore[union-attr]

@@ -24,6 +24,8 @@ def upgrade() -> None:
         sa.Column("language", sa.String(2), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        # Never reuse a deleted session's id: it names a chat and a person.
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_web_sessions_seen_at", "web_sessions", ["seen_at"])
     op.create_table(
