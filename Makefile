@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install lint test bench check chat
+.PHONY: install lint test bench check chat web
 
 install:
 	python3 -m venv $(VENV)
@@ -23,7 +23,11 @@ test:
 bench:
 	$(PY) benchmarks/match.py
 	$(PY) benchmarks/load.py
+	$(PY) benchmarks/web.py
 	$(PY) -m bot faq eval
 
 chat:
 	$(PY) -m bot chat
+
+web:
+	$(PY) -m bot web

@@ -18,12 +18,14 @@ import httpx
 from pydantic import ValidationError
 from sqlalchemy import text
 
+from bot.channels.web import WebChannel
 from bot.console import format_reply, run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
 from bot.desk import Desk
 from bot.dialogue import Dialogue, SessionState, TextMessage, Turn
 from bot.evaluation import eval_files, evaluate, load_eval_set
 from bot.faqcheck import check_faq
+from bot.host.web import serve_web
 from bot.knowledge import Knowledge, Language
 from bot.loader import FaqError, load_knowledge
 from bot.logs import configure_logging
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    commands.add_parser(
+        "web", help="serve the web chat alone, no Telegram (http://127.0.0.1:8080/chat)"
+    )
 
     ask = commands.add_parser("ask", help="answer one question (or one per line from stdin)")
     ask.add_argument("question", help='the question, or "-" to read one per line from stdin')
@@ -156,8 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("The FAQ has errors: run `python -m bot faq check`.", file=sys.stderr)
         return EXIT_PROBLEMS
 
-    if arguments.command in ("run", "chat"):
-        level = logging.INFO if arguments.command == "run" else logging.WARNING
+    if arguments.command in ("run", "chat", "web"):
+        level = logging.WARNING if arguments.command == "chat" else logging.INFO
         configure_logging(level, log_format=settings.log_format)
         try:
             startup = prepare(settings, knowledge)
@@ -168,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         if arguments.command == "run":
             return _run(settings, startup)
+        if arguments.command == "web":
+            return _web(settings, startup)
         return asyncio.run(_chat(settings, startup, arguments.lang))
 
     matcher = Matcher(knowledge)
@@ -254,10 +261,20 @@ def _run(settings: Settings, startup: Startup) -> int:
     # only this command needs python-telegram-bot
     from bot.telegram_channel import TelegramStartError, run_bot
 
+    channels = [WebChannel(settings)] if settings.web_port is not None else []
     try:
-        run_bot(settings, startup)
+        run_bot(settings, startup, channels=channels)
     except TelegramStartError as error:
         print(f"Cannot start: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _web(settings: Settings, startup: Startup) -> int:
+    try:
+        asyncio.run(serve_web(settings, startup))
+    except OSError as error:
+        print(f"Cannot serve the web chat: {error}.", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 from sqlalchemy import delete, func, select, update
 
+from bot.chats import TELEGRAM, Channel, parse_chat
 from bot.crypto import Vault
 from bot.records import EventKind, LeadEvent, StoredLead
 from bot.sessions import DataSession
@@ -49,6 +50,7 @@ class RelayTarget:
     chat_id: int
     language: str
     reference: str
+    channel: Channel = TELEGRAM
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +143,8 @@ class Desk:
         row.relay_until = until
         await self._event(row, "to_person", now, actor, text)
         await self.record_message(staff_chat_id, staff_message_id, "reply", [reference], now)
-        chat_id = int(self._vault.decrypt(row.chat))
-        return RelayTarget(chat_id, row.language, reference)
+        channel, chat_id = parse_chat(self._vault.decrypt(row.chat))
+        return RelayTarget(chat_id, row.language, reference, channel)
 
     async def active_relay(self, user_key: str, now: datetime) -> str | None:
         """The reference of the request whose staff this person is writing to, if any."""

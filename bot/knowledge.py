@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
@@ -43,6 +43,8 @@ TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
         "consent_request": "retention_days",
         "urgent_consent_request": "retention_days",
         "privacy": "retention_days booking_minutes",
+        "web_privacy": "retention_days booking_minutes",
+        "web_error_too_many": "seconds",
         "ask_time": "zone hours",
         "time_in_zone": "window zone",
         "summary": "details",
@@ -320,6 +322,23 @@ class Knowledge:
         if not entry.limits:
             return answer
         return f"{answer} {self.text(language, 'answer_limits')}"
+
+    def for_channel(self, channel: str) -> Knowledge:
+        """The same knowledge, worded for `channel`: each text `<channel>_<key>` of the texts
+        files stands in for `<key>` (the web chat has no "share my phone number" button)."""
+        prefix = f"{channel}_"
+        texts = {
+            language: {
+                **words,
+                **{
+                    key.removeprefix(prefix): text
+                    for key, text in words.items()
+                    if key.startswith(prefix)
+                },
+            }
+            for language, words in self.texts.items()
+        }
+        return replace(self, texts=texts)
 
     def text(self, language: Language, key: str, /, **values: str) -> str:
         """Return the user-facing text `key` in `language`, placeholders filled in."""

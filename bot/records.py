@@ -77,6 +77,8 @@ class StoredLead:
     owner: str | None = None
     unreached: int = 0
     history: tuple[LeadEvent, ...] = ()
+    # Where the person asked: "telegram", or "web" for the chat on the firm's website.
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot.chats import WEB
 from bot.crypto import DataKeyError, Vault, load_or_create_key_file
 from bot.dialogue import Dialogue
 from bot.knowledge import Knowledge
@@ -92,20 +94,34 @@ async def open_store(settings: Settings, data_key: str) -> Store:
 
 
 async def open_runtime(
-    settings: Settings, startup: Startup, *, metrics: Metrics | None = None
+    settings: Settings,
+    startup: Startup,
+    *,
+    metrics: Metrics | None = None,
+    on_lead: Callable[[], None] | None = None,
+    on_forgotten: Callable[[], Awaitable[None]] | None = None,
+    on_owed: Callable[[str], None] | None = None,
 ) -> Runtime:
-    """Open the database and build the dialogue and the chat service around `startup`."""
+    """Open the database and build the dialogue and the chat service around `startup`.
+
+    `on_lead` wakes whoever posts to the staff chats, `on_forgotten` waits for them to clear a
+    forgotten person, `on_owed` delivers what a chat is owed beside a staff member's turn.
+    """
     knowledge, matcher = startup.knowledge, startup.matcher
     store = await open_store(settings, startup.data_key)
-    dialogue = Dialogue(
-        knowledge,
-        matcher,
-        retention_days=settings.lead_retention_days,
-        booking_timeout=timedelta(minutes=settings.booking_timeout_minutes),
-        default_region=settings.default_phone_region,
-        time_zone=settings.firm_timezone,
-        staff_language=settings.staff_language,
-    )
+
+    def dialogue_for(words: Knowledge) -> Dialogue:
+        return Dialogue(
+            words,
+            matcher,
+            retention_days=settings.lead_retention_days,
+            booking_timeout=timedelta(minutes=settings.booking_timeout_minutes),
+            default_region=settings.default_phone_region,
+            time_zone=settings.firm_timezone,
+            staff_language=settings.staff_language,
+        )
+
+    dialogue = dialogue_for(knowledge)
     service = ChatService(
         dialogue,
         store,
@@ -116,5 +132,9 @@ async def open_runtime(
         metrics=metrics,
         deduplicate=settings.webhook_url is not None,
         relay_for=timedelta(hours=settings.relay_hours),
+        on_lead=on_lead,
+        on_forgotten=on_forgotten,
+        on_owed=on_owed,
+        dialogues={WEB: dialogue_for(knowledge.for_channel(WEB))},
     )
     return Runtime(settings, knowledge, matcher, store, dialogue, service)

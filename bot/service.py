@@ -14,11 +14,13 @@ import asyncio
 import logging
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
+from bot.chats import TELEGRAM, WEB, Channel, encode_chat, key_material
 from bot.desk import Desk
 from bot.dialogue import (
     Dialogue,
@@ -71,11 +73,12 @@ class Response:
     pending: bytes | None = None
     toast: str | None = None
     chat_id: int = 0
+    channel: Channel = TELEGRAM
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """An update reduced to plain values by a channel."""
+    """An update reduced to plain values by a channel; the chat is `chat_id` on `channel`."""
 
     chat_id: int
     user_id: int | None
@@ -88,6 +91,23 @@ class Incoming:
     message_id: int | None = None
     reply_to: int | None = None
     sender_name: str | None = None
+    channel: Channel = TELEGRAM
+
+
+class Transcript(Protocol):
+    """A channel that keeps its chats' messages itself (the web chat): it writes a turn's
+    message and replies in the turn's own transaction, so they are delivered once it commits."""
+
+    async def keep(
+        self,
+        unit: Unit,
+        incoming: Incoming,
+        replies: tuple[Reply, ...],
+        *,
+        language: Language,
+        forgotten: bool,
+    ) -> None:
+        """Store the person's message and the replies owed to them, in `unit`."""
 
 
 @dataclass
@@ -140,11 +160,16 @@ class ChatService:
         flood_limit: int = DEFAULT_FLOOD_LIMIT,
         clock: Callable[[], datetime] = utc_now,
         on_lead: Callable[[], None] | None = None,
+        on_forgotten: Callable[[], Awaitable[None]] | None = None,
+        on_owed: Callable[[str], None] | None = None,
         metrics: Metrics | None = None,
         deduplicate: bool = False,
         relay_for: timedelta = timedelta(hours=DEFAULT_RELAY_HOURS),
+        dialogues: Mapping[Channel, Dialogue] | None = None,
     ) -> None:
         self._dialogue = dialogue
+        # A channel whose wording differs (the web chat has no "share my phone" button).
+        self._dialogues = dict(dialogues or {})
         # Telegram delivers a webhook update again when its answer was late; getUpdates never.
         self._deduplicate = deduplicate
         self._store = store
@@ -155,9 +180,9 @@ class ChatService:
         self._flood = FloodGate(limit=flood_limit)
         self._metrics = metrics or Metrics()
         self.on_lead = on_lead
-        # Set by a channel with staff chats: wait (bounded) until the staff messages about a
+        # From a host with staff chats: wait (bounded) until the staff messages about a
         # forgotten person are cleared, so that "Done" is said after it.
-        self.on_forgotten: Callable[[], Awaitable[None]] | None = None
+        self.on_forgotten = on_forgotten
         self.staffroom = StaffRoom(
             dialogue,
             store,
@@ -165,8 +190,9 @@ class ChatService:
             relay_for=relay_for,
             clock=clock,
             chat_key=self.chat_key,
+            on_staff_work=self._staff_work,
+            on_owed=on_owed or (lambda _chat_key: None),
         )
-        self.staffroom.on_staff_work = self._staff_work
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _staff_work(self) -> None:
@@ -178,33 +204,36 @@ class ChatService:
         """The database the turns are stored in."""
         return self._store
 
-    def chat_key(self, chat_id: int) -> str:
+    def chat_key(self, chat_id: int, channel: Channel = TELEGRAM) -> str:
         """The keyed hash that stands for a chat in storage and logs."""
-        return self._store.vault.identifier(f"chat:{chat_id}")
+        return self._store.vault.identifier(key_material("chat", channel, chat_id))
 
-    def user_key(self, chat_id: int) -> str:
+    def user_key(self, chat_id: int, channel: Channel = TELEGRAM) -> str:
         """The keyed hash that stands for a person (their private chat) in storage."""
-        return self._store.vault.identifier(f"user:{chat_id}")
+        return self._store.vault.identifier(key_material("user", channel, chat_id))
 
-    def is_admin(self, chat_id: int) -> bool:
+    def is_admin(self, chat_id: int, channel: Channel = TELEGRAM) -> bool:
         """Whether this chat receives staff notifications and may use admin commands."""
-        return chat_id in self._admin_chat_ids
+        return channel == TELEGRAM and chat_id in self._admin_chat_ids
 
     @asynccontextmanager
-    async def holding(self, chat_id: int) -> AsyncIterator[str]:
+    async def holding(self, chat_id: int, channel: Channel = TELEGRAM) -> AsyncIterator[str]:
         """Hold one chat (here and in other processes) until its replies are sent.
 
         Updates of one chat are then handled and answered one at a time, in order, even when
         Telegram answers slowly; other chats go on meanwhile. Yields the chat's key.
         """
-        async with self.in_order(chat_id) as chat_key, self._store.chat_guard(chat_key):
+        async with (
+            self.in_order(chat_id, channel) as chat_key,
+            self._store.chat_guard(chat_key),
+        ):
             yield chat_key
 
     @asynccontextmanager
-    async def in_order(self, chat_id: int) -> AsyncIterator[str]:
+    async def in_order(self, chat_id: int, channel: Channel = TELEGRAM) -> AsyncIterator[str]:
         """Hold one chat in this process only (its updates wait in line behind this one, while
         it waits for the database, say); `holding` also holds it across processes."""
-        chat_key = self.chat_key(chat_id)
+        chat_key = self.chat_key(chat_id, channel)
         lock = self._locks.get(chat_key)
         if lock is None:
             lock = asyncio.Lock()
@@ -212,9 +241,15 @@ class ChatService:
         async with lock:
             yield chat_key
 
-    async def handle(self, incoming: Incoming) -> Response:
-        """Handle one update (the caller holds its chat); return what to send to the chat."""
-        admin = self.is_admin(incoming.chat_id)
+    async def handle(
+        self, incoming: Incoming, *, transcript: Transcript | None = None
+    ) -> Response:
+        """Handle one update (the caller holds its chat); return what to send to the chat.
+
+        With `transcript`, the replies are stored there in the turn's transaction instead of
+        as owed: the response then has nothing pending.
+        """
+        admin = self.is_admin(incoming.chat_id, incoming.channel)
         needed = records_needed(incoming.event, admin=admin)
         # A chat listed as the staff's is a staff chat, a group or a staff member's own.
         if admin or not incoming.private:
@@ -228,14 +263,17 @@ class ChatService:
                 update_id=incoming.update_id if self._deduplicate else None,
             )
             return Response(replies, self._staff_language, toast=toast)
-        chat_key = self.chat_key(incoming.chat_id)
+        chat_key = self.chat_key(incoming.chat_id, incoming.channel)
         hint = parse_language(incoming.language_code)
         if is_staff_button(incoming.event):
             # A staff button outside a staff chat (a forwarded or copied message) does nothing.
             return Response(
                 [], hint or "en", toast=self._dialogue.writer.text(hint or "en", "staff_only")
             )
-        verdict = self._flood.check(chat_key, self._clock())
+        # The web chat limits its sessions itself, answering 429 with when to try again.
+        verdict = (
+            "allow" if incoming.channel == WEB else self._flood.check(chat_key, self._clock())
+        )
         if verdict != "allow":
             # Nothing is loaded or changed: a booking in progress waits, intact, for the
             # minute to pass.
@@ -250,13 +288,19 @@ class ChatService:
             chat_key[:8],
             type(incoming.event).__name__,
         )
-        return await self._turn(incoming, chat_key, admin, needed)
+        return await self._turn(incoming, chat_key, admin, needed, transcript)
 
     async def _turn(
-        self, incoming: Incoming, chat_key: str, admin: bool, needed: RecordsNeeded | None
+        self,
+        incoming: Incoming,
+        chat_key: str,
+        admin: bool,
+        needed: RecordsNeeded | None,
+        transcript: Transcript | None,
     ) -> Response:
         hint = parse_language(incoming.language_code)
-        user_key = self.user_key(incoming.chat_id)
+        user_key = self.user_key(incoming.chat_id, incoming.channel)
+        dialogue = self._dialogues.get(incoming.channel, self._dialogue)
         async with self._store.unit() as unit:
             dedupe = self._deduplicate and incoming.update_id is not None
             if dedupe and not await unit.first_time(incoming.update_id or 0):
@@ -279,7 +323,7 @@ class ChatService:
                 )
             elif needed is not None:
                 records = await self.staffroom.records(needed, incoming.event)
-            turn: Turn = self._dialogue.handle(
+            turn: Turn = dialogue.handle(
                 state,
                 incoming.event,
                 now=self._clock(),
@@ -292,10 +336,16 @@ class ChatService:
             new = tuple(reply for reply in turn.replies if not reply.toast)
             earlier = decode_outbox(row.outbox).replies if row.outbox else ()
             owed = (*earlier, *new)
-            pending = encode_outbox(Outbox(incoming.chat_id, owed)) if owed else None
+            pending = None
+            if owed and transcript is None:
+                pending = encode_outbox(Outbox(incoming.chat_id, owed, incoming.channel))
             lead_saved, forgotten = await self._apply(
-                unit, turn, chat_key, user_key, incoming.chat_id
+                unit, turn, chat_key, user_key, encode_chat(incoming.channel, incoming.chat_id)
             )
+            if transcript is not None:
+                await transcript.keep(
+                    unit, incoming, owed, language=turn.state.language(hint), forgotten=forgotten
+                )
             stored = None
             if not forgotten:
                 stored = await unit.save_chat(
@@ -309,7 +359,14 @@ class ChatService:
             self._staff_work()
         if forgotten and self.on_forgotten is not None:
             await self.on_forgotten()
-        return Response(list(owed), turn.state.language(hint), stored, toast, incoming.chat_id)
+        return Response(
+            list(owed),
+            turn.state.language(hint),
+            stored,
+            toast,
+            incoming.chat_id,
+            incoming.channel,
+        )
 
     def _draft_expiry(self, state: SessionState) -> datetime | None:
         if state.step is None or state.active_at is None:
@@ -317,7 +374,7 @@ class ChatService:
         return state.active_at + self._booking_timeout
 
     async def _apply(
-        self, unit: Unit, turn: Turn, chat_key: str, user_key: str, chat_id: int
+        self, unit: Unit, turn: Turn, chat_key: str, user_key: str, chat: str
     ) -> tuple[bool, bool]:
         """Carry out the effects of a turn in its transaction: (staff work queued, person
         forgotten)."""
@@ -338,7 +395,7 @@ class ChatService:
                     user_key=user_key,
                     update=effect.update,
                     notify_chat_ids=staff_chats,
-                    chat_id=chat_id,
+                    chat=chat,
                 )
                 lead_saved = True
             elif isinstance(effect, RelayToStaff):
@@ -362,7 +419,9 @@ class ChatService:
             await self._store.clear_outbox(chat_key, response.pending)
             return
         rest = tuple(response.replies[count:])
-        await self._store.keep_outbox(chat_key, encode_outbox(Outbox(response.chat_id, rest)))
+        await self._store.keep_outbox(
+            chat_key, encode_outbox(Outbox(response.chat_id, rest, response.channel))
+        )
 
     async def owed(self, chat_key: str) -> Response | None:
         """The replies a chat is still owed (for the periodic redelivery)."""
@@ -371,7 +430,9 @@ class ChatService:
             return None
         text, stored = found
         outbox = decode_outbox(text)
-        return Response(list(outbox.replies), "en", stored, chat_id=outbox.chat_id)
+        return Response(
+            list(outbox.replies), "en", stored, chat_id=outbox.chat_id, channel=outbox.channel
+        )
 
     async def expire_draft(self, chat_key: str, now: datetime) -> bool:
         """Delete an unfinished booking whose time is up; return whether one was deleted."""

@@ -44,12 +44,32 @@ class Settings(BaseSettings):
     relay_hours: int = Field(default=48, ge=1)
     urgent_reminder_minutes: int = Field(default=10, ge=1)
     open_leads_digest_hours: int = Field(default=24, ge=1)
+    web_listen: str = "127.0.0.1"
+    # `run` serves the web chat only when this is set; `web` serves it on 8080 without it.
+    web_port: int | None = Field(default=None, ge=1, le=65535)
+    web_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("bot_admin_chat_ids", mode="before")
     @classmethod
     def _parse_chat_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("web_allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("web_allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin (such as https://www.example.org)")
         return value
 
     @field_validator("firm_timezone")

@@ -159,6 +159,8 @@ class StaffDesk:
             title = f"{self._text('staff_urgent')} {title}"
         if kind == "reminder":
             title = f"{self._text('staff_reminder')}\n{title}"
+        if stored.channel == "web":
+            title = f"{title}\n{self._text('staff_from_web')}"
         writer = self._writer
         body = self._text("staff_lead_body", **writer.describe(lead, self._language))
         return f"{title}\n\n{body}\n\n{self.status(stored)}"

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.chats import Channel
 from bot.desk import ActionOutcome, Desk, Refusal
 from bot.dialogue import (
     ButtonPress,
@@ -68,7 +69,9 @@ class StaffRoom:
         staff_language: Language,
         relay_for: timedelta,
         clock: Callable[[], datetime],
-        chat_key: Callable[[int], str],
+        chat_key: Callable[[int, Channel], str],
+        on_staff_work: Callable[[], None],
+        on_owed: Callable[[str], None],
     ) -> None:
         self._dialogue = dialogue
         self._store = store
@@ -77,9 +80,9 @@ class StaffRoom:
         self._clock = clock
         self._chat_key = chat_key
         self._posts = StaffDesk(dialogue.writer)
-        # Set by the channel: wake the notifier; deliver the replies a chat is owed.
-        self.on_staff_work: Callable[[], None] = lambda: None
-        self.on_owed: Callable[[str], None] = lambda _chat_key: None
+        # From the host: wake the notifier; deliver the replies a chat is owed.
+        self.on_staff_work = on_staff_work
+        self.on_owed = on_owed
 
     def _text(self, key: str, /, **values: str) -> str:
         return self._dialogue.writer.text(self._language, key, **values)
@@ -215,8 +218,10 @@ class StaffRoom:
                     language, "time_in_zone", window=writer.local_time(until), zone=writer.zone
                 ),
             )
-            person_key = self._chat_key(target.chat_id)
-            await owe(unit, person_key, target.chat_id, Reply(message))
+            person_key = self._chat_key(target.chat_id, target.channel)
+            await owe(
+                unit, person_key, target.channel, target.chat_id, Reply(message, from_firm=True)
+            )
         logger.info("a staff message was relayed to a person chat=%s", person_key[:8])
         self.on_owed(person_key)
         hours = str(int(self._relay_for.total_seconds() // 3600))

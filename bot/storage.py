@@ -37,6 +37,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    UniqueConstraint,
     bindparam,
     delete,
     func,
@@ -55,6 +56,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from bot.chats import TELEGRAM, parse_chat
 from bot.crypto import DataKeyError, Vault, looks_encrypted
 from bot.records import (
     LEAD_STATUSES,
@@ -281,6 +283,42 @@ class PlainMetaRow(Base):
     value: Mapped[str] = mapped_column(String(200))
 
 
+class WebSessionRow(Base):
+    """A visitor of the chat on the firm's website: only a hash of their token is kept."""
+
+    __tablename__ = "web_sessions"
+    # A session's id names its chat (and its person) for ever: SQLite must never reuse the id
+    # of a deleted session, or a new visitor would inherit the old one's requests.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The last message (or extension): the session expires when it has been idle too long.
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class WebMessageRow(Base):
+    """One message of a web chat, in order: the person's, the assistant's or the firm's
+    (`sender`); `turn` is the `client_msg_id` of the turn that wrote it (a retry of that turn
+    is answered from here); the text and buttons are encrypted."""
+
+    __tablename__ = "web_messages"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("web_sessions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(16))
+    turn: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    language: Mapped[str] = mapped_column(String(2))
+    body: Mapped[bytes] = mapped_column(Encrypted)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 def encrypted_columns() -> list[tuple[Table, list[Column[Any]]]]:
     """Every table that holds encrypted values, with those columns (`Store.rotate_keys`)."""
     found = []
@@ -362,7 +400,15 @@ def stored_lead(row: LeadRow, vault: Vault, history: Sequence[LeadEvent] = ()) -
         owner=vault.decrypt_optional(row.owner),
         unreached=row.unreached,
         history=tuple(history),
+        channel=_channel_of(row, vault),
     )
+
+
+def _channel_of(row: LeadRow, vault: Vault) -> str:
+    """The channel a request came through (Telegram for requests stored before the web chat)."""
+    if row.chat is None:
+        return TELEGRAM
+    return parse_chat(vault.decrypt(row.chat))[0]
 
 
 def _time_window(value: str) -> TimeWindow:
@@ -490,7 +536,7 @@ class Unit:
         user_key: str,
         update: bool,
         notify_chat_ids: tuple[int, ...],
-        chat_id: int | None = None,
+        chat: str | None = None,
     ) -> bool:
         """Store a new lead, or update the person's lead with that reference; queue notices.
 
@@ -509,8 +555,8 @@ class Unit:
             "urgent": lead.urgent,
             "updated_at": now,
         }
-        if chat_id is not None:
-            fields["chat"] = vault.encrypt(str(chat_id))
+        if chat is not None:  # the person's address, as `bot.chats.encode_chat` writes it
+            fields["chat"] = vault.encrypt(chat)
         row = None
         if update:
             row = await self._session.scalar(

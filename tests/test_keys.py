@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -24,8 +25,9 @@ from bot.staff import staff_button_data
 from bot.storage import LeadRow, Store, encrypted_columns
 from tests.auxil.conversations import book, book_urgent, jobs_at, staff_card
 from tests.auxil.fake_bot_api import FakeBotApi
-from tests.auxil.harness import BotHarness, make_settings, sqlite_url
+from tests.auxil.harness import free_port, make_settings, sqlite_url
 from tests.auxil.telegram_users import ANA, BEN, CARLA, MARIA, STAFF_CHAT_ID
+from tests.auxil.web import TelegramAndWeb, Visitor
 from tests.conftest import FAQ_DIR, PROJECT_ROOT, migrated
 from tests.test_storage import empty_postgresql
 
@@ -122,6 +124,7 @@ def test_keys_rotate_command(tmp_path: Path) -> None:
 ASKED = "How much does a fishing license cost in Nevada?"
 TO_PERSON = "We can call you tomorrow at 10"
 FROM_PERSON = "Yes, 10 is fine"
+WEB_SAID = "Hola, tengo una pregunta sobre la ley santuario"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -131,9 +134,14 @@ async def staff_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def _settings(api: FakeBotApi, url: str, key: str) -> Settings:
+def _settings(api: FakeBotApi, url: str, key: str, web_port: int | None = None) -> Settings:
     return make_settings(
-        api, url, bot_data_key=key, bot_admin_chat_ids=(STAFF_CHAT_ID,), staff_language="en"
+        api,
+        url,
+        bot_data_key=key,
+        bot_admin_chat_ids=(STAFF_CHAT_ID,),
+        staff_language="en",
+        web_port=web_port,
     )
 
 
@@ -218,9 +226,14 @@ async def test_rotation_of_a_database_that_ran_the_staff_side_for_a_day(
     """Issue: `keys rotate` stopped at the digest's plain day in `meta` and, without it, left
     owners, chats, history and relayed texts under the old key."""
     url = staff_database
-    bot = BotHarness(api, _settings(api, url, OLD), knowledge)
+    web_port = free_port()
+    bot = TelegramAndWeb(api, url, knowledge, settings=_settings(api, url, OLD, web_port))
     await bot.start()
+    web = httpx.AsyncClient(timeout=30)
+    visitor = Visitor(bot.url, web)
     try:
+        await visitor.open("es")
+        await visitor.say(WEB_SAID)
         booked = datetime.now(UTC)
         reference = await book(bot, BEN, name="Ben Rotado")
         card = await staff_card(bot, reference)
@@ -261,9 +274,10 @@ async def test_rotation_of_a_database_that_ran_the_staff_side_for_a_day(
     assert rotated.returncode == 0, rotated.stderr
     assert await _unreadable_under(url, Vault(NEW)) == []
 
-    bot.settings = _settings(api, url, NEW)  # the old key dropped
+    bot.settings = _settings(api, url, NEW, web_port)  # the old key dropped
     await bot.start()
     try:
+        assert WEB_SAID in [message["text"] for message in await visitor.history()]
         mydata = (await bot.say(BEN, "/mydata"))[0].text
         assert "Ben Rotado" in mydata
         assert knowledge.text("en", "status_claimed") in mydata
@@ -286,6 +300,7 @@ async def test_rotation_of_a_database_that_ran_the_staff_side_for_a_day(
         assert api.errors == []
     finally:
         await bot.stop()
+        await web.aclose()
 
     exported = await asyncio.to_thread(_cli, url, NEW, "leads", "export", "--format", "json")
     assert exported.returncode == 0, exported.stderr

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from bot.crypto import Vault
@@ -51,6 +52,7 @@ from tests.auxil.telegram_users import (
     STAFF_CHAT_ID,
     TelegramUser,
 )
+from tests.auxil.web import Clock, Visitor, WebHost, sqlite_file_url
 
 # The promise: (a fragment of its line in the English notice, in the Spanish one).
 PROMISES: dict[str, tuple[str, str]] = {
@@ -80,6 +82,10 @@ PROMISES: dict[str, tuple[str, str]] = {
         "/mydata muestra lo que está guardado sobre usted; /forget lo borra de inmediato.",
     ),
 }
+# The promises only the web chat's notice makes.
+WEB_PROMISES: dict[str, tuple[str, str]] = {
+    "web-chat": ("The messages of this web chat", "Los mensajes de este chat web"),
+}
 # Lines that state no behaviour of the bot: headings, and the firm's own policy on sharing
 # (its wording is the firm's to confirm in faq/firm.yaml; `faq check` warns until it has).
 HEADINGS = {
@@ -100,7 +106,7 @@ HELD: dict[str, list[str]] = {}
 
 def holds(promise: str) -> Callable[[Test], Test]:
     """Mark a test as holding one promise of the notice."""
-    assert promise in PROMISES, promise
+    assert promise in PROMISES or promise in WEB_PROMISES, promise
 
     def mark(test: Test) -> Test:
         HELD.setdefault(promise, []).append(test.__name__)
@@ -172,6 +178,60 @@ async def test_every_line_of_the_notice_is_a_promise_held_here_or_states_no_beha
     for name, texts in PROMISES.items():
         assert texts[index] in notice, f"promise {name!r} is no longer in the notice"
         assert HELD.get(name), f"no test holds the promise {name!r}"
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_every_line_of_the_web_chat_s_notice_is_a_promise_held_here_or_states_no_behaviour(
+    tmp_path: Path, knowledge: Knowledge, language: Language
+) -> None:
+    index = 0 if language == "en" else 1
+    web = WebHost(sqlite_file_url(tmp_path), knowledge)
+    await web.start()
+    try:
+        async with httpx.AsyncClient() as client:
+            person = Visitor(web.url, client)
+            await person.open(language)
+            notice = (await person.turn(command="privacy"))[-1]["text"]
+    finally:
+        await web.stop()
+    promises = {**PROMISES, **WEB_PROMISES}
+    assert knowledge.firm.sharing[language] not in notice
+    for line in filter(None, (line.strip() for line in notice.split("\n"))):
+        promised = [name for name, texts in promises.items() if texts[index] in line]
+        assert promised or line in HEADINGS[language], f"no test holds: {line!r}"
+    for name, texts in promises.items():
+        assert texts[index] in notice, f"promise {name!r} is not in the web chat's notice"
+        assert HELD.get(name), f"no test holds the promise {name!r}"
+
+
+@holds("web-chat")
+async def test_the_web_chat_s_messages_go_when_deleted_or_after_30_idle_minutes(
+    tmp_path: Path, knowledge: Knowledge
+) -> None:
+    clock = Clock()
+    web = WebHost(sqlite_file_url(tmp_path), knowledge, clock=clock)
+    await web.start()
+    try:
+        async with httpx.AsyncClient() as client:
+            deleted, idle, active = (Visitor(web.url, client) for _ in range(3))
+            for person in (deleted, idle, active):
+                await person.open("en")
+                await person.say("what is the sanctuary law about, my name is Rosa")
+            await client.delete(f"{web.url}/chat/api/session", headers=deleted.headers)
+            clock.advance(minutes=29)
+            await active.say("still here")
+            clock.advance(minutes=1, seconds=1)
+            assert await web.channel.close_idle() == 1
+            assert (await idle.post_turn(text="hello")).status_code == 401
+            assert (await deleted.post_turn(text="hello")).status_code == 401
+            kept = await active.history()
+    finally:
+        await web.stop()
+    assert "Rosa" in kept[0]["text"]
+    rows = db_rows(tmp_path, "select count(*), count(distinct session_id) from web_messages")
+    assert rows == [(len(kept), 1)]
+    # "Nothing of the conversation is kept on your device": tests/test_web_page.py,
+    # test_only_the_chat_s_own_origin_is_requested_and_nothing_is_kept_on_the_device.
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

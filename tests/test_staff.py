@@ -452,7 +452,7 @@ async def test_forget_clears_the_person_from_every_staff_message(
     if bot_is_admin:
         bot.api.admin_in.add(STAFF_CHAT_ID)
     # Two requests arrive while the notifier is down: they go out as one digest.
-    notifier = bot.services.notifier
+    notifier = bot.host.notifier
     await notifier.stop()
     mine = await book_urgent(bot, person)
     theirs = await book(

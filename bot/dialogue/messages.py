@@ -23,6 +23,8 @@ class Reply:
     `request_contact` is the label of a "share my phone number" keyboard button, when the
     channel should offer one; `remove_keyboard` takes such a keyboard away; `toast` is a short
     notice for a button press (Telegram shows it as a pop-up) instead of a message.
+    `from_firm` marks a staff member's message relayed to the person (the web chat shows who
+    wrote it).
     """
 
     text: str
@@ -30,6 +32,7 @@ class Reply:
     request_contact: str | None = None
     remove_keyboard: bool = False
     toast: bool = False
+    from_firm: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from datetime import timedelta
 
+from starlette.routing import BaseRoute
 from telegram import Bot, BotCommand, Update
 from telegram.error import (
     BadRequest,
@@ -26,17 +28,19 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.chats import TELEGRAM, Channel
 from bot.dialogue import Reply
-from bot.jobs import Jobs, StaffJobs
+from bot.host import Channel as HostChannel
+from bot.host import Host
 from bot.knowledge import LANGUAGES, Knowledge
 from bot.language import parse_language
 from bot.logs import log_context, quiet_library_loggers
 from bot.metrics import Metrics
-from bot.notifier import CannotChange, DeliveryRefused, Notifier, RetryLater
-from bot.runtime import Runtime, Startup, open_runtime
-from bot.service import ChatService, Incoming, utc_now
+from bot.notifier import CannotChange, DeliveryRefused, RetryLater
+from bot.runtime import Runtime, Startup
+from bot.service import Incoming, Response
 from bot.settings import Settings
-from bot.staff import StaffDesk, StaffPost
+from bot.staff import StaffPost
 from bot.storage import database_unavailable
 from bot.telegram_channel.limits import CHAT_BURST, MAX_CALLS_IN_FLIGHT, TelegramLimiter
 from bot.telegram_channel.mapping import outgoing_messages, staff_message, to_incoming
@@ -46,8 +50,6 @@ logger = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "topics", "book", "cancel", "language", "privacy", "mydata", "forget")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 PROCESSED_KEPT = 1000
-# A /forget is answered once the staff messages about the person are cleared, or after this.
-FORGOTTEN_REPLY_WAIT_SECONDS = 5.0
 # Long polling: an update the database could not take is tried again, with pauses doubling
 # from the first to the longest, for this long (Telegram will not deliver it again).
 POLLING_RETRY_FOR = timedelta(minutes=15)
@@ -112,85 +114,42 @@ def _seconds(value: int | timedelta) -> timedelta:
 
 
 class BotServices:
-    """The long-lived parts of the running bot, opened when it starts and closed when it stops."""
+    """The Telegram channel: answers updates with the host's chat service, and sends what a
+    Telegram chat is owed. The host (`services.host`) opens the database and the workers."""
 
-    def __init__(self, settings: Settings, startup: Startup, metrics: Metrics) -> None:
+    name: Channel = TELEGRAM
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        application: Application,  # type: ignore[type-arg]
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self._startup = startup
+        self._application = application
         self.runtime: Runtime | None = None
-        self.notifier: Notifier | None = None
-        self.jobs: Jobs | None = None
-        self._bot: Bot | None = None
         # The ids of the updates handled lately, for whoever waits for one (tests, probes), and
         # of those whose sender was told of a temporary problem (Telegram delivers them again).
         self._processed: deque[int] = deque(maxlen=PROCESSED_KEPT)
         self._apologised: deque[int] = deque(maxlen=PROCESSED_KEPT)
         self._processed_changed = asyncio.Condition()
-        self._background: set[asyncio.Task[None]] = set()
 
-    async def open(self, application: Application) -> None:  # type: ignore[type-arg]
-        """Open the database, start the notifier and the periodic jobs, publish the commands."""
-        runtime = await open_runtime(self.settings, self._startup, metrics=self.metrics)
+    def routes(self) -> Sequence[BaseRoute]:
+        """None here: the webhook's route is added by the webhook server."""
+        return ()
+
+    async def start(self, runtime: Runtime) -> None:
+        """Take updates with `runtime`; publish the command menu."""
         self.runtime = runtime
-        self._bot = application.bot
-        sender = TelegramSender(application)
-        posts = StaffDesk(runtime.dialogue.writer)
-        self.notifier = Notifier(
-            runtime.store,
-            sender,
-            posts,
-            clock=utc_now,
-            first_retry=timedelta(seconds=self.settings.notify_retry_seconds),
-            metrics=self.metrics,
-        )
-        runtime.service.on_lead = self.notifier.wake
-        notifier = self.notifier
+        await _publish_commands(self._application, runtime.knowledge)
 
-        async def staff_cleared() -> None:
-            try:
-                async with asyncio.timeout(FORGOTTEN_REPLY_WAIT_SECONDS):
-                    await notifier.caught_up()
-            except TimeoutError:
-                logger.info("the staff messages of a forgotten person are still being cleared")
+    async def stop(self) -> None:
+        """Nothing to stop: the application stops its own polling."""
 
-        runtime.service.on_forgotten = staff_cleared
-        runtime.service.staffroom.on_owed = self._deliver_owed_soon
-
-        async def post(chat_id: int, text: str) -> None:
-            await sender.send(chat_id, StaffPost(text))
-
-        self.jobs = Jobs(
-            runtime.service,
-            retention=timedelta(days=self.settings.lead_retention_days),
-            redeliver=self.redeliver,
-            clock=utc_now,
-            staff=StaffJobs(
-                chat_ids=self.settings.bot_admin_chat_ids,
-                posts=posts,
-                post=post,
-                wake=self.notifier.wake,
-                remind_after=timedelta(minutes=self.settings.urgent_reminder_minutes),
-                open_after_hours=self.settings.open_leads_digest_hours,
-            ),
-        )
-        if not self.settings.bot_admin_chat_ids:
-            logger.warning(
-                "BOT_ADMIN_CHAT_IDS is not set: leads are kept in the database but no staff "
-                "chat is notified (see `python -m bot leads export`)"
-            )
-        await _publish_commands(application, runtime.knowledge)
-        self.notifier.start()
-        self.jobs.start()
-
-    async def close(self, _application: Application | None = None) -> None:  # type: ignore[type-arg]
-        """Stop the background work and close the database."""
-        if self.jobs is not None:
-            await self.jobs.stop()
-        if self.notifier is not None:
-            await self.notifier.stop()
-        if self.runtime is not None:
-            await self.runtime.close()
+    async def send(self, response: Response) -> int:
+        """Send what a chat is owed; how many replies were delivered."""
+        return await self.send_replies(self._application.bot, response.chat_id, response.replies)
 
     async def handle_update(self, update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer one update of any kind (long polling: Telegram will not deliver it again, so
@@ -331,35 +290,6 @@ class BotServices:
             delivered += 1
         return delivered
 
-    def _deliver_owed_soon(self, chat_key: str) -> None:
-        """Deliver what a chat is owed now, beside the turn that owed it (a staff reply)."""
-        task = asyncio.get_running_loop().create_task(self._deliver_owed(chat_key))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _deliver_owed(self, chat_key: str) -> None:
-        try:
-            await self.redeliver(chat_key)
-        except Exception:  # the periodic redelivery tries again
-            logger.exception("could not deliver the replies a chat is owed")
-
-    async def redeliver(self, chat_key: str) -> None:
-        """Send again the replies a chat is still owed (periodic job)."""
-        runtime, bot = self.runtime, self._bot
-        if runtime is None or bot is None:
-            return
-        service: ChatService = runtime.service
-        owed = await service.owed(chat_key)
-        if owed is None:
-            return
-        async with service.holding(owed.chat_id):
-            response = await service.owed(chat_key)  # a turn may have delivered them meanwhile
-            if response is None:
-                return
-            delivered = await self.send_replies(bot, response.chat_id, response.replies)
-            await service.delivered(chat_key, response, delivered)
-        logger.info("delivered %d owed replies chat=%s", delivered, chat_key[:8])
-
 
 async def _answer_button(update: Update, toast: str | None) -> None:
     if update.callback_query is not None:
@@ -396,8 +326,11 @@ def build_application(
     *,
     metrics: Metrics | None = None,
     chat_burst: int = CHAT_BURST,
+    channels: Sequence[HostChannel] = (),
+    serve: tuple[str, int] | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """Return the configured bot; its database and workers open when it starts.
+    """Return the configured bot; its host (database, workers, `channels` beside Telegram,
+    and a server on `serve` in polling mode) opens when it starts.
 
     `chat_burst` is how many messages one private chat may receive at once before the
     limiter spaces them out (Telegram's limit; tests that do not emulate it raise it).
@@ -406,7 +339,6 @@ def build_application(
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_library_loggers()
     metrics = metrics or Metrics()
-    services = BotServices(settings, startup, metrics)
     limiter = TelegramLimiter(
         on_error=lambda kind: metrics.api_errors.labels(kind).inc(),
         messages_per_second=settings.telegram_messages_per_second,
@@ -419,21 +351,44 @@ def build_application(
         .rate_limiter(limiter)
         .connection_pool_size(MAX_CALLS_IN_FLIGHT)
         .concurrent_updates(True)
-        .post_init(services.open)
-        .post_shutdown(services.close)
         .build()
     )
+    services = BotServices(settings, metrics, application)
+    host = Host(
+        settings,
+        startup,
+        metrics=metrics,
+        channels=[services, *channels],
+        staff_sender=TelegramSender(application),
+        serve=serve,
+    )
+
+    async def open_host(_application: Application) -> None:  # type: ignore[type-arg]
+        await host.open()
+
+    async def close_host(_application: Application) -> None:  # type: ignore[type-arg]
+        await host.close()
+
+    application.post_init = open_host
+    application.post_shutdown = close_host
     # One handler sees every update: the chat service decides what each one means.
     application.add_handler(TypeHandler(Update, services.handle_update))
     application.add_error_handler(_on_error)
     application.bot_data["services"] = services
+    application.bot_data["host"] = host
     return application
 
 
 def services_of(application: Application) -> BotServices:  # type: ignore[type-arg]
-    """The services of an application made by `build_application`."""
+    """The Telegram channel of an application made by `build_application`."""
     services: BotServices = application.bot_data["services"]
     return services
+
+
+def host_of(application: Application) -> Host:  # type: ignore[type-arg]
+    """The host of an application made by `build_application`."""
+    host: Host = application.bot_data["host"]
+    return host
 
 
 async def start_application(application: Application) -> None:  # type: ignore[type-arg]
@@ -480,13 +435,18 @@ def _start_error(error: TelegramError) -> TelegramStartError:
     return TelegramStartError(f"Telegram's Bot API did not answer ({type(error).__name__})")
 
 
-def run_bot(settings: Settings, startup: Startup) -> None:
+def run_bot(settings: Settings, startup: Startup, *, channels: Sequence[HostChannel] = ()) -> None:
     """Run the bot until SIGINT or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set.
 
+    `channels` are served beside Telegram (the web chat): on the webhook's server, or with
+    long polling on the host's own server at WEB_LISTEN:WEB_PORT.
     Raises TelegramStartError when Telegram cannot be reached or refuses the token at start.
     """
     _use_uvloop()
-    application = build_application(settings, startup)
+    serve = None
+    if channels and not settings.webhook_url and settings.web_port is not None:
+        serve = (settings.web_listen, settings.web_port)
+    application = build_application(settings, startup, channels=channels, serve=serve)
     if settings.webhook_url:
         from bot.telegram_channel.webhook import serve_webhook
 

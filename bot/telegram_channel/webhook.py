@@ -1,5 +1,6 @@
-"""The webhook server: an ASGI app (Starlette on uvicorn, as in python-telegram-bot's
-custom-webhook example) that takes Telegram's updates and answers health checks and metrics.
+"""The webhook: a route on the host's server (Starlette on uvicorn, as in python-telegram-bot's
+custom-webhook example) that takes Telegram's updates, beside the host's health check, metrics
+and the other channels' routes (the web chat).
 
 - `POST <path of WEBHOOK_URL>`: an update, accepted only with the right
   `X-Telegram-Bot-Api-Secret-Token` (compared in constant time; 403 otherwise, and nothing of
@@ -9,46 +10,33 @@ custom-webhook example) that takes Telegram's updates and answers health checks 
   It is handled before the answer: 200 when handled (or already handled: Telegram delivers
   again an update whose webhook did not answer in time), 503 when the database could not be
   reached, so that Telegram delivers it again.
-- `GET /healthz`: 200 when the database answers (on SQLite, when a write can take its lock),
-  503 otherwise.
-- `GET /metrics`: Prometheus text.
+- `GET /healthz`, `GET /metrics`: the host's (`bot.host.server`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
 import signal
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.metrics import CONTENT_TYPE
+from bot.host import HEADER_TIMEOUT, BodyTooLargeError, HttpServer, read_capped_body
 from bot.settings import Settings
-from bot.telegram_channel.app import ALLOWED_UPDATES, BotServices, services_of
+from bot.telegram_channel.app import ALLOWED_UPDATES, BotServices, host_of, services_of
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_CONNECTIONS = 40
-# Telegram sends a request's headers at once; a client that has not sent its own this long
-# after connecting (or after its previous answer) is holding a connection, not making a request.
-HEADER_TIMEOUT = 10.0
-# Far above Telegram's MAX_CONNECTIONS and the probes, below the common limit of 1024 open
-# files: past it uvicorn answers 503 (Telegram delivers again) instead of running out.
-CONNECTION_LIMIT = 500
 # An update carries at most a 4096-character text and the message it answers, a few tens of
 # kilobytes of JSON; a larger body is refused before it is read, so it costs no memory.
 MAX_UPDATE_BYTES = 256 * 1024
@@ -80,31 +68,14 @@ def parse_update_body(body: bytes) -> dict[str, Any]:
     return parsed
 
 
-class BodyTooLargeError(Exception):
-    """A request body over the limit."""
-
-
-async def read_capped_body(request: Request, limit: int) -> bytes:
-    """The request's body; raises BodyTooLargeError as soon as it is known to exceed `limit`."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLargeError
-    return bytes(body)
-
-
-def build_webhook_app(
+def webhook_route(
     application: Application,  # type: ignore[type-arg]
     services: BotServices,
     *,
     path: str,
     secret: str,
-) -> Starlette:
-    """Return the ASGI app of the webhook, health check and metrics."""
+) -> Route:
+    """Return the route Telegram posts its updates to."""
     expected = secret.encode()
 
     async def telegram(request: Request) -> Response:
@@ -127,76 +98,7 @@ def build_webhook_app(
         handled = await services.process(update)
         return PlainTextResponse("ok" if handled else "retry", status_code=200 if handled else 503)
 
-    async def healthz(_request: Request) -> Response:
-        runtime = services.runtime
-        healthy = runtime is not None and await runtime.store.healthy()
-        return PlainTextResponse(
-            "ok" if healthy else "unavailable", status_code=200 if healthy else 503
-        )
-
-    async def metrics(_request: Request) -> Response:
-        return Response(services.metrics.exposition(), media_type=CONTENT_TYPE)
-
-    return Starlette(
-        routes=[
-            Route(path, telegram, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ]
-    )
-
-
-class _HeaderTimeoutProtocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request headers do not come in time.
-
-    uvicorn (0.54) times only the idle wait between requests, and stops that clock at the first
-    byte: a client that sends half a request line holds its connection for ever.
-    """
-
-    header_timeout = HEADER_TIMEOUT
-    _header_timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._start_header_clock()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._start_header_clock()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_header_clock()
-        super().connection_lost(exc)
-
-    def _start_header_clock(self) -> None:
-        self._stop_header_clock()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
-
-    def _stop_header_clock(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _headers_late(self) -> None:
-        waiting_for_headers = self.cycle is None or self.cycle.response_complete
-        if waiting_for_headers and not self.transport.is_closing():
-            self.transport.close()
-
-
-def _protocol_with_header_timeout(seconds: float) -> type[H11Protocol]:
-    return type("HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": seconds})
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, stopped by our signal handlers so the bot can close cleanly.
-
-    uvicorn raises a captured SIGTERM again once it has stopped, which would end the process
-    before the notifier and the database are closed.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    return Route(path, telegram, methods=["POST"])
 
 
 class WebhookServer:
@@ -214,31 +116,25 @@ class WebhookServer:
         self._application = application
         self._settings = settings
         self.services = services_of(application)
-        app = build_webhook_app(
+        self.host = host_of(application)
+        route = webhook_route(
             application,
             self.services,
             path=webhook_path(settings.webhook_url),
             secret=settings.webhook_secret,
         )
-        self._server = _Server(
-            uvicorn.Config(
-                app,
-                host=settings.webhook_listen,
-                port=settings.webhook_port,
-                access_log=False,
-                log_level="warning",
-                lifespan="off",
-                http=_protocol_with_header_timeout(header_timeout),
-                limit_concurrency=CONNECTION_LIMIT,
-            )
+        self._server = HttpServer(
+            self.host.app([route]),
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            header_timeout=header_timeout,
         )
-        self._serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Open the services, register the webhook with Telegram and start serving."""
+        """Open the host, register the webhook with Telegram and start serving."""
         application, settings = self._application, self._settings
         await application.initialize()
-        await self.services.open(application)
+        await self.host.open()
         await application.bot.set_webhook(
             url=settings.webhook_url or "",
             secret_token=settings.webhook_secret,
@@ -246,22 +142,16 @@ class WebhookServer:
             max_connections=MAX_CONNECTIONS,
         )
         await application.start()
-        self._serving = asyncio.create_task(self._server.serve(), name="webhook-server")
-        while not self._server.started:
-            if self._serving.done():
-                await self._serving  # it failed to start: raise its error
-            await asyncio.sleep(0.01)
+        await self._server.start()
         logger.info("serving the webhook on %s:%d", settings.webhook_listen, settings.webhook_port)
 
     async def stop(self) -> None:
-        """Stop serving, then the bot and its services (pending work stays stored)."""
-        self._server.should_exit = True
-        if self._serving is not None:
-            await self._serving
+        """Stop serving, then the bot and its host (pending work stays stored)."""
+        await self._server.stop()
         application = self._application
         if application.running:
             await application.stop()
-        await self.services.close()
+        await self.host.close()
         await application.shutdown()
 
 

@@ -137,17 +137,17 @@ def openable_in_files(tmp_path: Path, vault: Vault) -> list[bytes]:
 
 def jobs_at(bot: BotHarness, clock: Callable[[], datetime]) -> Jobs:
     """The running bot's periodic jobs, run by hand at the time `clock` gives."""
-    services = bot.services
+    services, host = bot.services, bot.host
     return Jobs(
         services.runtime.service,
         retention=timedelta(days=bot.settings.lead_retention_days),
-        redeliver=services.redeliver,
+        redeliver=host.redeliver,
         clock=clock,
         staff=StaffJobs(
             chat_ids=(STAFF_CHAT_ID,),
             posts=StaffDesk(services.runtime.dialogue.writer),
             post=_poster(bot),
-            wake=services.notifier.wake,
+            wake=host.notifier.wake,
             remind_after=timedelta(minutes=bot.settings.urgent_reminder_minutes),
             open_after_hours=bot.settings.open_leads_digest_hours,
         ),

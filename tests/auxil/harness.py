@@ -8,11 +8,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from bot.host import HEADER_TIMEOUT
 from bot.knowledge import Knowledge
 from bot.runtime import prepare
 from bot.settings import Settings
 from bot.telegram_channel import build_application, start_application, stop_application
-from bot.telegram_channel.webhook import HEADER_TIMEOUT, WebhookServer
+from bot.telegram_channel.webhook import WebhookServer
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.telegram_users import (
     TelegramUser,
@@ -77,6 +78,10 @@ class BotHarness:
     @property
     def services(self) -> Any:
         return self.application.bot_data["services"]
+
+    @property
+    def host(self) -> Any:
+        return self.application.bot_data["host"]
 
     async def _exchange(
         self, user: TelegramUser, update: dict[str, Any], *, expect: int = 1
