@@ -401,11 +401,3 @@ class Knowledge:
         # The article's date, not the date the firm last reviewed the answer: that one is for
         # the firm (`faq check` warns when it is old).
         return self.text(language, "source_line", cited_as=source.cited_as[language])
-
-    def long_date(self, day: date, language: Language) -> str:
-        """Return `day` written out in `language` ("November 24, 2026", "24 de noviembre...")."""
-        months = self.texts[language]["month_names"].split(",")
-        month = months[day.month - 1].strip()
-        if language == "es":
-            return f"{day.day} de {month} de {day.year}"
-        return f"{month} {day.day}, {day.year}"

@@ -456,7 +456,7 @@ def _check_answer(
             where.path,
             line,
             f"[{entry.id}] needs 'details' in '{language}': what the article says on this "
-            "question at more length (the \"Read more\" button shows it, and the matcher reads "
+            'question at more length (the "Read more" button shows it, and the matcher reads '
             "it for what the entry states)",
         )
     elif source.cited_as[language].casefold() not in localized.details.casefold():
@@ -487,7 +487,9 @@ def _check_source(
     text = _collapse_spaces(source_texts[entry.source])
     for index, quote in enumerate(entry.quotes):
         if _collapse_spaces(quote) not in text:
-            at = where.line("quote") if isinstance(entry.quote, str) else where.line("quote", index)
+            at = (
+                where.line("quote") if isinstance(entry.quote, str) else where.line("quote", index)
+            )
             found.add(
                 where.path,
                 at,

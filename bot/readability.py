@@ -16,7 +16,7 @@ from bot.knowledge import Language
 
 # A word has at least one letter; phone numbers, emails and web addresses are not words.
 _TOKEN = re.compile(r"\S+")
-_LETTERS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_LETTERS = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 _CONTACT = re.compile(r"@|https?://|www\.|\d{3}")
 # A sentence ends with a full stop, a question or exclamation mark followed by a space, or a
 # line break; a colon or a semicolon does not end one.
@@ -60,7 +60,7 @@ def sentence_count(text: str) -> int:
 
 def english_syllables(word: str) -> int:
     """Return the number of syllables of an English word, by rule."""
-    word = re.sub(r"['’](?:s|t|re|ll|ve|d)$", "", word.casefold())
+    word = re.sub(r"['\u2019](?:s|t|re|ll|ve|d)$", "", word.casefold())
     word = re.sub(r"[^a-z]", "", word)
     if len(word) <= _SHORT_WORD:
         return 1

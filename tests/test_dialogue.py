@@ -819,7 +819,7 @@ def test_read_more_shows_what_the_article_says_at_more_length(
     assert details is not None
     assert reply.text.startswith(" ".join(details.split()))
     assert reply.text.endswith(
-        'Source: the firm\'s article of November 2024, "Los Angeles approves a new law '
+        "Source: the firm's article of November 2024, \"Los Angeles approves a new law "
         'strengthening its sanctuary city status".'
     )
     assert [button.data for button in reply.buttons][-1] == BOOK

@@ -111,7 +111,8 @@ def test_a_button_label_too_long_for_a_phone_is_reported_with_its_line(faq_copy:
     text = entry.read_text(encoding="utf-8")
     entry.write_text(
         text.replace(
-            'short: "Where is this from?"', 'short: "Where does all of this information come from?"'
+            'short: "Where is this from?"',
+            'short: "Where does all of this information come from?"',
         ),
         encoding="utf-8",
     )

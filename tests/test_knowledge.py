@@ -9,10 +9,9 @@ import pytest
 
 from bot.knowledge import (
     LANGUAGES,
+    MAX_ANSWER_READ,
     MIN_PHRASINGS,
     OWN_SOURCES,
-    MAX_ANSWER_READ,
-    MAX_BUTTON_LABEL,
     TELEGRAM_MESSAGE_LIMIT,
     TEXT_PLACEHOLDERS,
     Knowledge,
@@ -174,7 +173,14 @@ def test_answers_that_touch_safety_state_the_article_limits(knowledge: Knowledge
             assert knowledge.firm.phone in first
             assert knowledge.firm.phone in later
     limits = knowledge.text("en", "answer_limits")
-    for fact in ("City of Los Angeles", "ICE", "County Sheriff", "state", "courts", "takes effect"):
+    for fact in (
+        "City of Los Angeles",
+        "ICE",
+        "County Sheriff",
+        "state",
+        "courts",
+        "takes effect",
+    ):
         assert fact in limits
 
 
@@ -211,9 +217,9 @@ def test_an_answer_without_its_attribution_is_reported(faq_copy: Path) -> None:
         path, "This information comes from the firm's article of November 2024", "It comes from us"
     )
     problems = _problems(faq_copy)
-    assert any("[news-source] the details must name their source and date" in p for p in problems), (
-        problems
-    )
+    assert any(
+        "[news-source] the details must name their source and date" in p for p in problems
+    ), problems
 
 
 def _problems(faq: Path) -> list[str]:
