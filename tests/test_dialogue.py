@@ -393,7 +393,7 @@ def test_a_fact_the_article_does_not_give_is_not_answered(
         dialogue, NEW_CHAT, TextMessage("when does the LA sanctuary ordinance take effect?")
     )
     (reply,) = turn.replies
-    assert not reply.text.startswith("According to")
+    assert not any(reply.text.startswith(knowledge.answer(e, "en")) for e in knowledge.entries)
     assert knowledge.firm.phone in reply.text
 
 
