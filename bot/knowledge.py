@@ -336,16 +336,18 @@ class Knowledge:
 
     def answer_as_read(self, entry_id: str, language: Language, *, limits: bool) -> str:
         """Return the whole text a person reads for `entry_id`: the answer first, one line of
-        what the source does not say, the article's limits when `limits` (once per
+        what the source does not say (or instead the article's limits, when `limits`: once per
         conversation, for an entry that touches them), the firm's phone unless the answer
         gives it, and one line naming the source and its date."""
         entry = self.entries[entry_id]
         localized = entry.text(language)
         first = [self.answer(entry_id, language)]
-        if localized.unsaid:
+        with_limits = limits and entry.limits
+        # The article's limits, when said, are the line of what it does not say.
+        if localized.unsaid and not with_limits:
             first.append(self._fill(localized.unsaid, language))
         parts = [" ".join(first)]
-        if limits and entry.limits:
+        if with_limits:
             parts.append(self.text(language, "answer_limits"))
         closing = self.source_label(entry_id, language)
         if self.firm.phone not in parts[0]:
