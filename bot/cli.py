@@ -23,7 +23,7 @@ from bot.console import format_reply, run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
 from bot.desk import Desk
 from bot.dialogue import Dialogue, SessionState, TextMessage, Turn
-from bot.evaluation import eval_files, evaluate, load_eval_set
+from bot.evaluation import eval_files, evaluate, load_eval_set, reading_report
 from bot.faqcheck import check_faq
 from bot.host.web import serve_web
 from bot.knowledge import Knowledge, Language
@@ -185,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluation = evaluate(matcher, questions)
     print("evaluation sets: " + ", ".join(str(path) for path in paths))
     print("\n".join(evaluation.lines(show_misses=arguments.misses)))
+    print("\n".join(reading_report(knowledge).lines()))
     return EXIT_OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,9 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.knowledge import BOOK, LANGUAGES, Language, bare_reply
+from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language, bare_reply
 from bot.loader import ProblemCollector
 from bot.matching import Matcher, MatchResult
+from bot.readability import readability
 
 OUT_OF_SCOPE = "out-of-scope"
 
@@ -222,4 +224,85 @@ def evaluate(matcher: Matcher, questions: Sequence[EvalQuestion]) -> EvalReport:
             answer = knowledge.answer(result.entry_id, result.language)
             if bare_reply(answer) is not None:
                 report.bare_yes_no.append(question.q)
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerReading:
+    """How one entry's answer reads in one language, as the person reads it."""
+
+    entry_id: str
+    language: Language
+    # The first answer of a conversation (with the article's limits, for an entry that
+    # touches them): what `ask` shows; and the same answer later in the conversation.
+    first_chars: int
+    later_chars: int
+    score: float  # Flesch-Kincaid grade (en) or Fernández-Huerta ease (es), of the first
+
+
+@dataclass
+class ReadingReport:
+    """Length and reading level of every entry's answer as read, in both languages."""
+
+    answers: list[AnswerReading] = field(default_factory=list)
+
+    def of(self, language: Language) -> list[AnswerReading]:
+        """The answers in `language`."""
+        return [answer for answer in self.answers if answer.language == language]
+
+    def median_chars(self, language: Language) -> float:
+        """The median length in characters of the first answers in `language`."""
+        return statistics.median(answer.first_chars for answer in self.of(language))
+
+    def max_chars(self, language: Language) -> int:
+        """The longest first answer in `language`, in characters."""
+        return max(answer.first_chars for answer in self.of(language))
+
+    def median_score(self, language: Language) -> float:
+        """The median reading score of the answers in `language`."""
+        return statistics.median(answer.score for answer in self.of(language))
+
+    def lines(self) -> list[str]:
+        """Return the report as printable lines, one per entry, then a summary."""
+        lines = [
+            "answers as read: characters in a new chat's first answer (later in the chat), "
+            "and reading level: en Flesch-Kincaid grade (goal <= 8), es Fernández-Huerta "
+            "(goal >= 70)"
+        ]
+        by_entry: dict[str, dict[Language, AnswerReading]] = {}
+        for answer in self.answers:
+            by_entry.setdefault(answer.entry_id, {})[answer.language] = answer
+        lines.append(f"{'entry':<30} {'en chars':>12} {'grade':>6} {'es chars':>12} {'ease':>6}")
+        for entry_id, languages in by_entry.items():
+            cells = []
+            for language in LANGUAGES:
+                answer = languages[language]
+                chars = f"{answer.first_chars} ({answer.later_chars})"
+                cells.append(f"{chars:>12} {answer.score:>6.1f}")
+            lines.append(f"{entry_id:<30} {' '.join(cells)}")
+        for language in LANGUAGES:
+            lines.append(
+                f"{language}: median {self.median_chars(language):.0f} characters, longest "
+                f"{self.max_chars(language)}; median reading score "
+                f"{self.median_score(language):.1f}"
+            )
+        return lines
+
+
+def reading_report(knowledge: Knowledge) -> ReadingReport:
+    """Measure every entry's answer as the person reads it, in both languages."""
+    report = ReadingReport()
+    for entry_id in knowledge.entries:
+        for language in LANGUAGES:
+            first = knowledge.answer_as_read(entry_id, language, limits=True)
+            later = knowledge.answer_as_read(entry_id, language, limits=False)
+            report.answers.append(
+                AnswerReading(
+                    entry_id,
+                    language,
+                    len(first),
+                    len(later),
+                    readability(first, language).score,
+                )
+            )
     return report

@@ -9,8 +9,16 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.dialogue.form import FORM
 from bot.evaluation import OUT_OF_SCOPE, collect_eval_set, eval_files
-from bot.knowledge import BOOK, LANGUAGES, Knowledge, Language
+from bot.knowledge import (
+    BOOK,
+    LANGUAGES,
+    MAX_ANSWER_READ,
+    MAX_BUTTON_LABEL,
+    Knowledge,
+    Language,
+)
 from bot.loader import Problem, ProblemCollector, collect_knowledge
 from bot.matching import QUESTION_WORDS, Matcher
 from bot.text import fold
@@ -53,6 +61,8 @@ def check_faq(faq_dir: Path, *, today: date, max_age_days: int) -> CheckReport:
     problems += _stale_reviews(knowledge, today, max_age_days)
     problems += _empty_topics(knowledge)
     problems += _unconfirmed(knowledge)
+    problems += _long_answers(knowledge)
+    problems += _long_labels(knowledge, faq_dir)
     eval_count = 0
     phrasing_owner = {
         fold(text): entry.id
@@ -196,6 +206,79 @@ def _unconfirmed(knowledge: Knowledge) -> list[Problem]:
         for confirmed, message in waiting
         if not confirmed
     ]
+
+
+def _long_answers(knowledge: Knowledge) -> list[Problem]:
+    """An error for each answer that, as the person reads it in a new chat (the article's
+    limits, the phone and the source line included), is longer than a phone screen or two."""
+    problems: list[Problem] = []
+    for entry in knowledge.entries.values():
+        located = knowledge.entry_paths[entry.id]
+        for language in LANGUAGES:
+            length = len(knowledge.answer_as_read(entry.id, language, limits=True))
+            if length > MAX_ANSWER_READ:
+                problems.append(
+                    Problem(
+                        located.path,
+                        located.line(language, "answer"),
+                        f"[{entry.id}] the answer as read in '{language}' is {length} "
+                        f"characters (the article's limits, the phone and the source line "
+                        f"included); at most {MAX_ANSWER_READ}: shorten the answer, or move "
+                        "some of it to 'details'",
+                    )
+                )
+    return problems
+
+
+def _long_labels(knowledge: Knowledge, faq_dir: Path) -> list[Problem]:
+    """An error for each button label longer than a phone shows on one line: the texts of
+    buttons, the topics, and the entries' questions as "did you mean" and related buttons."""
+    problems: list[Problem] = []
+
+    def too_long(path: str, line: int, what: str, label: str) -> None:
+        if len(label) > MAX_BUTTON_LABEL:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"{what} is {len(label)} characters; a button shows at most "
+                    f"{MAX_BUTTON_LABEL}: {label!r}",
+                )
+            )
+
+    form_labels = {choice.label for step in FORM.values() for choice in step.choices}
+    for language in LANGUAGES:
+        path = faq_dir.resolve() / "texts" / f"{language}.yaml"
+        shown = f"{path.parent.parent.name}/texts/{language}.yaml"
+        lines = _key_lines(path)
+        for key, text in knowledge.texts[language].items():
+            if key.startswith(("button_", "staff_button_")) or key in form_labels:
+                too_long(shown, lines.get(key, 1), f"button label '{key}'", text)
+        for topic in knowledge.topics.values():
+            too_long("topics.yaml", 1, f"topic '{topic.id}' ({language})", topic.label(language))
+    for entry in knowledge.entries.values():
+        located = knowledge.entry_paths[entry.id]
+        for language in LANGUAGES:
+            localized = entry.text(language)
+            field = "short" if localized.short else "question"
+            too_long(
+                located.path,
+                located.line(language, field),
+                f"[{entry.id}] the button label ('{language}.{field}'; set a shorter "
+                "'short' to show instead)",
+                localized.label,
+            )
+    return problems
+
+
+def _key_lines(path: Path) -> dict[str, int]:
+    """The line each top-level key of a texts file is on."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        key, colon, _ = line.partition(":")
+        if colon and key and not key.startswith((" ", "#")):
+            lines.setdefault(key, number)
+    return lines
 
 
 def _empty_topics(knowledge: Knowledge) -> list[Problem]:

@@ -23,6 +23,11 @@ LANGUAGES: tuple[Language, ...] = ("en", "es")
 
 # Telegram refuses messages longer than this many characters.
 TELEGRAM_MESSAGE_LIMIT = 4096
+# An answer as the person reads it (answer, what the article does not say, the phone, the
+# source line, and the article's limits the first time): a phone screen or two at most.
+MAX_ANSWER_READ = 700
+# A button label a phone shows on one line.
+MAX_BUTTON_LABEL = 32
 # Entries that rest on no article: about this assistant, or the firm's own contact details.
 ASSISTANT_SOURCE = "assistant"
 FIRM_SOURCE = "firm"
@@ -38,7 +43,8 @@ BOOK: Literal["book"] = "book"
 TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     key: frozenset(names.split())
     for key, names in {
-        "source_line": "source cited_as date",
+        "source_line": "cited_as",
+        "details_source": "source cited_as",
         "topic_header": "topic",
         "consent_request": "retention_days",
         "urgent_consent_request": "retention_days",
@@ -113,11 +119,26 @@ _ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class EntryText(_Strict):
-    """What an entry says in one language."""
+    """What an entry says in one language.
+
+    `answer` is what the person reads first: one or two sentences, the answer first.
+    `unsaid` is one line of what the source does not say on this question. `details` is what
+    the source says on it at more length, behind a "Read more" button; the matcher reads it
+    with the answer, so that what an entry states does not shrink with the answer shown.
+    `short` is the entry's question as a button label ("did you mean", related questions).
+    """
 
     question: str = Field(min_length=3)
+    short: str | None = Field(default=None, min_length=3)
     phrasings: list[str] = Field(min_length=MIN_PHRASINGS)
     answer: str = Field(min_length=20)
+    unsaid: str | None = Field(default=None, min_length=10)
+    details: str | None = Field(default=None, min_length=20)
+
+    @property
+    def label(self) -> str:
+        """The entry's question as a button shows it."""
+        return self.short or self.question
 
     @field_validator("phrasings")
     @classmethod
@@ -134,11 +155,13 @@ class Entry(_Strict):
     id: str = Field(pattern=_ID_PATTERN, max_length=40)
     topic: str = Field(pattern=_ID_PATTERN, max_length=40)
     source: str
-    quote: str | None = None
+    # The passage (or passages) of the source that the entry rests on, word for word.
+    quote: str | list[str] | None = None
     reviewed: date
     intent: Literal["book"] | None = None
-    # The answer touches on someone's safety, so the bot adds the article's limits to it: what
-    # the City of Los Angeles will not do is not what federal agents or other agencies do.
+    # The answer touches on someone's safety, so the first such answer of a conversation adds
+    # the article's limits: what the City of Los Angeles will not do is not what federal
+    # agents or other agencies do.
     limits: bool = False
     related: list[str] = Field(default_factory=list, max_length=3)
     en: EntryText
@@ -147,6 +170,13 @@ class Entry(_Strict):
     def text(self, language: Language) -> EntryText:
         """Return this entry's text in `language`."""
         return self.en if language == "en" else self.es
+
+    @property
+    def quotes(self) -> list[str]:
+        """The passages of the source the entry quotes."""
+        if self.quote is None:
+            return []
+        return [self.quote] if isinstance(self.quote, str) else list(self.quote)
 
 
 class Source(_Strict):
@@ -316,12 +346,47 @@ class Knowledge:
     entry_paths: dict[str, Located] = field(default_factory=dict)
 
     def answer(self, entry_id: str, language: Language) -> str:
-        """Return what `entry_id` answers in `language`: its answer, then its limits if any."""
+        """Return the short answer of `entry_id` in `language`, placeholders filled in."""
+        return self._fill(self.entries[entry_id].text(language).answer, language)
+
+    def answer_as_read(self, entry_id: str, language: Language, *, limits: bool) -> str:
+        """Return the whole text a person reads for `entry_id`: the answer first, one line of
+        what the source does not say (or instead the article's limits, when `limits`: once per
+        conversation, for an entry that touches them), the firm's phone unless the answer
+        gives it, and one line naming the source and its date."""
         entry = self.entries[entry_id]
-        answer = self._fill(entry.text(language).answer, language)
-        if not entry.limits:
-            return answer
-        return f"{answer} {self.text(language, 'answer_limits')}"
+        localized = entry.text(language)
+        first = [self.answer(entry_id, language)]
+        with_limits = limits and entry.limits
+        # The article's limits, when said, are the line of what it does not say.
+        if localized.unsaid and not with_limits:
+            first.append(self._fill(localized.unsaid, language))
+        parts = [" ".join(first)]
+        if with_limits:
+            parts.append(self.text(language, "answer_limits"))
+        closing = self.source_label(entry_id, language)
+        if self.firm.phone not in parts[0]:
+            closing = f"{self.text(language, 'answer_call')}\n{closing}"
+        parts.append(closing)
+        return "\n\n".join(parts)
+
+    def details_as_read(self, entry_id: str, language: Language) -> str | None:
+        """Return what the "Read more" button shows for `entry_id`, with its source named."""
+        entry = self.entries[entry_id]
+        details = entry.text(language).details
+        if details is None:
+            return None
+        text = self._fill(details, language)
+        if entry.source in self.sources:
+            source = self.sources[entry.source]
+            named = self.text(
+                language,
+                "details_source",
+                source=source.title[language],
+                cited_as=source.cited_as[language],
+            )
+            text = f"{text}\n\n{named}"
+        return text
 
     def for_channel(self, channel: str) -> Knowledge:
         """The same knowledge, worded for `channel`: each text `<channel>_<key>` of the texts
@@ -367,18 +432,6 @@ class Knowledge:
         if entry.source == FIRM_SOURCE:
             return self.text(language, "source_firm")
         source = self.sources[entry.source]
-        return self.text(
-            language,
-            "source_line",
-            source=source.title[language],
-            cited_as=source.cited_as[language],
-            date=self.long_date(entry.reviewed, language),
-        )
-
-    def long_date(self, day: date, language: Language) -> str:
-        """Return `day` written out in `language` ("November 24, 2026", "24 de noviembre...")."""
-        months = self.texts[language]["month_names"].split(",")
-        month = months[day.month - 1].strip()
-        if language == "es":
-            return f"{day.day} de {month} de {day.year}"
-        return f"{month} {day.day}, {day.year}"
+        # The article's date, not the date the firm last reviewed the answer: that one is for
+        # the firm (`faq check` warns when it is old).
+        return self.text(language, "source_line", cited_as=source.cited_as[language])

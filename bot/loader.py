@@ -459,10 +459,11 @@ def _check_answer(
     language: Language,
     source: Source | None,
 ) -> None:
-    """Report an answer that opens with a bare yes or no, or does not say whose and how old."""
-    answer = entry.text(language).answer
+    """Report an answer that opens with a bare yes or no, or details that do not say whose
+    and how old (the line under the answer names the source and its date by itself)."""
+    localized = entry.text(language)
     line = where.line(language, "answer")
-    opening = bare_reply(answer)
+    opening = bare_reply(localized.answer)
     if opening is not None:
         found.add(
             where.path,
@@ -470,11 +471,21 @@ def _check_answer(
             f"[{entry.id}] the answer opens with a bare '{opening}'; say what the "
             "article says instead (a yes or no reads as a promise about the reader's own case)",
         )
-    if source is not None and source.cited_as[language].casefold() not in answer.casefold():
+    if source is None:
+        return
+    if localized.details is None:
         found.add(
             where.path,
             line,
-            f"[{entry.id}] the answer must name its source and date as "
+            f"[{entry.id}] needs 'details' in '{language}': what the article says on this "
+            'question at more length (the "Read more" button shows it, and the matcher reads '
+            "it for what the entry states)",
+        )
+    elif source.cited_as[language].casefold() not in localized.details.casefold():
+        found.add(
+            where.path,
+            where.line(language, "details"),
+            f"[{entry.id}] the details must name their source and date as "
             f'"{source.cited_as[language]}" (sources/{source.id}.yaml, cited_as)',
         )
 
@@ -492,12 +503,17 @@ def _check_source(
     if entry.source not in sources:
         found.add(where.path, where.line("source"), f"{label} unknown source '{entry.source}'")
         return
-    if not entry.quote:
+    if not entry.quotes or not all(entry.quotes):
         found.add(where.path, where.line("source"), f"{label} needs a 'quote' from its source")
         return
-    if _collapse_spaces(entry.quote) not in _collapse_spaces(source_texts[entry.source]):
-        found.add(
-            where.path,
-            where.line("quote"),
-            f"{label} the quote is not found word for word in source '{entry.source}'",
-        )
+    text = _collapse_spaces(source_texts[entry.source])
+    for index, quote in enumerate(entry.quotes):
+        if _collapse_spaces(quote) not in text:
+            at = (
+                where.line("quote") if isinstance(entry.quote, str) else where.line("quote", index)
+            )
+            found.add(
+                where.path,
+                at,
+                f"{label} the quote is not found word for word in source '{entry.source}'",
+            )

@@ -242,12 +242,19 @@ class Matcher:
             ]
             prepared.append(contents)
             self._entry_vocabulary.append({word for content in contents for word in content})
-        # What each entry states: the words of its questions and of its answers. A question
-        # is answered by an entry only if every meaningful word it asks about is among them.
+        # What each entry states: the words of its questions, of its short answers and of its
+        # details (what the source says on it at more length), so that shortening the answer
+        # shown takes nothing from what the entry states. Never its `unsaid` line, which names
+        # what it does not state. A question is answered by an entry only if every meaningful
+        # word it asks about is among them.
         self._stated = [
             vocabulary
-            | self._words_of(entry.en.answer, "en")
-            | self._words_of(entry.es.answer, "es")
+            | {
+                word
+                for language in LANGUAGES
+                for text in (entry.text(language).answer, entry.text(language).details or "")
+                for word in self._words_of(text, language)
+            }
             for vocabulary, entry in zip(
                 self._entry_vocabulary, knowledge.entries.values(), strict=True
             )

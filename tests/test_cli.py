@@ -16,7 +16,7 @@ import pytest
 from bot.cli import ask_json
 from bot.dialogue import QUESTION_PREFIX, Dialogue, SessionState, TextMessage
 from bot.evaluation import load_eval_set
-from bot.knowledge import Knowledge
+from bot.knowledge import MAX_ANSWER_READ, Knowledge
 from bot.matching import Matcher
 from bot.migrations import downgrade, upgrade
 from bot.sessions import create_engine
@@ -61,7 +61,7 @@ def test_ask_json_batch_answers_each_line_in_order() -> None:
     )
     assert "2017" in sb54["answer"]
     assert chicago["outcome"] == "fallback"
-    assert chicago["answer"].startswith("I'm sorry, I don't have an answer to that.")
+    assert chicago["answer"].startswith("Sorry, I don't have an answer to that.")
     assert empty["outcome"] == "fallback"
     assert (booking["language"], booking["intent"]) == ("es", "book")
     assert booking["answer"].startswith("Para que alguien de la oficina de abogados")
@@ -72,9 +72,10 @@ def test_ask_json_batch_answers_each_line_in_order() -> None:
 def test_ask_one_question_in_text() -> None:
     done = _run("ask", "¿La policía de LA ayuda a ICE?")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Según el artículo de la firma de noviembre de 2024")
-    assert "Fuente: el artículo de la firma de noviembre de 2024" in done.stdout
+    assert done.stdout.startswith("El artículo dice que la nueva ley prohíbe")
+    assert "Fuente: el artículo de noviembre de 2024 de la oficina de abogados" in done.stdout
     assert "no asesoría legal" in done.stdout
+    assert "revisada" not in done.stdout  # the review date is for the firm
 
 
 def test_ask_json_never_answers_a_personal_case_and_flags_a_crisis() -> None:
@@ -129,7 +130,8 @@ def test_ask_json_reports_what_the_dialogue_shows_first_for_every_evaluation_que
             entry_id = shape["entry_id"]
             assert isinstance(entry_id, str)
             assert answer.startswith(knowledge.answer(entry_id, language)), question.q
-            assert knowledge.firm.disclaimer[language] in answer, question.q
+            assert answer.endswith(knowledge.source_label(entry_id, language)), question.q
+            assert len(answer) <= MAX_ANSWER_READ, question.q
         elif shape["outcome"] == "suggest":
             shown = {button.data for button in turn.replies[0].buttons}
             suggested = shape["suggestions"]

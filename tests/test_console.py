@@ -25,8 +25,11 @@ async def test_console_conversation(service: ChatService, knowledge: Knowledge) 
     transcript = "\n".join(output)
     assert knowledge.text("en", "welcome") in transcript
     assert knowledge.answer("california-sb54", "en") in transcript
-    first_related = knowledge.entries["california-sb54"].related[0]
-    assert knowledge.answer(first_related, "en") in transcript
+    # "1" is the answer's first button: "Read more", which shows what the article says at
+    # more length.
+    details = knowledge.details_as_read("california-sb54", "en")
+    assert details is not None
+    assert details in transcript
     assert output[-1] == knowledge.texts["en"]["goodbye"]
 
 

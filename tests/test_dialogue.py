@@ -69,12 +69,12 @@ def test_answer_names_its_source_and_offers_related_and_booking(
     turn = say(dialogue, NEW_CHAT, TextMessage("can lapd help ICE?"))
     (reply,) = turn.replies
     assert reply.text.startswith(knowledge.answer("police-and-deportations", "en"))
-    assert knowledge.source_label("police-and-deportations", "en") in reply.text
-    # Every answer carries the short "general information, not legal advice" line.
-    assert reply.text.endswith(knowledge.firm.disclaimer["en"])
+    # Every answer ends with the source, its date and "general information, not legal advice".
+    assert reply.text.endswith(knowledge.source_label("police-and-deportations", "en"))
+    assert "General information, not legal advice." in reply.text
     data = [button.data for button in reply.buttons]
     related = knowledge.entries["police-and-deportations"].related
-    assert data == [f"q:{entry}" for entry in related] + [BOOK]
+    assert data == ["more:police-and-deportations"] + [f"q:{entry}" for entry in related] + [BOOK]
     assert turn.effects == (QuestionAsked("answer", "en"),)
 
 
@@ -393,7 +393,7 @@ def test_a_fact_the_article_does_not_give_is_not_answered(
         dialogue, NEW_CHAT, TextMessage("when does the LA sanctuary ordinance take effect?")
     )
     (reply,) = turn.replies
-    assert not reply.text.startswith("According to")
+    assert not any(reply.text.startswith(knowledge.answer(e, "en")) for e in knowledge.entries)
     assert knowledge.firm.phone in reply.text
 
 
@@ -795,3 +795,79 @@ def test_the_answered_question_comes_first_then_what_the_article_does_not_say(
     answer, note = turn.replies
     assert answer.text.startswith(knowledge.answer("la-law-approved", "en"))
     assert note.text == knowledge.text("en", "not_said_take_effect")
+
+
+# --- short answers: the article's limits once per conversation, "Read more" ------------------
+
+
+def test_the_article_limits_are_said_once_per_conversation(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    limits = knowledge.text("en", "answer_limits")
+    first = say(dialogue, NEW_CHAT, TextMessage("can lapd help ICE?"))
+    assert limits in first.replies[0].text
+    assert first.state.limits_said
+    # A second answer that touches them, in the same chat: not again.
+    second = say(dialogue, first.state, TextMessage("who does the sanctuary law protect"))
+    assert knowledge.entries["who-is-protected"].limits
+    assert second.replies[0].text.startswith(knowledge.answer("who-is-protected", "en"))
+    assert limits not in second.replies[0].text
+    # Nor from a button.
+    pressed = say(dialogue, second.state, ButtonPress("q:city-data-sharing"))
+    assert limits not in pressed.replies[0].text
+    # A new chat hears them again.
+    again = say(dialogue, NEW_CHAT, TextMessage("who does the sanctuary law protect"))
+    assert limits in again.replies[0].text
+
+
+def test_an_answer_that_does_not_touch_the_limits_leaves_them_for_later(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    limits = knowledge.text("es", "answer_limits")
+    sb54 = say(dialogue, NEW_CHAT, TextMessage("¿qué es la SB 54?"))
+    assert not knowledge.entries["california-sb54"].limits
+    assert limits not in sb54.replies[0].text
+    assert not sb54.state.limits_said
+    police = say(dialogue, sb54.state, TextMessage("¿la policía de LA ayuda a ICE?"))
+    assert limits in police.replies[0].text
+
+
+def test_read_more_shows_what_the_article_says_at_more_length(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    answer = say(dialogue, NEW_CHAT, TextMessage("can lapd help ICE?"))
+    more = answer.replies[0].buttons[0]
+    assert (more.label, more.data) == ("Read more", "more:police-and-deportations")
+    assert len(more.label) <= 32
+    shown = say(dialogue, answer.state, ButtonPress(more.data))
+    (reply,) = shown.replies
+    details = knowledge.entries["police-and-deportations"].en.details
+    assert details is not None
+    assert reply.text.startswith(" ".join(details.split()))
+    assert reply.text.endswith(
+        "Source: the firm's article of November 2024, \"Los Angeles approves a new law "
+        'strengthening its sanctuary city status".'
+    )
+    assert [button.data for button in reply.buttons][-1] == BOOK
+    # A forged "more:" for no entry is a stale button.
+    stale = say(dialogue, answer.state, ButtonPress("more:no-such-entry"))
+    assert stale.replies[0].text == knowledge.text("en", "stale_button")
+
+
+def test_a_state_stored_before_the_limits_were_remembered_still_loads() -> None:
+    stored = encode_state(SessionState(last_language="es"))
+    old = stored.replace(',"limits_said":false', "")
+    assert "limits_said" not in old
+    assert decode_state(old) == SessionState(last_language="es")
+
+
+def test_buttons_show_each_entry_s_short_question(
+    dialogue: Dialogue, knowledge: Knowledge
+) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage("can lapd help ICE?"))
+    labels = {button.data: button.label for button in turn.replies[0].buttons}
+    for related in knowledge.entries["police-and-deportations"].related:
+        assert labels[f"q:{related}"] == knowledge.entries[related].en.label
+    for entry in knowledge.entries.values():
+        for language in LANGUAGES:
+            assert len(entry.text(language).label) <= 32, (entry.id, language)

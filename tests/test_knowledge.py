@@ -9,6 +9,7 @@ import pytest
 
 from bot.knowledge import (
     LANGUAGES,
+    MAX_ANSWER_READ,
     MIN_PHRASINGS,
     OWN_SOURCES,
     TELEGRAM_MESSAGE_LIMIT,
@@ -25,8 +26,9 @@ def test_real_faq_has_every_entry_in_both_languages(knowledge: Knowledge) -> Non
         for language in LANGUAGES:
             text = entry.text(language)
             assert len(text.phrasings) >= MIN_PHRASINGS
-            assert 0 < len(text.answer) <= 700
-            assert len(knowledge.answer(entry.id, language)) <= 1200
+            assert 0 < len(text.answer) <= MAX_ANSWER_READ
+            read = knowledge.answer_as_read(entry.id, language, limits=True)
+            assert len(read) <= MAX_ANSWER_READ, (entry.id, language)
 
 
 def test_every_language_has_the_same_texts(knowledge: Knowledge) -> None:
@@ -134,8 +136,9 @@ def test_answers_carry_the_firm_details_from_firm_yaml(knowledge: Knowledge) -> 
 def test_every_article_entry_quotes_its_source(knowledge: Knowledge) -> None:
     for entry in knowledge.entries.values():
         if entry.source not in OWN_SOURCES:
-            assert entry.quote is not None
-            assert entry.quote in knowledge.source_texts[entry.source]
+            assert entry.quotes
+            for quote in entry.quotes:
+                assert quote in knowledge.source_texts[entry.source]
 
 
 def test_every_article_answer_names_the_article_and_its_date(knowledge: Knowledge) -> None:
@@ -144,8 +147,11 @@ def test_every_article_answer_names_the_article_and_its_date(knowledge: Knowledg
             continue
         for language in LANGUAGES:
             cited = knowledge.sources[entry.source].cited_as[language]
-            assert cited in entry.text(language).answer, (entry.id, language)
             assert "2024" in cited
+            for limits in (True, False):
+                read = knowledge.answer_as_read(entry.id, language, limits=limits)
+                assert cited in read.splitlines()[-1], (entry.id, language)
+            assert cited in (knowledge.details_as_read(entry.id, language) or ""), entry.id
 
 
 def test_answers_that_touch_safety_state_the_article_limits(knowledge: Knowledge) -> None:
@@ -158,29 +164,49 @@ def test_answers_that_touch_safety_state_the_article_limits(knowledge: Knowledge
         "mass-deportations",
     }
     for entry_id in safety:
+        assert knowledge.entries[entry_id].limits, entry_id
         for language in LANGUAGES:
-            answer = knowledge.answer(entry_id, language)
-            assert knowledge.text(language, "answer_limits") in answer, (entry_id, language)
-            assert knowledge.firm.phone in answer
+            limits = knowledge.text(language, "answer_limits")
+            first = knowledge.answer_as_read(entry_id, language, limits=True)
+            later = knowledge.answer_as_read(entry_id, language, limits=False)
+            assert limits in first, (entry_id, language)
+            assert limits not in later, (entry_id, language)
+            assert knowledge.firm.phone in first
+            assert knowledge.firm.phone in later
     limits = knowledge.text("en", "answer_limits")
-    for fact in ("federal immigration agents", "County Sheriff", "DMV", "courts", "takes effect"):
+    for fact in (
+        "City of Los Angeles",
+        "ICE",
+        "County Sheriff",
+        "state",
+        "courts",
+        "takes effect",
+    ):
         assert fact in limits
 
 
 def test_the_source_line_is_dated_and_in_the_reader_language(knowledge: Knowledge) -> None:
     english = knowledge.source_label("police-and-deportations", "en")
     spanish = knowledge.source_label("police-and-deportations", "es")
-    assert english.startswith("Source: the firm's article of November 2024")
-    assert "Answer reviewed on November 29, 2026" in english
-    assert spanish.startswith("Fuente: el artículo de la firma de noviembre de 2024")
-    assert '"Los Ángeles aprueba' in spanish
-    assert "Respuesta revisada el 29 de noviembre de 2026" in spanish
+    assert english.startswith("From the firm's article of November 2024.")
+    assert "things may have changed" in english.lower()
+    assert "not legal advice" in english
+    assert spanish.startswith("Fuente: el artículo de noviembre de 2024 de la oficina de abogados")
+    assert "no asesoría legal" in spanish
+    # The date the answer was last reviewed is the firm's (faq check), not the person's.
+    reviewed = str(knowledge.entries["police-and-deportations"].reviewed.year)
+    assert reviewed not in english
+    assert reviewed not in spanish
+    # The details name the article with its title.
+    details = knowledge.details_as_read("police-and-deportations", "es")
+    assert details is not None
+    assert '"Los Ángeles aprueba' in details
 
 
 def test_an_answer_opening_with_a_bare_yes_or_no_is_reported(faq_copy: Path) -> None:
     path = faq_copy / "entries" / "police-and-deportations.yaml"
-    _edit(path, "    According to the firm's article", "    No. According to the firm's article")
-    _edit(path, "    Según el artículo", "    Sí, según el artículo")
+    _edit(path, "  answer: >-\n    The article says", "  answer: >-\n    No. The article says")
+    _edit(path, "  answer: >-\n    El artículo dice", "  answer: >-\n    Sí, el artículo dice")
     problems = _problems(faq_copy)
     assert any("opens with a bare 'No'" in p for p in problems), problems
     assert any("opens with a bare 'Sí'" in p for p in problems), problems
@@ -192,9 +218,9 @@ def test_an_answer_without_its_attribution_is_reported(faq_copy: Path) -> None:
         path, "This information comes from the firm's article of November 2024", "It comes from us"
     )
     problems = _problems(faq_copy)
-    assert any("[news-source] the answer must name its source and date" in p for p in problems), (
-        problems
-    )
+    assert any(
+        "[news-source] the details must name their source and date" in p for p in problems
+    ), problems
 
 
 def _problems(faq: Path) -> list[str]:
@@ -241,7 +267,7 @@ def test_duplicate_id_and_unknown_related_are_reported(faq_copy: Path) -> None:
     problems = " ".join(_problems(faq_copy))
     assert "[contact-the-firm] duplicate id" in problems
     assert (
-        "faq/entries/la-law-approved.yaml:7: [la-law-approved] related entry 'no-such-entry'"
+        "faq/entries/la-law-approved.yaml:10: [la-law-approved] related entry 'no-such-entry'"
         in (problems)
     )
 
@@ -249,7 +275,7 @@ def test_duplicate_id_and_unknown_related_are_reported(faq_copy: Path) -> None:
 def test_answer_over_telegram_limit_is_reported(faq_copy: Path) -> None:
     path = faq_copy / "entries" / "news-source.yaml"
     long_answer = "x" * (TELEGRAM_MESSAGE_LIMIT + 1)
-    _edit(path, "  answer: >-\n    This information", f"  answer: >-\n    {long_answer} This")
+    _edit(path, "  answer: >-\n    This comes", f"  answer: >-\n    {long_answer} This")
     assert any("Telegram allows 4096" in problem for problem in _problems(faq_copy))
 
 

@@ -25,6 +25,11 @@ CASES: list[tuple[str, str | None]] = [
     ("can the LA police hand my cousin over to ICE?", "police-and-deportations"),
     ("what do the critics of the law say", "reactions-to-the-law"),
     ("QUE ES LA SB 54", "california-sb54"),
+    # The article's own heading, "Key Provisions of the New Law"; and what it says about ICE.
+    ("What are the key provisions?", "la-law-approved"),
+    ("¿Cuáles son los puntos clave de la ley?", "la-law-approved"),
+    ("What does the article say about ICE?", "city-data-sharing"),
+    ("¿Qué dice el artículo de ICE?", "city-data-sharing"),
     ("Does New York have a sanctuary law?", None),
     ("Is Chicago a sanctuary city?", None),
     ("How do I get a green card?", None),

@@ -34,7 +34,7 @@ async def proxy() -> AsyncIterator[DatabaseProxy]:
 async def _outage_then_answers(bot: BotHarness, proxy: DatabaseProxy) -> list[int]:
     """Cut the database, send two people's questions, restore it: what each was told."""
     (warm,) = await bot.say(BEN, "sb54?")  # connections are open before the cut
-    assert warm.text.startswith("According to the firm's article")
+    assert warm.text.startswith("The article says")
     await proxy.cut()
     update_ids = []
     for user in (BEN, ANA):
@@ -48,7 +48,7 @@ async def _outage_then_answers(bot: BotHarness, proxy: DatabaseProxy) -> list[in
     await asyncio.sleep(OUTAGE_SECONDS)
     told = {user.id: len(bot.api.messages_to(user.id)) for user in (BEN, ANA)}
     await proxy.restore()
-    for user, opening in ((BEN, "According to"), (ANA, "Según")):
+    for user, opening in ((BEN, "The article says"), (ANA, "El artículo dice")):
         (answer,) = await bot.api.wait_for_messages(user.id, 1, after=told[user.id], timeout=30)
         assert answer.text.startswith(opening), answer.text
     return update_ids

@@ -58,7 +58,7 @@ from tests.auxil.web import Clock, Visitor, WebHost, sqlite_file_url
 PROMISES: dict[str, tuple[str, str]] = {
     "requests": (
         "If you book a consultation and agree:",
-        "Si reserva una consulta y está de acuerdo:",
+        "Si hace una cita y está de acuerdo:",
     ),
     "drafts": (
         "An unfinished booking: its answers are deleted when it expires",
@@ -66,16 +66,16 @@ PROMISES: dict[str, tuple[str, str]] = {
     ),
     "kept-questions": (
         "Questions I could not answer, so the firm can improve its answers",
-        "Las preguntas que no supe responder, para que la firma mejore sus respuestas",
+        "Las preguntas que no supe responder, para que la oficina mejore sus respuestas",
     ),
     "conversation": (
         "This conversation (your language and where we are in it)",
         "Esta conversación (su idioma y en qué punto estamos)",
     ),
-    "staff-chat": ("Who sees it: the firm's staff.", "Quién lo ve: el personal de la firma."),
+    "staff-chat": ("Who sees it: the firm's staff.", "Quién lo ve: el personal de la oficina."),
     "encrypted": (
         "How it is kept: encrypted, in the firm's database.",
-        "Cómo se guarda: cifrado, en la base de datos de la firma.",
+        "Cómo se guarda: cifrado, en la base de datos de la oficina.",
     ),
     "mydata-and-forget": (
         "/mydata shows what is stored about you; /forget deletes it at once.",

@@ -363,7 +363,7 @@ async def test_without_javascript_the_firm_s_phone_is_there(
     try:
         page = await context.new_page()
         await page.goto(f"{web.url}/chat?lang=es")
-        phone = page.get_by_role("link", name=re.compile("Llame a la firma"))
+        phone = page.get_by_role("link", name=re.compile("Llame a la oficina"))
         await expect(phone).to_be_visible()
         await expect(phone).to_have_attribute("href", "tel:+17035345588")
         await expect(page.get_by_text(knowledge.texts["es"]["web_noscript"])).to_be_visible()

@@ -60,6 +60,8 @@ LANGUAGE = "lang"
 NONE_OF_THESE = "none"
 URGENT_BOOK = "urgent"
 QUESTION_PREFIX = "q:"
+# "Read more" under an answer: what the article says on it at more length.
+MORE_PREFIX = "more:"
 _TOPIC_PREFIX = "topic:"
 _TOPICS_PAGE_PREFIX = "topics:"
 _LANGUAGE_PREFIX = "lang:"
@@ -274,7 +276,7 @@ class Dialogue:
         if state.step is not None:
             # A question typed while the booking waits for a button is still answered.
             if result.outcome == "answer" and result.entry_id is not None and not result.intent:
-                reply = self._answer(result.entry_id, language)
+                state, reply = self._answer(state, result.entry_id, language)
             else:
                 key = "consent_reminder" if state.step == "consent" else "choose_option"
                 reply = Reply(self._text(language, key))
@@ -282,8 +284,8 @@ class Dialogue:
         if result.intent == "book":
             return self._start_booking(state, language, urgent=False).with_effect(asked)
         if result.outcome == "answer" and result.entry_id is not None:
-            replies = (self._answer(result.entry_id, language), *self._answer_note(result))
-            return Turn(state, replies, (asked,))
+            state, answer = self._answer(state, result.entry_id, language)
+            return Turn(state, (answer, *self._answer_note(result)), (asked,))
         if result.reason == "other-language":
             # Neither English nor Spanish: not kept, and not taken as a question in either.
             return Turn(state, (Reply(self._text(language, "other_language")),), (asked,))
@@ -322,25 +324,40 @@ class Dialogue:
             (self._button(language, "button_urgent_book", URGENT_BOOK),),
         )
 
-    def _answer(self, entry_id: str, language: Language) -> Reply:
+    def _answer(
+        self, state: SessionState, entry_id: str, language: Language
+    ) -> tuple[SessionState, Reply]:
+        """The answer as the person reads it, and the state that remembers whether the
+        article's limits have been said in this conversation (they are said once)."""
         knowledge = self._knowledge
-        text = "\n\n".join(
-            (
-                knowledge.answer(entry_id, language),
-                "\n".join(
-                    (
-                        knowledge.source_label(entry_id, language),
-                        knowledge.firm.disclaimer[language],
-                    )
-                ),
-            )
+        entry = knowledge.entries[entry_id]
+        limits = entry.limits and not state.limits_said
+        text = knowledge.answer_as_read(entry_id, language, limits=limits)
+        if limits:
+            state = replace(state, limits_said=True)
+        buttons = []
+        if entry.text(language).details is not None:
+            buttons.append(self._button(language, "button_read_more", MORE_PREFIX + entry_id))
+        buttons += [self._entry_button(related, language) for related in entry.related]
+        buttons.append(self._button(language, "button_book", BOOK))
+        return state, Reply(text, tuple(buttons))
+
+    def _details(self, entry_id: str, language: Language) -> Reply:
+        """What "Read more" shows: the article on this question at more length."""
+        knowledge = self._knowledge
+        text = knowledge.details_as_read(entry_id, language) or knowledge.answer(
+            entry_id, language
         )
         buttons = [
-            Button(knowledge.entries[related].text(language).question, QUESTION_PREFIX + related)
+            self._entry_button(related, language)
             for related in knowledge.entries[entry_id].related
         ]
         buttons.append(self._button(language, "button_book", BOOK))
         return Reply(text, tuple(buttons))
+
+    def _entry_button(self, entry_id: str, language: Language) -> Button:
+        label = self._knowledge.entries[entry_id].text(language).label
+        return Button(label, QUESTION_PREFIX + entry_id)
 
     def _answer_note(self, result: MatchResult) -> tuple[Reply, ...]:
         """Return what follows an answer to only part of a message, or to a personal framing."""
@@ -359,7 +376,7 @@ class Dialogue:
 
     def _suggestion_buttons(self, result: MatchResult) -> list[Button]:
         return [
-            Button(suggestion.question, QUESTION_PREFIX + suggestion.entry_id)
+            self._entry_button(suggestion.entry_id, result.language)
             for suggestion in result.suggestions
         ]
 
@@ -469,8 +486,14 @@ class Dialogue:
         if data.startswith(QUESTION_PREFIX):
             entry_id = data.removeprefix(QUESTION_PREFIX)
             if entry_id in self._knowledge.entries:
-                state = replace(state, pending_question=None)
-                return self._then_step(state, language, self._answer(entry_id, language))
+                state, answer = self._answer(
+                    replace(state, pending_question=None), entry_id, language
+                )
+                return self._then_step(state, language, answer)
+        elif data.startswith(MORE_PREFIX):
+            entry_id = data.removeprefix(MORE_PREFIX)
+            if entry_id in self._knowledge.entries:
+                return self._then_step(state, language, self._details(entry_id, language))
         elif data == NONE_OF_THESE and state.step is None:
             return self._fallback(state, state.pending_question or "", language)
         elif data == ASK:
@@ -518,7 +541,7 @@ class Dialogue:
     def _topic(self, topic_id: str, language: Language) -> Reply:
         topic = self._knowledge.topics[topic_id]
         buttons = tuple(
-            Button(entry.text(language).question, QUESTION_PREFIX + entry.id)
+            self._entry_button(entry.id, language)
             for entry in self._knowledge.entries.values()
             if entry.topic == topic_id
         )

@@ -68,6 +68,10 @@ class SessionState:
     last_press: str | None = None
     # The "share my phone number" keyboard is showing, so the next reply takes it away.
     contact_keyboard: bool = False
+    # The article's limits (what the City of Los Angeles is not) were said in this
+    # conversation: later answers do not repeat them. A state stored before this field
+    # existed reads as False, so its next answer says them once.
+    limits_said: bool = False
 
     def language(self, hint: Language | None = None) -> Language:
         """The language to answer in: chosen, else last used, else the hint, else English."""
