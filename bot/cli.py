@@ -18,8 +18,8 @@ import httpx
 from pydantic import ValidationError
 from sqlalchemy import text
 
+from bot.channels.console import format_reply, run_console, typed_lines
 from bot.channels.web import WebChannel
-from bot.console import format_reply, run_console, typed_lines
 from bot.crypto import DataKeyError, Vault
 from bot.desk import Desk
 from bot.dialogue import Dialogue, SessionState, TextMessage, Turn
@@ -260,7 +260,7 @@ async def _rotate_keys(settings: Settings) -> int:
 
 def _run(settings: Settings, startup: Startup) -> int:
     # only this command needs python-telegram-bot
-    from bot.telegram_channel import TelegramStartError, run_bot
+    from bot.channels.telegram import TelegramStartError, run_bot
 
     channels = [WebChannel(settings)] if settings.web_port is not None else []
     try:

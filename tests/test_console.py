@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.console import format_reply, parse_console_input, run_console
+from bot.channels.console import format_reply, parse_console_input, run_console
 from bot.dialogue import Button, ButtonPress, Command, Reply, TextMessage
 from bot.knowledge import Knowledge
 from bot.service import ChatService

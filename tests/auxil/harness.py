@@ -8,12 +8,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from bot.channels.telegram import build_application, start_application, stop_application
+from bot.channels.telegram.webhook import WebhookServer
 from bot.host import HEADER_TIMEOUT
 from bot.knowledge import Knowledge
 from bot.runtime import prepare
 from bot.settings import Settings
-from bot.telegram_channel import build_application, start_application, stop_application
-from bot.telegram_channel.webhook import WebhookServer
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.telegram_users import (
     TelegramUser,

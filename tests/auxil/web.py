@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 
+from bot.channels.telegram import build_application, start_application, stop_application
 from bot.channels.web import WebChannel, WebLimits
 from bot.host import Host
 from bot.host.web import build_web_host
 from bot.knowledge import Knowledge
 from bot.runtime import prepare
 from bot.settings import Settings
-from bot.telegram_channel import build_application, start_application, stop_application
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import DATA_KEY, BotHarness, free_port, make_settings
 

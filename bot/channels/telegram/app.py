@@ -2,7 +2,7 @@
 database, the staff notifier, the periodic jobs).
 
 Long polling is for one process; with `WEBHOOK_URL` set, `run` serves the webhook (and
-/healthz, /metrics) from `bot.telegram_channel.webhook`, and several processes may share one
+/healthz, /metrics) from `bot.channels.telegram.webhook`, and several processes may share one
 PostgreSQL database behind a load balancer.
 """
 
@@ -28,6 +28,8 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.telegram.limits import CHAT_BURST, MAX_CALLS_IN_FLIGHT, TelegramLimiter
+from bot.channels.telegram.mapping import outgoing_messages, staff_message, to_incoming
 from bot.chats import TELEGRAM, Channel
 from bot.dialogue import Reply
 from bot.host import Channel as HostChannel
@@ -42,8 +44,6 @@ from bot.service import Incoming, Response
 from bot.settings import Settings
 from bot.staff import StaffPost
 from bot.storage import database_unavailable
-from bot.telegram_channel.limits import CHAT_BURST, MAX_CALLS_IN_FLIGHT, TelegramLimiter
-from bot.telegram_channel.mapping import outgoing_messages, staff_message, to_incoming
 
 logger = logging.getLogger(__name__)
 
@@ -448,7 +448,7 @@ def run_bot(settings: Settings, startup: Startup, *, channels: Sequence[HostChan
         serve = (settings.web_listen, settings.web_port)
     application = build_application(settings, startup, channels=channels, serve=serve)
     if settings.webhook_url:
-        from bot.telegram_channel.webhook import serve_webhook
+        from bot.channels.telegram.webhook import serve_webhook
 
         try:
             asyncio.run(serve_webhook(application, settings))

@@ -6,7 +6,7 @@ import os
 # when an attribute such as `RetryAfter.retry_after` is used.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bot.telegram_channel.app import (
+from bot.channels.telegram.app import (
     TelegramStartError,
     build_application,
     run_bot,

@@ -29,9 +29,9 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels.telegram.app import ALLOWED_UPDATES, BotServices, host_of, services_of
 from bot.host import HEADER_TIMEOUT, BodyTooLargeError, HttpServer, read_capped_body
 from bot.settings import Settings
-from bot.telegram_channel.app import ALLOWED_UPDATES, BotServices, host_of, services_of
 
 logger = logging.getLogger(__name__)
 
