@@ -317,9 +317,7 @@ class Reader:
             book=any(self._asks_for_a_person(clause) for clause in clauses)
             or (
                 self._asking.found(everything)
-                and not any(
-                    clause.has("about_you") and not clause.has("want") for clause in clauses
-                )
+                and not any(_asks_what_you_are(clause) for clause in clauses)
             ),
             personal=any(self._is_personal(clause) for clause in clauses),
             enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
@@ -377,8 +375,7 @@ class Reader:
         return False
 
     def _asks_for_a_person(self, clause: _Clause) -> bool:
-        if clause.has("about_you") and not clause.has("want"):
-            # "Are you a real person?" asks what the assistant is.
+        if _asks_what_you_are(clause):
             return False
         if clause.has("book", "call_me"):
             return True
@@ -439,6 +436,11 @@ def _asks_for_a_definition(clause: _Clause) -> bool:
         not _NOT_A_DEFINITION.intersection(clause.tokens[hit.end :])
         for hit in clause.hits("meaning")
     )
+
+
+def _asks_what_you_are(clause: _Clause) -> bool:
+    """Whether the clause asks if the assistant is a person ("are you a real person?")."""
+    return clause.has("about_you") and not clause.has("want")
 
 
 def _hypothetical(clause: _Clause, *events: str) -> bool:
