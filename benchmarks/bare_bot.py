@@ -33,7 +33,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.loader import load_knowledge
+from bot.faq.loader import load_knowledge
 
 FAQ = load_knowledge(Path(__file__).resolve().parent.parent / "faq")
 TEXTS = FAQ.texts["en"]

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from bot.evaluation import Category, EvalQuestion, evaluate
-from bot.loader import load_knowledge
-from bot.matching import Matcher
+from bot.faq.loader import load_knowledge
+from bot.matching.evaluation import Category, EvalQuestion, evaluate
+from bot.matching.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = Path("/work/shared/eval-dev/questions.jsonl")

@@ -39,7 +39,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import percentile  # noqa: E402
+from bot.matching.evaluation import percentile  # noqa: E402
 from tests.auxil.fake_bot_api import Conditions, FakeBotApi, SentMessage  # noqa: E402
 from tests.auxil.telegram_users import (  # noqa: E402
     TelegramUser,
@@ -265,7 +265,7 @@ async def _two_instances_on_postgresql(
     url = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     from sqlalchemy import text
 
-    from bot.sessions import create_engine
+    from bot.storage.sessions import create_engine
 
     engine = create_engine(url)
     async with engine.begin() as connection:

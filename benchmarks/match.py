@@ -22,10 +22,10 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from bot.evaluation import eval_files, load_eval_set, percentile
-from bot.knowledge import Entry, EntryText, Knowledge
-from bot.loader import load_knowledge
-from bot.matching import Matcher
+from bot.faq.knowledge import Entry, EntryText, Knowledge
+from bot.faq.loader import load_knowledge
+from bot.matching.evaluation import eval_files, load_eval_set, percentile
+from bot.matching.matcher import Matcher
 from bot.privacy import scrub_contacts
 
 ROOT = Path(__file__).resolve().parent.parent

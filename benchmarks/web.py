@@ -91,9 +91,9 @@ def serve_faqbot(port: int, database_url: str) -> None:
     """faqbot's web host, as `python -m bot web` runs it, with limits above the load's (the
     visitors all come from 127.0.0.1)."""
     from bot.channels.web import WebChannel, WebLimits
-    from bot.host.web import build_web_host
+    from bot.channels.web.serve import build_web_host
+    from bot.host.runtime import prepare
     from bot.logs import configure_logging
-    from bot.runtime import prepare
     from bot.settings import Settings
 
     configure_logging(logging.WARNING)

@@ -20,22 +20,22 @@ from sqlalchemy import text
 
 from bot.channels.console import format_reply, run_console, typed_lines
 from bot.channels.web import WebChannel
-from bot.crypto import DataKeyError, Vault
-from bot.desk import Desk
+from bot.channels.web.serve import serve_web
 from bot.dialogue import Dialogue, SessionState, TextMessage, Turn
-from bot.evaluation import eval_files, evaluate, load_eval_set, reading_report
+from bot.faq.knowledge import Knowledge, Language
+from bot.faq.loader import FaqError, load_knowledge
 from bot.faqcheck import check_faq
-from bot.host.web import serve_web
-from bot.knowledge import Knowledge, Language
-from bot.loader import FaqError, load_knowledge
+from bot.host.runtime import Startup, open_runtime, open_store, prepare, resolve_data_key
 from bot.logs import configure_logging
-from bot.matching import Matcher
-from bot.migrations import schema_status, upgrade
+from bot.matching.evaluation import eval_files, evaluate, load_eval_set, reading_report
+from bot.matching.matcher import Matcher
 from bot.records import StoredLead
-from bot.runtime import Startup, open_runtime, open_store, prepare, resolve_data_key
-from bot.sessions import create_engine
 from bot.settings import Settings, load_settings
-from bot.storage import SchemaError, Store
+from bot.staff.desk import Desk
+from bot.storage.crypto import DataKeyError, Vault
+from bot.storage.migrations import schema_status, upgrade
+from bot.storage.sessions import create_engine
+from bot.storage.store import SchemaError, Store
 
 MISSING_CREDENTIALS_HELP = """TELEGRAM_BOT_TOKEN is not set.
 

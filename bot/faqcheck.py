@@ -10,8 +10,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot.dialogue.form import FORM
-from bot.evaluation import OUT_OF_SCOPE, collect_eval_set, eval_files
-from bot.knowledge import (
+from bot.faq.knowledge import (
     BOOK,
     LANGUAGES,
     MAX_ANSWER_READ,
@@ -19,9 +18,10 @@ from bot.knowledge import (
     Knowledge,
     Language,
 )
-from bot.loader import Problem, ProblemCollector, collect_knowledge
-from bot.matching import QUESTION_WORDS, Matcher
-from bot.text import fold
+from bot.faq.loader import Problem, ProblemCollector, collect_knowledge
+from bot.matching.evaluation import OUT_OF_SCOPE, collect_eval_set, eval_files
+from bot.matching.matcher import QUESTION_WORDS, Matcher
+from bot.matching.text import fold
 
 # Two phrasings of different entries this similar (0-100, after normalization) cannot be told
 # apart by the matcher.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, get_args
 
-from bot.knowledge import Language
+from bot.faq.knowledge import Language
 
 TimeWindow = Literal["morning", "afternoon", "evening", "any"]
 TIME_WINDOWS: tuple[TimeWindow, ...] = get_args(TimeWindow)

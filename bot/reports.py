@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.knowledge import Knowledge, Language
+from bot.faq.knowledge import Knowledge, Language
+from bot.matching.text import fold
 from bot.records import Lead, PersonData, Stats, StoredLead, TimeWindow
-from bot.text import fold
 
 UNANSWERED_SHOWN = 10
 QUESTION_PREVIEW = 200

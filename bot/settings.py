@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.knowledge import Language
+from bot.faq.knowledge import Language
 
 DEFAULT_DATA_DIR = Path("data")
 

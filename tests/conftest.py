@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import Vault
 from bot.dialogue import Dialogue
-from bot.knowledge import Knowledge
-from bot.loader import load_knowledge
-from bot.matching import Matcher
-from bot.migrations import upgrade
-from bot.service import ChatService
-from bot.sessions import create_engine
-from bot.storage import Store
+from bot.faq.knowledge import Knowledge
+from bot.faq.loader import load_knowledge
+from bot.host.turns import ChatService
+from bot.matching.matcher import Matcher
+from bot.storage.crypto import Vault
+from bot.storage.migrations import upgrade
+from bot.storage.sessions import create_engine
+from bot.storage.store import Store
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import BotHarness, make_settings, sqlite_url
 from tests.auxil.telegram_users import STAFF_CHAT_ID

@@ -15,11 +15,11 @@ import pytest
 
 from bot.cli import ask_json
 from bot.dialogue import QUESTION_PREFIX, Dialogue, SessionState, TextMessage
-from bot.evaluation import load_eval_set
-from bot.knowledge import MAX_ANSWER_READ, Knowledge
-from bot.matching import Matcher
-from bot.migrations import downgrade, upgrade
-from bot.sessions import create_engine
+from bot.faq.knowledge import MAX_ANSWER_READ, Knowledge
+from bot.matching.evaluation import load_eval_set
+from bot.matching.matcher import Matcher
+from bot.storage.migrations import downgrade, upgrade
+from bot.storage.sessions import create_engine
 from tests.conftest import ASK_JSON_KEYS, FAQ_DIR, PROJECT_ROOT
 
 

@@ -12,13 +12,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bot.crypto import Vault
-from bot.storage import Store
+from bot.storage.crypto import Vault
+from bot.storage.store import Store
+from tests.auxil.databases import LEAD, empty_postgresql
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import DATA_KEY, WEBHOOK_SECRET, free_port
 from tests.auxil.processes import start_bot
 from tests.conftest import FAQ_DIR, migrated
-from tests.test_storage import LEAD, empty_postgresql
 
 STAFF_CHAT = -100909
 # The card is on its way this long: long enough to kill the sender in the middle of it.

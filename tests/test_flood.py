@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.dialogue import ButtonPress, Command, Dialogue, TextMessage
 from bot.dialogue.messages import Event
-from bot.knowledge import Knowledge
-from bot.service import ChatService, FloodGate, Incoming, Response
-from bot.storage import Store
+from bot.faq.knowledge import Knowledge
+from bot.host.turns import ChatService, FloodGate, Incoming, Response
+from bot.storage.store import Store
 
 PERSON = 4242
 

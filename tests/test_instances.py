@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.auxil.databases import empty_postgresql
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.harness import DATA_KEY, WEBHOOK_SECRET, free_port
 from tests.auxil.telegram_users import (
@@ -35,7 +36,6 @@ from tests.auxil.telegram_users import (
     make_text_update,
 )
 from tests.conftest import FAQ_DIR, PROJECT_ROOT
-from tests.test_storage import empty_postgresql
 
 STAFF = -100321
 PHONE = "(213) 555-0147"

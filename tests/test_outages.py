@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.knowledge import Knowledge, Language
+from bot.faq.knowledge import Knowledge, Language
+from tests.auxil.databases import empty_postgresql
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import BotHarness, WebhookHarness, make_settings
 from tests.auxil.outage import DatabaseProxy
 from tests.auxil.telegram_users import ANA, BEN, make_text_update
 from tests.conftest import migrated
-from tests.test_storage import empty_postgresql
 
 OUTAGE_SECONDS = 1.5
 

@@ -195,7 +195,7 @@ def test_the_wheel_holds_every_module_and_migration(wheel: Path) -> None:
         path.relative_to(PROJECT_ROOT).as_posix() for path in (PROJECT_ROOT / "bot").rglob("*.py")
     }
     assert modules <= packed
-    assert any(name.startswith("bot/migrations/versions/0001") for name in packed)
+    assert any(name.startswith("bot/storage/migrations/versions/0001") for name in packed)
 
 
 def test_the_wheel_runs_from_the_images_layout(wheel: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ fragment of it in English and Spanish; each test below is marked with the promis
 `test_every_line_of_the_notice_is_a_promise_held_here_or_states_no_behaviour` reads the notice
 as a person gets it, so that a sentence added to it without a test, or a test left behind when
 its sentence goes, fails the suite. The same promises in the consent requests are checked there
-too. /forget reaching the staff chat is held end to end in `tests/test_staff.py`
+too. /forget reaching the staff chat is held end to end in `tests/staff/test_staff.py`
 (`test_forget_clears_the_person_from_every_staff_message`).
 """
 
@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from bot.crypto import Vault
 from bot.dialogue import (
     QUESTION_PREFIX,
     URGENT_BOOK,
@@ -29,9 +28,10 @@ from bot.dialogue import (
     Event,
     SessionState,
 )
-from bot.knowledge import LANGUAGES, Knowledge, Language
-from bot.loader import load_knowledge
-from bot.matching import Matcher
+from bot.faq.knowledge import LANGUAGES, Knowledge, Language
+from bot.faq.loader import load_knowledge
+from bot.matching.matcher import Matcher
+from bot.storage.crypto import Vault
 from tests.auxil.conversations import (
     EMAIL,
     PHONE_DIGITS,
@@ -230,7 +230,7 @@ async def test_the_web_chat_s_messages_go_when_deleted_or_after_30_idle_minutes(
     assert "Rosa" in kept[0]["text"]
     rows = db_rows(tmp_path, "select count(*), count(distinct session_id) from web_messages")
     assert rows == [(len(kept), 1)]
-    # "Nothing of the conversation is kept on your device": tests/test_web_page.py,
+    # "Nothing of the conversation is kept on your device": tests/channels/web/test_web_page.py,
     # test_only_the_chat_s_own_origin_is_requested_and_nothing_is_kept_on_the_device.
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from bot.dialogue import Button, ButtonPress, Command, Event, Reply, TextMessage
-from bot.knowledge import Knowledge, Language
-from bot.service import ChatService, Incoming
+from bot.faq.knowledge import Knowledge, Language
+from bot.host.turns import ChatService, Incoming
 
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
 # The console is one private chat; its id only has to differ from Telegram's, which are > 0.

@@ -3,7 +3,7 @@
 It routes every event (text, button, shared contact, command) to an answer, a suggestion, an
 honest "I don't know", the crisis reply, or a step of the booking form (`bot.dialogue.form`).
 It never touches the network or the database: the effects it returns (store a lead, keep an
-unanswered question, forget the person) are carried out by `bot.service`, which also loads the
+unanswered question, forget the person) are carried out by `bot.host.turns`, which also loads the
 records that /mydata and the staff commands show.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.contacts import ContactError, parse_phone
+from bot.dialogue.contacts import ContactError, parse_phone
 from bot.dialogue.form import (
     FORM,
     STEP_PREFIX,
@@ -42,8 +42,8 @@ from bot.dialogue.messages import (
     UnansweredQuestion,
 )
 from bot.dialogue.state import BookingDraft, SessionState, StepName
-from bot.knowledge import LANGUAGES, Knowledge, Language
-from bot.matching import Matcher, MatchResult
+from bot.faq.knowledge import LANGUAGES, Knowledge, Language
+from bot.matching.matcher import Matcher, MatchResult
 from bot.privacy import scrub_personal
 from bot.records import Lead, PersonData, Records, StaffView, new_reference
 from bot.reports import LeadWriter, leads_report, my_data_report, stats_report, unanswered_report

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bot.contacts import (
+from bot.dialogue.contacts import (
     ContactError,
     looks_like_email,
     parse_email,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.knowledge import Language
+from bot.faq.knowledge import Language
 from bot.records import Lead
 
 

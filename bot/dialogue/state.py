@@ -14,7 +14,7 @@ from typing import Literal, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot.knowledge import Language
+from bot.faq.knowledge import Language
 from bot.records import TimeWindow
 
 logger = logging.getLogger(__name__)

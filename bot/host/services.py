@@ -18,14 +18,14 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from bot.chats import Channel as ChannelName
+from bot.host.jobs import Jobs, StaffJobs
+from bot.host.runtime import Runtime, Startup, open_runtime
 from bot.host.server import HttpServer, build_host_app
-from bot.jobs import Jobs, StaffJobs
+from bot.host.turns import ChatService, Response, utc_now
 from bot.metrics import Metrics
-from bot.notifier import Notifier, Sender
-from bot.runtime import Runtime, Startup, open_runtime
-from bot.service import ChatService, Response, utc_now
 from bot.settings import Settings
-from bot.staff import StaffDesk, StaffPost
+from bot.staff.cards import StaffDesk, StaffPost
+from bot.staff.notifier import Notifier, Sender
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.crypto import DataKeyError, Vault
-from bot.jobs import Jobs, StaffJobs
-from bot.staff import StaffDesk
+from bot.host.jobs import Jobs, StaffJobs
+from bot.staff.cards import StaffDesk
+from bot.storage.crypto import DataKeyError, Vault
 from tests.auxil.fake_bot_api import SentMessage
 from tests.auxil.harness import BotHarness
 from tests.auxil.telegram_users import STAFF_CHAT_ID, TelegramUser

@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.channels.telegram import build_application, start_application, stop_application
 from bot.channels.telegram.webhook import WebhookServer
+from bot.faq.knowledge import Knowledge
 from bot.host import HEADER_TIMEOUT
-from bot.knowledge import Knowledge
-from bot.runtime import prepare
+from bot.host.runtime import prepare
 from bot.settings import Settings
 from tests.auxil.fake_bot_api import FakeBotApi, SentMessage
 from tests.auxil.telegram_users import (

@@ -15,10 +15,10 @@ import httpx
 
 from bot.channels.telegram import build_application, start_application, stop_application
 from bot.channels.web import WebChannel, WebLimits
+from bot.channels.web.serve import build_web_host
+from bot.faq.knowledge import Knowledge
 from bot.host import Host
-from bot.host.web import build_web_host
-from bot.knowledge import Knowledge
-from bot.runtime import prepare
+from bot.host.runtime import prepare
 from bot.settings import Settings
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.harness import DATA_KEY, BotHarness, free_port, make_settings

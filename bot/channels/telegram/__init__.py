@@ -6,13 +6,8 @@ import os
 # when an attribute such as `RetryAfter.retry_after` is used.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bot.channels.telegram.app import (
-    TelegramStartError,
-    build_application,
-    run_bot,
-    start_application,
-    stop_application,
-)
+from bot.channels.telegram.app import build_application, start_application, stop_application
+from bot.channels.telegram.serve import TelegramStartError, run_bot
 
 __all__ = [
     "TelegramStartError",

@@ -1,9 +1,9 @@
-"""The Telegram bot: one `Application`, one handler, and the services opened around it (the
-database, the staff notifier, the periodic jobs).
+"""The Telegram bot: one `Application`, one handler, and the host it runs in (the database, the
+staff notifier, the periodic jobs), opened and closed with it.
 
-Long polling is for one process; with `WEBHOOK_URL` set, `run` serves the webhook (and
-/healthz, /metrics) from `bot.channels.telegram.webhook`, and several processes may share one
-PostgreSQL database behind a load balancer.
+`bot.channels.telegram.serve` runs it: by long polling (one process), or with `WEBHOOK_URL`
+set on the webhook's server (`bot.channels.telegram.webhook`), where several processes may
+share one PostgreSQL database behind a load balancer.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from telegram import Bot, BotCommand, Update
 from telegram.error import (
     BadRequest,
     Forbidden,
-    InvalidToken,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -32,18 +30,18 @@ from bot.channels.telegram.limits import CHAT_BURST, MAX_CALLS_IN_FLIGHT, Telegr
 from bot.channels.telegram.mapping import outgoing_messages, staff_message, to_incoming
 from bot.chats import TELEGRAM, Channel
 from bot.dialogue import Reply
+from bot.faq.knowledge import LANGUAGES, Knowledge
 from bot.host import Channel as HostChannel
 from bot.host import Host
-from bot.knowledge import LANGUAGES, Knowledge
-from bot.language import parse_language
+from bot.host.runtime import Runtime, Startup
+from bot.host.turns import Incoming, Response
 from bot.logs import log_context, quiet_library_loggers
+from bot.matching.language import parse_language
 from bot.metrics import Metrics
-from bot.notifier import CannotChange, DeliveryRefused, RetryLater
-from bot.runtime import Runtime, Startup
-from bot.service import Incoming, Response
 from bot.settings import Settings
-from bot.staff import StaffPost
-from bot.storage import database_unavailable
+from bot.staff.cards import StaffPost
+from bot.staff.notifier import CannotChange, DeliveryRefused, RetryLater
+from bot.storage.store import database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -411,57 +409,3 @@ async def stop_application(application: Application) -> None:  # type: ignore[ty
     if application.post_shutdown is not None:
         await application.post_shutdown(application)
     await application.shutdown()
-
-
-def _use_uvloop() -> None:
-    """Run on uvloop where it is installed: the profile of a load run spends most of its time
-    in the event loop and in HTTP, which uvloop makes cheaper (about a fifth more updates a
-    second on the same machine, see the README)."""
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-class TelegramStartError(Exception):
-    """Telegram could not be reached, or refused the token, when the bot started."""
-
-
-def _start_error(error: TelegramError) -> TelegramStartError:
-    if isinstance(error, InvalidToken):
-        return TelegramStartError("Telegram refused TELEGRAM_BOT_TOKEN")
-    # The error's own text may hold the API's address, and with it the token.
-    return TelegramStartError(f"Telegram's Bot API did not answer ({type(error).__name__})")
-
-
-def run_bot(settings: Settings, startup: Startup, *, channels: Sequence[HostChannel] = ()) -> None:
-    """Run the bot until SIGINT or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set.
-
-    `channels` are served beside Telegram (the web chat): on the webhook's server, or with
-    long polling on the host's own server at WEB_LISTEN:WEB_PORT.
-    Raises TelegramStartError when Telegram cannot be reached or refuses the token at start.
-    """
-    _use_uvloop()
-    serve = None
-    if channels and not settings.webhook_url and settings.web_port is not None:
-        serve = (settings.web_listen, settings.web_port)
-    application = build_application(settings, startup, channels=channels, serve=serve)
-    if settings.webhook_url:
-        from bot.channels.telegram.webhook import serve_webhook
-
-        try:
-            asyncio.run(serve_webhook(application, settings))
-        except (NetworkError, InvalidToken) as error:
-            raise _start_error(error) from None
-        return
-    # Initialised here, on the loop run_polling then uses, rather than by run_polling: its
-    # retry loop logs a failed start with three chained tracebacks before raising.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(application.initialize())
-    except (NetworkError, InvalidToken) as error:
-        loop.close()
-        raise _start_error(error) from None
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)

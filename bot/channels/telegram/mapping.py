@@ -28,8 +28,8 @@ from bot.dialogue import (
     SharedContact,
     TextMessage,
 )
-from bot.service import Incoming
-from bot.staff import StaffPost
+from bot.host.turns import Incoming
+from bot.staff.cards import StaffPost
 
 _ATTACHMENT_KINDS = (
     "sticker",

@@ -36,14 +36,14 @@ from bot.channels.web.transcript import (
     event_of,
 )
 from bot.chats import WEB, Channel
+from bot.faq.knowledge import Knowledge, Language
+from bot.host.runtime import Runtime
 from bot.host.server import BodyTooLargeError, read_capped_body
-from bot.knowledge import Knowledge, Language
-from bot.language import parse_language
-from bot.runtime import Runtime
-from bot.service import Incoming, utc_now
-from bot.service import Response as ChatResponse
+from bot.host.turns import Incoming, utc_now
+from bot.host.turns import Response as ChatResponse
+from bot.matching.language import parse_language
 from bot.settings import Settings
-from bot.storage import database_unavailable
+from bot.storage.store import database_unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from bot.knowledge import Knowledge, Language
+from bot.faq.knowledge import Knowledge, Language
 
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 # Where "Quick exit" leaves for: an ordinary page, replacing the chat in the tab's history.

@@ -16,10 +16,10 @@ from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select, update
 
 from bot.dialogue import Button, ButtonPress, Command, Reply, TextMessage
-from bot.knowledge import Language
-from bot.service import Incoming
-from bot.sessions import DataSession
-from bot.storage import SessionRow, Store, Unit, WebMessageRow, WebSessionRow
+from bot.faq.knowledge import Language
+from bot.host.turns import Incoming
+from bot.storage.sessions import DataSession
+from bot.storage.store import SessionRow, Store, Unit, WebMessageRow, WebSessionRow
 
 Sender = Literal["person", "assistant", "firm"]
 TOKEN_BYTES = 32  # 256 bits

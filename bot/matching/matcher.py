@@ -1,0 +1,889 @@
+"""Fuzzy matching of free-text questions to FAQ entries, with an honest "I don't know".
+
+The index is built once from the entries: every canonical question and phrasing, in both
+languages, is folded (case, accents, punctuation, emoji), its synonyms mapped to canonical
+words and its stopwords dropped. A question then goes through the same steps, plus a light
+spelling correction against the FAQ's own vocabulary, and is scored in two stages:
+
+1. a token prefilter: entries are ranked by how much of the question's content they explain
+   (IDF-weighted recall over each entry's vocabulary); only the best few go on;
+2. a fuzzy re-rank of those entries' phrasings with rapidfuzz.
+
+The decision is `answer` (one clear winner), `suggest` (a few plausible entries) or
+`fallback` (nothing close, or the question names a place or process the FAQ does not cover).
+An entry answers only what it states: a question about someone's own case, about what
+immigration agents do, or asking for something the best entry never states (when the law
+takes effect, who signed it) gets `suggest` or `fallback`, never `answer`; and a crisis gets
+the firm's phone, not an entry (`bot.matching.reading` tells these apart).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.faq.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
+from bot.matching.language import STOPWORDS, LanguageDetector, is_other_language
+from bot.matching.reading import Reader, Reading, question_part, sub_questions
+from bot.matching.text import CITY_WORD, PhraseMap, fold, stem
+from bot.privacy import strip_contacts
+
+Outcome = Literal["answer", "suggest", "fallback"]
+# The thing whose cost is asked: on its own it is not a request for one.
+_CONSULTATION_WORDS = frozenset(
+    {"consult", "consultation", "consulta", "consultas", "cita", "citas", "appointment"}
+)
+# After a question about the cost, "can I get one?" asks for the consultation.
+_ONE = frozenset({"one", "una", "uno"})
+# The reasons a question about a gap of the article is not answered, and the gap of a
+# question about what agents may do ("can ICE still arrest people in LA?").
+_GAP_REASONS = frozenset({"not-covered", "not-stated", "low-score", "unsure", "ambiguous"})
+ENFORCEMENT_GAP = "ice_actions"
+# "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
+_THE_LAW_AS_PRONOUN = frozenset({"this", "it", "esto", "eso", "esta"})
+# "People who overstayed a visa", "los que tienen DACA", "green card holders": people named
+# by their status, which is whom a question about coverage asks about.
+_PEOPLE_WORDS = frozenset(
+    {"people", "those", "someone", "anyone", "immigrants", "gente", "personas", "quienes"}
+)
+_PEOPLE_PHRASES = ("los que", "las que", "el que", "la que")
+_STATUS_HOLDERS = frozenset({"holder", "holders", "recipient", "recipients"})
+_PEOPLE_BEFORE_STATUS = 4
+
+
+def _names_people_by_status(tokens: Sequence[str], statuses: Sequence[str]) -> bool:
+    for status in statuses:
+        words = status.split()
+        for start in range(len(tokens) - len(words) + 1):
+            if list(tokens[start : start + len(words)]) != words:
+                continue
+            before = tokens[max(0, start - _PEOPLE_BEFORE_STATUS) : start]
+            after = tokens[start + len(words) : start + len(words) + 1]
+            people = not _PEOPLE_WORDS.isdisjoint(before) or any(
+                phrase in " ".join(before) for phrase in _PEOPLE_PHRASES
+            )
+            if people or not _STATUS_HOLDERS.isdisjoint(after):
+                return True
+    return False
+
+
+_CLAUSE_BREAK = re.compile(r"[?.!;]|\b(?:and|y|e)\b")
+Intent = Literal["book"]
+
+MAX_SUGGESTIONS = 3
+# The matcher reads at most this much of a message: a question is a sentence or two, and a
+# 4096-character message of one word repeated should cost no more than a short one.
+MAX_QUESTION_LENGTH = 600
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Thresholds:
+    """Score cut-offs (0-100) of the decision, calibrated on the evaluation set."""
+
+    answer: float = 52.0
+    margin: float = 1.0
+    suggest: float = 45.0
+    # Above this a question is answered even when its words are common ones ("is LA a
+    # sanctuary city"): it says nearly exactly what one phrasing says.
+    sure: float = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """An entry offered as "did you mean"."""
+
+    entry_id: str
+    question: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """What the matcher decided about one question."""
+
+    question: str
+    language: Language
+    outcome: Outcome
+    entry_id: str | None
+    score: float
+    suggestions: tuple[Suggestion, ...]
+    intent: Intent | None
+    reason: str
+    # Someone is in a legal crisis now: detained, agents at the door, a hearing within days.
+    urgent: bool = False
+    # A danger to life: the bot says to call 911 first (not in the JSON).
+    medical: bool = False
+    # What the article does not say that the question asks ("take_effect", "county"...: the
+    # names of scope.yaml's gaps), when it is not answered (not in the JSON).
+    gap: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """Return the documented JSON shape of `python -m bot ask --json`."""
+        return {
+            "question": self.question,
+            "language": self.language,
+            "outcome": self.outcome,
+            "entry_id": self.entry_id,
+            "score": round(self.score, 1),
+            "answer": None,
+            "suggestions": [
+                {"entry_id": s.entry_id, "question": s.question, "score": round(s.score, 1)}
+                for s in self.suggestions
+            ],
+            "intent": self.intent,
+            "urgent": self.urgent,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    entry: int
+    text: str
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    reading: Reading
+    content: list[str]
+    text: str
+
+
+# Spelling correction only rewrites words it is nearly sure of: one edit (a wrong, missing,
+# extra or swapped letter) in words of 5 to 7 letters, two from 8 letters; shorter words are
+# left alone, since one letter turns "daca" into "data".
+_MIN_CORRECTABLE = 5
+_LONG_WORD = 8
+# How many entries survive the token prefilter into the fuzzy re-rank.
+_PREFILTER_ENTRIES = 12
+# The score of a phrasing mixes its wording similarity with an overlap of meaning; most of
+# the weight is on the meaning, since people rarely word a question like our phrasings.
+_FUZZY_WEIGHT = 0.15
+# A word the FAQ has never seen is probably what the question is really about ("asylum",
+# "Houston"), so it weighs as much as the rarest known word.
+_UNKNOWN_WORD_WEIGHT = 0.85
+_NOISE_LENGTH = 2
+# "Why", "when", "who" and "where" (canonical words of synonyms.yaml) say which of several
+# entries about the same law is asked for: "why did the council vote" is not "what did the
+# council vote".
+QUESTION_WORDS = frozenset({"why", "when", "who", "where"})
+_QUESTION_WORD_BOOST = 2.0
+# Below the "sure" score, a question of one known word answers only if that word is found in
+# at most this many entries: "ICE" alone is asked about in several entries and gets "did you
+# mean", while "SB 54" gets an answer.
+_SPECIFIC_ENTRIES = 2
+# A message's question sentences are read alone when they hold this many words the FAQ knows.
+_FOCUS_KNOWN_WORDS = 2
+
+
+class Matcher:
+    """Answers free-text questions from a prebuilt index of the FAQ."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        *,
+        thresholds: Thresholds | None = None,
+        this_year: int | None = None,
+    ) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._knowledge = knowledge
+        self._entry_ids = list(knowledge.entries)
+        self._synonyms = PhraseMap.from_groups(knowledge.synonyms, word_forms=True)
+        self._canonical_words = frozenset(knowledge.synonyms)
+        self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
+        self._money = frozenset(knowledge.scope.money)
+        self._statuses = frozenset(knowledge.scope.statuses)
+        self._story_scope = frozenset(knowledge.scope.places + knowledge.scope.agencies)
+        self._gap_by_term = {
+            term: name for name, gap in knowledge.scope.gaps.items() for term in gap.terms
+        }
+        self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
+        self._meta_entries = frozenset(
+            index
+            for index, entry in enumerate(knowledge.entries.values())
+            if entry.source in OWN_SOURCES
+        )
+        self._book_entry = next(
+            (entry.id for entry in knowledge.entries.values() if entry.intent == BOOK), None
+        )
+
+        raw_vocabulary: dict[Language, set[str]] = {language: set() for language in LANGUAGES}
+        entry_raw_words: list[set[str]] = []
+        entry_texts: list[list[tuple[list[str], Language]]] = []
+        for entry in knowledge.entries.values():
+            texts: list[tuple[list[str], Language]] = []
+            words: set[str] = set()
+            for language in LANGUAGES:
+                localized = entry.text(language)
+                for text in (localized.question, *localized.phrasings):
+                    tokens = fold(text).split()
+                    texts.append((tokens, language))
+                    words.update(tokens)
+                    raw_vocabulary[language].update(tokens)
+            entry_raw_words.append(words)
+            entry_texts.append(texts)
+
+        self._entry_raw_words = entry_raw_words
+        self._detector = LanguageDetector(raw_vocabulary["en"], raw_vocabulary["es"])
+        self._entry_vocabulary: list[set[str]] = []
+        prepared: list[list[list[str]]] = []
+        for texts in entry_texts:
+            contents = [
+                self._content(self._canonical(tokens, language)) for tokens, language in texts
+            ]
+            prepared.append(contents)
+            self._entry_vocabulary.append({word for content in contents for word in content})
+        # What each entry states: the words of its questions, of its short answers and of its
+        # details (what the source says on it at more length), so that shortening the answer
+        # shown takes nothing from what the entry states. Never its `unsaid` line, which names
+        # what it does not state. A question is answered by an entry only if every meaningful
+        # word it asks about is among them.
+        self._stated = [
+            vocabulary
+            | {
+                word
+                for language in LANGUAGES
+                for text in (entry.text(language).answer, entry.text(language).details or "")
+                for word in self._words_of(text, language)
+            }
+            for vocabulary, entry in zip(
+                self._entry_vocabulary, knowledge.entries.values(), strict=True
+            )
+        ]
+        # Words that say whom a question is about ("my husband", "workers") are context, not
+        # what it asks.
+        self._context = {
+            word
+            for phrase in [*knowledge.intents.phrases("person"), "you"]
+            for word in self._words_of(phrase, "en")
+        }
+        self._concepts = set().union(*self._stated) | self._canonical_words
+        self._outcome_words = self._group_words(knowledge, "outcome") | self._context
+        # The firm's ways in ("email", "website", "phone number"), and the words of asking for a
+        # person ("set up a consultation"), which an entry giving the firm's contacts answers.
+        self._channel_words = self._group_words(knowledge, "channel")
+        self._booking_words = self._group_words(
+            knowledge, "want", "talk", "counsel", "call_me"
+        ) | {
+            word
+            for phrases in knowledge.intents.book.values()
+            for phrase in phrases
+            for language in LANGUAGES
+            for word in self._words_of(phrase, language)
+        }
+        # "Help", "tengo miedo": words that ask for help and nothing else.
+        self._distress_words = self._group_words(knowledge, "distress") | self._context
+
+        entry_count = len(self._entry_ids)
+        document_frequency: dict[str, int] = defaultdict(int)
+        for vocabulary in self._entry_vocabulary:
+            for word in vocabulary:
+                document_frequency[word] += 1
+        self._idf = {
+            word: math.log((entry_count + 1) / (count + 0.5))
+            * (_QUESTION_WORD_BOOST if word in QUESTION_WORDS else 1.0)
+            for word, count in document_frequency.items()
+        }
+        self._unknown_weight = _UNKNOWN_WORD_WEIGHT * max(self._idf.values(), default=1.0)
+        self._min_specificity = math.log((entry_count + 1) / (_SPECIFIC_ENTRIES + 0.5))
+        self._entries_by_word: dict[str, list[int]] = defaultdict(list)
+        for index, vocabulary in enumerate(self._entry_vocabulary):
+            for word in vocabulary:
+                self._entries_by_word[word].append(index)
+
+        self._choices: list[_Choice] = []
+        self._choices_by_word: dict[str, list[int]] = defaultdict(list)
+        for index, contents in enumerate(prepared):
+            for content in contents:
+                if not content:
+                    continue
+                for word in content:
+                    self._choices_by_word[word].append(len(self._choices))
+                total = sum(self._idf[word] for word in content)
+                self._choices.append(_Choice(index, " ".join(content), total))
+
+        known = {word for words in entry_raw_words for word in words}
+        known |= self._synonyms.words | self._reader.words
+        known |= {word for word in STOPWORDS if len(word) >= _MIN_CORRECTABLE}
+        self._known_words = known
+        self._correctable = sorted(known)
+        self._scope_words = {
+            word for term in knowledge.scope.terms() for word in fold(term).split()
+        }
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The knowledge this index was built from."""
+        return self._knowledge
+
+    @property
+    def size(self) -> int:
+        """How many phrasings the index holds."""
+        return len(self._choices)
+
+    def normalize(self, text: str) -> str:
+        """Return `text` as the index sees it: folded, synonyms mapped, stopwords dropped."""
+        tokens = fold(text).split()
+        language = self._detector.detect(text, tokens)
+        return " ".join(self._content(self._canonical(tokens, language)))
+
+    def read(self, text: str) -> Reading:
+        """Return what `text` wants besides its topic (a crisis, a person, its own case)."""
+        return self._reader.read(text[:MAX_QUESTION_LENGTH])
+
+    def _books_besides_cost(self, text: str) -> bool:
+        """Whether a question about what a consultation costs also asks for one ("how much is
+        it, and can I get one this week?", "cuánto cobran la consulta, quiero una cita"): a
+        clause without the cost, its "one" read as the consultation, or the whole without the
+        cost and the consultation it is the cost of, still asks for a person."""
+        money = [term.split() for term in self._money]
+
+        def without_cost(words: list[str]) -> tuple[list[str], bool]:
+            kept: list[str] = []
+            found = priced = False
+            index = 0
+            while index < len(words):
+                term = next((t for t in money if words[index : index + len(t)] == t), None)
+                if term is not None:
+                    index += len(term)
+                    found = priced = True
+                    continue
+                if priced and words[index] in _CONSULTATION_WORDS:
+                    priced = False  # what the cost is asked of
+                else:
+                    kept.append(words[index])
+                index += 1
+            return kept, found
+
+        for clause in _CLAUSE_BREAK.split(fold(text)):
+            words, costs = without_cost(clause.split())
+            if words and not costs:
+                meant = ["a consultation" if word in _ONE else word for word in words]
+                if self._reader.read(" ".join(meant)).book:
+                    return True
+        rest, _ = without_cost(fold(text).split())
+        return self._reader.read(" ".join(rest)).book
+
+    def detect_language(self, text: str, hint: Language | None = None) -> Language:
+        """Return the language `text` is written in, `hint` breaking ties."""
+        return self._detector.detect(text, fold(text).split(), hint)
+
+    def match(self, text: str, language_hint: Language | None = None) -> MatchResult:
+        """Decide how to answer `text`: one entry, a few suggestions, or no answer."""
+        result = self._decide(text[:MAX_QUESTION_LENGTH], language_hint)
+        if result.outcome == "answer" or result.reason not in _GAP_REASONS:
+            return result
+        gap = self._gap_of(question_part(result.question))
+        if (
+            gap is None
+            and result.reason == "not-stated"
+            and self.read(result.question).enforcement
+        ):
+            gap = ENFORCEMENT_GAP
+        if gap not in self._knowledge.scope.gaps:
+            return result
+        answered = self._answered_besides(result.question, language_hint)
+        if answered is not None:
+            # "What does the law do, and when does it take effect?": the first is answered,
+            # and the reply says the article does not say the second.
+            return replace(answered, question=result.question, gap=gap)
+        # What the article does say nearest to the gap: its own entries, not the score's.
+        nearest = (
+            tuple(
+                Suggestion(
+                    entry_id, self._knowledge.entries[entry_id].text(result.language).question, 0.0
+                )
+                for entry_id in self._knowledge.scope.gaps[gap].entries
+            )
+            or result.suggestions
+        )
+        outcome: Outcome = "suggest" if nearest else "fallback"
+        first = nearest[0].entry_id if nearest else None
+        return replace(result, gap=gap, outcome=outcome, entry_id=first, suggestions=nearest)
+
+    def _answered_besides(self, text: str, language_hint: Language | None) -> MatchResult | None:
+        """Return the answer to a question of `text` that names no gap, if one is answered."""
+        parts = sub_questions(text)
+        if len(parts) < 2:
+            return None
+        for part in parts:
+            if self._gap_of(part) is None:
+                result = self._decide(part, language_hint)
+                # Read alone, "...y quién la impulsó?" loses what "la" is: only a sure answer.
+                if (
+                    result.outcome == "answer"
+                    and result.intent is None
+                    and result.score >= self.thresholds.sure
+                ):
+                    return result
+        return None
+
+    def _gap_of(self, asked: str) -> str | None:
+        """Return the first of scope.yaml's gaps that `asked` names, if any."""
+        for term in self._scope.find(fold(strip_contacts(asked)).split()):
+            if term in self._gap_by_term:
+                return self._gap_by_term[term]
+        return None
+
+    def _decide(self, text: str, language_hint: Language | None) -> MatchResult:
+        # A phone number or email in a question says nothing about what it asks.
+        raw_tokens = fold(strip_contacts(text)).split()
+        language = self._detector.detect(text, raw_tokens, language_hint)
+        reading = self.read(text)
+        intent: Intent | None = BOOK if reading.book else None
+        content = self._content(self._canonical(self._correct(raw_tokens), language))
+        # What the message asks is in its question sentences; its story is context. A crisis,
+        # a danger to life or a wish to talk to someone counts wherever it is said.
+        # A story's place or case still counts when the question points back at it ("does
+        # it protect him?", "¿me aplica?").
+        scope_tokens = raw_tokens
+        story_tokens: list[str] = []
+        focus_text = question_part(text)
+        asked_text = text
+        if focus_text != text:
+            focus_tokens = fold(strip_contacts(focus_text)).split()
+            focus = self._content(self._canonical(self._correct(focus_tokens), language))
+            if self._says_what_it_asks(focus):
+                refers_back = "refers" in self._reader.groups(focus_text)
+                asked = self._reader.read(focus_text)
+                reading = replace(
+                    reading,
+                    personal=asked.personal or (refers_back and reading.personal),
+                    enforcement=asked.enforcement,
+                    definition=asked.definition,
+                )
+                content = focus
+                asked_text = focus_text
+                scope_tokens = focus_tokens
+                story_tokens = raw_tokens if refers_back else []
+            else:
+                # "That doesn't sound right, what was the actual reason?" asks about the
+                # story: the whole message is read, but only a place or an agency of the story
+                # puts it out of scope, not its Sunday or its school.
+                scope_tokens = focus_tokens
+                story_tokens = raw_tokens
+        query = _Query(reading, content, text)
+
+        if is_other_language(text):
+            # Neither English nor Spanish: say which languages the assistant reads.
+            return self._result(query, language, "fallback", None, 0.0, (), None, "other-language")
+
+        if reading.urgent:
+            # A crisis gets the firm's phone first, never an entry.
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "urgent")
+        if reading.medical:
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "medical")
+        if reading.distress and not reading.book and set(query.content) <= self._distress_words:
+            # "Help", "tengo miedo": a kind word, the phone and the urgent callback.
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "distress")
+        if not query.content or (reading.social and set(query.content) <= {"you"}):
+            # "hi, how are you?", "thank you!": nothing is asked about.
+            return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
+
+        scored = self._score(query.content)
+        if reading.personal and not (
+            scored
+            and scored[0][0] in self._meta_entries
+            and self._asks_about_entry(query.content, scored[0][0])
+        ):
+            # No article says what will happen to one person: show what it does say.
+            return self._not_answered(query, language, scored, intent, "personal")
+        channel = self._firm_channel(asked_text, language, scored) if reading.channel else None
+        if channel is not None:
+            # "Is there an email I can write to, to set up a consultation?" asks for the firm's
+            # email, which its contact entry gives: an answer, not the booking form.
+            entry_id = self._entry_ids[channel[0]]
+            return self._result(
+                query, language, "answer", entry_id, channel[1], (), None, "channel"
+            )
+        # Of a story the question points back at, the places and agencies count ("he lives
+        # in Glendale; does it protect him?"), not the days or papers of the story.
+        uncovered = self._scope.find(scope_tokens) + [
+            term for term in self._scope.find(story_tokens) if term in self._story_scope
+        ]
+        by_status = bool(uncovered) and self._asks_whom_it_covers(asked_text, uncovered)
+        if by_status:
+            # "Is it only for green card holders, or for people with no papers too?" asks
+            # whom the law covers; the statuses say who is asked about.
+            uncovered = []
+        if uncovered:
+            covering = [
+                (index, score)
+                for index, score in scored
+                if all(self._mentions(index, term) for term in uncovered)
+            ]
+            if not covering:
+                if intent is None and any(term in self._gap_by_term for term in uncovered):
+                    # "When does the ordinance take effect?": the article does not say, and
+                    # its entries nearest to the question are offered.
+                    return self._not_answered(query, language, scored, intent, "not-covered")
+                return self._result(
+                    query, language, "fallback", None, 0.0, (), intent, "not-covered"
+                )
+            scored = covering
+            if not self._money.isdisjoint(uncovered) and not self._books_besides_cost(text):
+                # "How much is a consultation?" asks what one costs, which an entry answers
+                # (call or write to ask), not for a booking to start; "how much is it, and
+                # can I book one?" asks for both, and the booking comes first.
+                intent = None
+        if intent == BOOK and self._book_entry is not None:
+            return self._result(
+                query, language, "answer", self._book_entry, 100.0, (), intent, "intent"
+            )
+
+        if not scored or scored[0][1] < self.thresholds.suggest:
+            best = scored[0][1] if scored else 0.0
+            return self._result(query, language, "fallback", None, best, (), intent, "low-score")
+        best_index, best_score = scored[0]
+        asks_beyond = reading.enforcement or reading.definition
+        if asks_beyond or self._unstated(query.content, best_index):
+            others = None if asks_beyond else self._answered_in_part(asked_text, language, scored)
+            if others is None:
+                return self._not_answered(query, language, scored, intent, "not-stated")
+            # Two questions, one of them answered by the best entry: answer it, and show
+            # the entries closest to the other, which the answer does not state.
+            entry_id = self._entry_ids[best_index]
+            return self._result(
+                query, language, "answer", entry_id, best_score, others, intent, "in-part"
+            )
+
+        runner_up = scored[1][1] if len(scored) > 1 else 0.0
+        if (
+            best_score >= self.thresholds.answer
+            and best_score - runner_up >= self.thresholds.margin
+            and (best_score >= self.thresholds.sure or self._is_specific(query.content))
+        ):
+            entry_id = self._entry_ids[best_index]
+            entry_intent: Intent | None = (
+                BOOK if self._knowledge.entries[entry_id].intent else intent
+            )
+            if reading.framing and best_score < self.thresholds.sure:
+                # "Does it protect people like me?" without a clear entry: a personal case.
+                return self._not_answered(query, language, scored, intent, "personal")
+            # "Are undocumented people like me protected?" asks what the article states for
+            # everyone: answered, with one line that no one's own case is assessed.
+            reason = "framed" if reading.framing or by_status else "matched"
+            return self._result(
+                query, language, "answer", entry_id, best_score, (), entry_intent, reason
+            )
+        reason = "ambiguous" if best_score >= self.thresholds.answer else "unsure"
+        return self._not_answered(query, language, scored, intent, reason)
+
+    def _not_answered(
+        self,
+        query: _Query,
+        language: Language,
+        scored: Sequence[tuple[int, float]],
+        intent: Intent | None,
+        reason: str,
+    ) -> MatchResult:
+        """Offer the closest entries as suggestions, or fall back when none is close."""
+        suggestions = tuple(
+            Suggestion(
+                self._entry_ids[index],
+                self._knowledge.entries[self._entry_ids[index]].text(language).question,
+                score,
+            )
+            for index, score in scored[:MAX_SUGGESTIONS]
+            if score >= self.thresholds.suggest
+        )
+        best = scored[0][1] if scored else 0.0
+        if not suggestions:
+            return self._result(query, language, "fallback", None, best, (), intent, reason)
+        first = suggestions[0].entry_id
+        return self._result(query, language, "suggest", first, best, suggestions, intent, reason)
+
+    def _unstated(self, content: Sequence[str], entry_index: int) -> bool:
+        """Whether the question asks about something the entry never states.
+
+        Only words the FAQ knows count ("take effect", "vote", "sign" through synonyms, or
+        words of other entries): a word nobody wrote down is more often a typo or a story
+        than the point of the question, and it already lowers the score.
+        """
+        stated = self._stated[entry_index]
+        return any(
+            word in self._concepts and word not in stated and word not in self._context
+            for word in content
+        )
+
+    def _firm_channel(
+        self, text: str, language: Language, scored: Sequence[tuple[int, float]]
+    ) -> tuple[int, float] | None:
+        """Return the firm's entry (and score) that gives the email, website or phone asked for.
+
+        Only the clauses that name a channel count ("my English is not good, what number can I
+        call?"), and in them nothing but the channel and a wish to book may be asked.
+        """
+        if "call_me" in self._reader.groups(text):
+            # "Can you call me by phone tomorrow?" asks to be called: a booking.
+            return None
+        asked = self._reader.clauses_with(text, "channel")
+        content = self._content(self._canonical(self._correct(fold(asked).split()), language))
+        channels = [word for word in content if word in self._channel_words]
+        if not channels:
+            return None
+        for index, score in scored[:MAX_SUGGESTIONS]:
+            if (
+                score < self.thresholds.suggest
+                or index not in self._meta_entries
+                or self._entry_ids[index] == self._book_entry
+            ):
+                continue
+            stated = self._stated[index]
+            beyond = [
+                word
+                for word in content
+                if word in self._concepts
+                and word not in stated
+                and word not in self._context
+                and word not in self._booking_words
+            ]
+            if all(word in stated for word in channels) and not beyond:
+                return index, score
+        return None
+
+    def _answered_in_part(
+        self, text: str, language: Language, scored: Sequence[tuple[int, float]]
+    ) -> tuple[Suggestion, ...] | None:
+        """Return the entries closest to a second question that the best entry does not answer.
+
+        "What prompted the law, and when was it passed?": the best entry states what prompted
+        it; "when" is another entry's. None unless some question of the message is the best
+        entry's alone and another asks what it does not state.
+        """
+        best_index = scored[0][0]
+        answered = False
+        others: dict[int, float] = {}
+        for part in sub_questions(text):
+            content = self._content(
+                self._canonical(self._correct(fold(strip_contacts(part)).split()), language)
+            )
+            if not any(word in self._idf for word in content):
+                continue
+            if not self._unstated(content, best_index):
+                part_scored = self._score(content)
+                answered = answered or bool(part_scored and part_scored[0][0] == best_index)
+                continue
+            for index, score in self._score(content)[:MAX_SUGGESTIONS]:
+                if index != best_index and score >= self.thresholds.suggest:
+                    others[index] = max(others.get(index, 0.0), score)
+        if not answered or not others:
+            return None
+        ranked = sorted(others.items(), key=lambda pair: pair[1], reverse=True)
+        return tuple(
+            Suggestion(
+                self._entry_ids[index],
+                self._knowledge.entries[self._entry_ids[index]].text(language).question,
+                score,
+            )
+            for index, score in ranked[:MAX_SUGGESTIONS]
+        )
+
+    def _group_words(self, knowledge: Knowledge, *groups: str) -> set[str]:
+        return {
+            word
+            for group in groups
+            for phrase in knowledge.intents.phrases(group)
+            for language in LANGUAGES
+            for word in self._words_of(phrase, language)
+        }
+
+    def _asks_whom_it_covers(self, asked_text: str, uncovered: Sequence[str]) -> bool:
+        """Whether the law (or "it") is asked whom it covers, the statuses naming who.
+
+        "Does this protect people whose visa expired?" does; "does a U visa protect my
+        wife?" asks what a visa does, which no entry states.
+        """
+        groups = self._reader.groups(asked_text)
+        if not (set(uncovered) <= self._statuses and "covers" in groups):
+            return False
+        tokens = fold(asked_text).split()
+        names_the_law = "city" in groups or not _THE_LAW_AS_PRONOUN.isdisjoint(tokens)
+        return names_the_law or _names_people_by_status(tokens, uncovered)
+
+    def _mentions(self, entry_index: int, term: str) -> bool:
+        return set(term.split()) <= self._entry_raw_words[entry_index]
+
+    def _result(
+        self,
+        query: _Query,
+        language: Language,
+        outcome: Outcome,
+        entry_id: str | None,
+        score: float,
+        suggestions: tuple[Suggestion, ...],
+        intent: Intent | None,
+        reason: str,
+    ) -> MatchResult:
+        return MatchResult(
+            question=query.text,
+            language=language,
+            outcome=outcome,
+            entry_id=entry_id,
+            score=score,
+            suggestions=suggestions,
+            intent=intent,
+            reason=reason,
+            urgent=query.reading.urgent,
+            medical=query.reading.medical,
+        )
+
+    def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
+        """Map synonyms; in English, a lower-case "la" left over is the city, not an article."""
+        mapped = self._synonyms.apply(tokens)
+        if language == "en":
+            return [CITY_WORD if word == "la" else word for word in mapped]
+        return mapped
+
+    def _words_of(self, text: str, language: Language) -> set[str]:
+        return set(self._content(self._canonical(fold(text).split(), language)))
+
+    def _content(self, tokens: Iterable[str]) -> list[str]:
+        """Return the distinct meaningful words of `tokens`, stemmed, in order."""
+        seen: dict[str, None] = {}
+        for token in tokens:
+            if token in self._canonical_words:
+                seen.setdefault(token)
+                continue
+            if token not in STOPWORDS:
+                seen.setdefault(stem(token))
+        return list(seen)
+
+    def _correct(self, tokens: Sequence[str]) -> list[str]:
+        corrected: list[str] = []
+        for token in tokens:
+            if (
+                len(token) >= _MIN_CORRECTABLE
+                and token.endswith("s")
+                and token not in self._known_words
+                and token[:-1] in self._known_words
+            ):
+                # "citys", "lawyers": a plural or a possessive without its apostrophe.
+                corrected.append(token[:-1])
+                continue
+            if (
+                len(token) < _MIN_CORRECTABLE
+                or token in self._known_words
+                or token in self._scope_words
+                or not token.isalpha()
+            ):
+                corrected.append(token)
+                continue
+            found = process.extractOne(
+                token,
+                self._correctable,
+                scorer=OSA.distance,
+                score_cutoff=2 if len(token) >= _LONG_WORD else 1,
+            )
+            corrected.append(found[0] if found is not None else token)
+        return corrected
+
+    def _asks_about_entry(self, content: Sequence[str], entry_index: int) -> bool:
+        """Whether a question names something the entry states beyond a person's outcome.
+
+        "Is it safe for me to write here?" asks about this chat; "am I safe?" only asks
+        about the person, which the data-privacy entry does not answer.
+        """
+        stated = self._stated[entry_index]
+        return any(
+            word in stated and word in self._idf and word not in self._outcome_words
+            for word in content
+        )
+
+    def _says_what_it_asks(self, content: Sequence[str]) -> bool:
+        """Whether a question sentence names enough to be read without the rest of the message.
+
+        "¿Es cierto eso?" after a rumour asks about the sentence before it; "Who approved it,
+        and when?" names what it asks.
+        """
+        return sum(1 for word in content if word in self._idf) >= _FOCUS_KNOWN_WORDS
+
+    def _is_specific(self, content: Sequence[str]) -> bool:
+        """Whether a question narrows the FAQ down enough to be answered without being sure.
+
+        A single common word ("ICE", "law") is asked about in several entries; two known
+        words together, or one found in few entries ("SB 54"), say what is asked.
+        """
+        known = [word for word in content if word in self._idf]
+        if len(known) > 1:
+            return True
+        return sum(self._idf[word] for word in known) >= self._min_specificity
+
+    def _weight(self, word: str, unknown_weight: float) -> float:
+        if word in self._idf:
+            return self._idf[word]
+        # One- and two-letter leftovers ("iz", "q", "u") and bare numbers ("10 years") are
+        # noise, not a topic.
+        if len(word) <= _NOISE_LENGTH or word.isdigit():
+            return 0.0
+        return unknown_weight
+
+    def _score(self, content: Sequence[str]) -> list[tuple[int, float]]:
+        """Return (entry index, score) pairs, best first, for entries sharing a word."""
+        # A question is about one or two things: the more unknown words a long message has,
+        # the likelier they are its story ("I came here ten years ago...") rather than its
+        # topic, so together they weigh as much as a few, not each as much as one.
+        unknown = sum(1 for word in content if word not in self._idf)
+        unknown_weight = self._unknown_weight / math.sqrt(max(unknown, 1))
+        weights = {word: self._weight(word, unknown_weight) for word in content}
+        total = sum(weights.values())
+        if total == 0:
+            return []
+        explained: dict[int, float] = defaultdict(float)
+        for word, weight in weights.items():
+            for index in self._entries_by_word.get(word, ()):
+                explained[index] += weight
+        if not explained:
+            return []
+        shortlist = set(
+            sorted(explained, key=explained.__getitem__, reverse=True)[:_PREFILTER_ENTRIES]
+        )
+
+        # Only phrasings sharing a word with the question can score above the wording weight
+        # alone, which is under every threshold; the others are never looked at.
+        shared: dict[int, float] = defaultdict(float)
+        for word, weight in weights.items():
+            for choice_id in self._choices_by_word.get(word, ()):
+                shared[choice_id] += weight
+
+        # Meaning: the question must hold what a phrasing asks (precision) and ask nothing
+        # the entry does not talk about (recall over all its phrasings); the harmonic mean
+        # needs both, so "Is Chicago a sanctuary city?" scores low on recall however well
+        # "sanctuary city" matches.
+        meanings: list[tuple[float, _Choice]] = []
+        for choice_id, shared_weight in shared.items():
+            choice = self._choices[choice_id]
+            if choice.entry in shortlist:
+                precision = shared_weight / choice.total
+                overlap = _harmonic_mean(precision, explained[choice.entry] / total)
+                meanings.append((100.0 * (1 - _FUZZY_WEIGHT) * overlap, choice))
+        # Best meaning first: once an entry has a score that the wording weight cannot beat,
+        # its remaining phrasings are skipped without a fuzzy comparison.
+        meanings.sort(key=lambda pair: pair[0], reverse=True)
+        query_text = " ".join(content)
+        best: dict[int, float] = {}
+        for meaning, choice in meanings:
+            if meaning + 100.0 * _FUZZY_WEIGHT <= best.get(choice.entry, 0.0):
+                continue
+            # Wording: token_sort_ratio compares whole texts regardless of word order,
+            # rewarding the phrasing that says the same thing and forgiving typos the
+            # correction missed; token_set_ratio would score any phrasing contained in
+            # the question 100 and so cannot tell a long question from a near miss.
+            wording = _FUZZY_WEIGHT * fuzz.token_sort_ratio(query_text, choice.text)
+            best[choice.entry] = max(best.get(choice.entry, 0.0), meaning + wording)
+        results = list(best.items())
+        results.sort(key=lambda pair: pair[1], reverse=True)
+        return results
+
+
+def _harmonic_mean(first: float, second: float) -> float:
+    return 2 * first * second / (first + second) if first + second else 0.0

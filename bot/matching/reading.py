@@ -1,0 +1,414 @@
+"""What a message wants besides its topic, read from words that occur together.
+
+A list of fixed phrases misses "se llevaron a mi esposo esta mañana" when it knows "they took
+my husband", and flags "what happens if they take me?" as a crisis. Instead, `intents.yaml`
+names groups of words (who acts, what happened, where, when, whether it is a question about
+what could happen) and the rules below combine them within one clause:
+
+- **urgent**: someone was just taken or is held (and it is not long past, hypothetical or a
+  definition); agents are at the door, outside or at work; a raid is happening; an
+  immigration hearing, an ICE check-in or a deportation is days away;
+- **medical**: a danger to life, which needs 911 before any lawyer;
+- **book**: the person asks to talk to someone, or to be called;
+- **personal**: the question asks what will happen to a person, or what they should do,
+  which no article answers;
+- **enforcement**: the question asks what immigration agents (or the police) can do, such as
+  come into a home or ask for papers, which the article does not say;
+- **definition**: the question asks what a word means, which the article never defines;
+- **framing**: a general question framed personally ("is the law for people like me?"),
+  which the article answers for everyone, not for one person's case;
+- **channel**: the question asks for the firm's email, website or phone, not for a person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from bot.faq.knowledge import RULE_GROUPS, IntentRules
+from bot.matching.text import PhraseDetector, fold
+from bot.privacy import strip_contacts
+
+# A number in a phrase ("hace N años", "in N days") is written N; it matches digits and the
+# number words below.
+NUMBER = "n"
+_NUMBER_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "few",
+        "couple",
+        "several",
+        "un",
+        "una",
+        "uno",
+        "dos",
+        "tres",
+        "cuatro",
+        "cinco",
+        "seis",
+        "siete",
+        "ocho",
+        "nueve",
+        "diez",
+        "once",
+        "doce",
+        "unos",
+        "unas",
+        "par",
+    ]
+)
+# Markers of a question about what could happen count only at the start of a clause ("can
+# ICE come in?") or before the event ("what happens if they take me").
+_CLAUSE_START = 2
+# "Help", "tengo miedo, ayúdenme": a call for help is short; a longer message without a
+# question mark says what it is about, and is read for that.
+_DISTRESS_LENGTH = 8
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_DECADE = re.compile(r"^(19)?[2-9]0s$")
+_CLAUSE_BREAK = re.compile("[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s")
+# Sentences end at ".", "!", "?" or a line break; a Spanish question starts at "¿".
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?\n])\s*|(?=[¿¡])")
+
+
+# Words that open a question written without a question mark ("is it stored somewhere").
+QUESTION_OPENERS = frozenset(
+    [
+        "what",
+        "whats",
+        "who",
+        "whos",
+        "when",
+        "where",
+        "why",
+        "how",
+        "which",
+        "is",
+        "are",
+        "does",
+        "do",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "que",
+        "quien",
+        "quienes",
+        "cuando",
+        "donde",
+        "por",
+        "como",
+        "cual",
+        "cuales",
+        "puede",
+        "pueden",
+        "es",
+        "esta",
+        "hay",
+        "tienen",
+    ]
+)
+
+
+def _asks(sentence: str) -> bool:
+    if "?" in sentence or sentence[0] == "¿":
+        return True
+    words = fold(sentence).split()
+    return bool(words) and words[0] in QUESTION_OPENERS
+
+
+def question_part(text: str) -> str:
+    """Return the sentences of `text` that ask something, or all of it when none or all do.
+
+    A message is often a story with the question inside ("Hi! I do landscaping in the
+    Valley, three kids... Can the city police help ICE now or not?"): what it asks is in the
+    sentences with a question mark, and the story's words (a place, a raid seen on TV, a
+    job) are not what the entry must state.
+    """
+    sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
+    asked = [sentence for sentence in sentences if _asks(sentence)]
+    if not asked or len(asked) == len(sentences):
+        return text
+    return " ".join(asked)
+
+
+# A second question joined to the first ("what prompted it, and when was it passed?", "¿quién
+# la aprobó y cuándo?"): a question mark, or "and"/"y" or a comma before a question word.
+_SUB_QUESTION = re.compile(
+    r"\?+|,?\s+(?:and|y|e)\s+(?=(?:when|who|why|where|how|what|which|cu[aá]ndo|qui[eé]n|"
+    r"por qu[eé]|d[oó]nde|c[oó]mo|qu[eé]|cu[aá]l)\b)|,\s*(?=(?:when|who|why|where|"
+    r"cu[aá]ndo|qui[eé]n|por qu[eé]|d[oó]nde)\b)",
+    re.IGNORECASE,
+)
+
+
+def sub_questions(text: str) -> list[str]:
+    """Return the questions of `text` one by one ("who approved it", "and when?")."""
+    return [part.strip() for part in _SUB_QUESTION.split(text) if part and part.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one message wants, besides the topic it is about."""
+
+    urgent: bool = False
+    medical: bool = False
+    book: bool = False
+    personal: bool = False
+    enforcement: bool = False
+    # Asks what a word means ("what is a sanctuary city?"): the article defines nothing.
+    definition: bool = False
+    # Thanks or a greeting ("thank you!", "how are you?").
+    social: bool = False
+    # Fear or a call for help that asks nothing ("help", "tengo miedo").
+    distress: bool = False
+    # A general question framed personally ("is the law for people like me?"): answered with
+    # one line that no one's own case is assessed.
+    framing: bool = False
+    # Asks for one of the firm's ways in (its email, website or phone), not for a person.
+    channel: bool = False
+
+
+# At most this many words between the agents and where they are ("there are immigration
+# agents at the factory where I work right now").
+_PRESENCE_SPAN = 6
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    group: str
+    start: int
+    end: int
+
+
+class _Clause:
+    """The group hits of one clause, with questions about where they are."""
+
+    def __init__(self, hits: Sequence[_Hit], tokens: Sequence[str]) -> None:
+        self.tokens = tokens
+        self.length = len(tokens)
+        self._by_group: dict[str, list[_Hit]] = defaultdict(list)
+        for hit in hits:
+            self._by_group[hit.group].append(hit)
+
+    def has(self, *groups: str) -> bool:
+        return any(self._by_group.get(group) for group in groups)
+
+    def first(self, *groups: str) -> int | None:
+        starts = [hit.start for group in groups for hit in self._by_group.get(group, ())]
+        return min(starts) if starts else None
+
+    def hits(self, group: str) -> list[_Hit]:
+        return self._by_group.get(group, [])
+
+    def starts_with(self, group: str) -> bool:
+        return any(hit.start < _CLAUSE_START for hit in self._by_group.get(group, ()))
+
+    def near(self, group: str, other: str, within: int) -> bool:
+        """Whether a hit of `group` and one of `other` are at most `within` words apart."""
+        return any(
+            max(hit.start - near.end, near.start - hit.end) <= within
+            for hit in self._by_group.get(group, ())
+            for near in self._by_group.get(other, ())
+        )
+
+    def before(self, earlier: str, *later: str) -> bool:
+        """Whether some hit of `earlier` starts before the first hit of any of `later`."""
+        position = self.first(*later)
+        return position is not None and any(
+            hit.start < position for hit in self._by_group.get(earlier, ())
+        )
+
+
+class Reader:
+    """Reads messages with the word groups and booking phrases of `intents.yaml`."""
+
+    def __init__(self, rules: IntentRules, *, this_year: int) -> None:
+        self._this_year = this_year
+        groups_by_phrase: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        for group in RULE_GROUPS:
+            for phrase in rules.phrases(group):
+                key = tuple(fold(phrase).split())
+                if key:
+                    groups_by_phrase[key].add(group)
+        for phrases in rules.book.values():
+            for phrase in phrases:
+                key = tuple(fold(phrase).split())
+                if key:
+                    groups_by_phrase[key].add("book")
+        self._groups = {key: frozenset(groups) for key, groups in groups_by_phrase.items()}
+        self._longest = max((len(key) for key in self._groups), default=0)
+        self._first_words = {key[0] for key in self._groups}
+        # Asking for a person is worth catching even misspelled ("kiero ablar con alguien").
+        asking = [phrase for phrases in rules.book.values() for phrase in phrases]
+        self._asking = PhraseDetector([*asking, *rules.phrases("call_me")])
+
+    def read(self, text: str) -> Reading:
+        """Return what `text` wants: a crisis, a medical emergency, a person, a personal case."""
+        parts = [fold(part).split() for part in _CLAUSE_BREAK.split(strip_contacts(text))]
+        clauses = [self._clause(tokens) for tokens in parts if tokens]
+        # "They are knocking, they say they are from immigration": two clauses, one crisis.
+        pairs = [self._clause([*first, *second]) for first, second in pairwise(parts)]
+        everything = [token for tokens in parts for token in tokens]
+        return Reading(
+            urgent=any(self._is_crisis(clause) for clause in [*clauses, *pairs]),
+            medical=any(clause.has("medical") for clause in clauses),
+            book=any(self._asks_for_a_person(clause) for clause in clauses)
+            or (
+                self._asking.found(everything)
+                and not any(_asks_what_you_are(clause) for clause in clauses)
+            ),
+            personal=any(self._is_personal(clause) for clause in clauses),
+            enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
+            definition=any(_asks_for_a_definition(clause) for clause in clauses),
+            social=any(clause.has("social") for clause in clauses),
+            distress="?" not in text
+            and len(everything) <= _DISTRESS_LENGTH
+            and not QUESTION_OPENERS.intersection(everything[:1])
+            and any(clause.has("distress") for clause in clauses),
+            framing=any(clause.has("framing") for clause in clauses),
+            channel=any(clause.has("channel") for clause in clauses),
+        )
+
+    def clauses_with(self, text: str, group: str) -> str:
+        """Return the clauses of `text` where `group` is found ("what number can I call")."""
+        parts = _CLAUSE_BREAK.split(strip_contacts(text))
+        return " ".join(part for part in parts if group in self.groups(part))
+
+    @property
+    def words(self) -> set[str]:
+        """Every word of every phrase the rules look for."""
+        return {word for key in self._groups for word in key}
+
+    def groups(self, text: str) -> set[str]:
+        """Return the groups found anywhere in `text` (for tests and `faq check`)."""
+        tokens = fold(text).split()
+        return {hit.group for hit in self._hits(tokens)}
+
+    # --- rules -----------------------------------------------------------------------------
+
+    def _is_crisis(self, clause: _Clause) -> bool:
+        if clause.starts_with("definition") or clause.has("news"):
+            return False
+        if clause.has("past") and not clause.has("recent"):
+            return False
+        # An immigration hearing or check-in days away is a crisis, however it is asked.
+        if clause.has("appointment") and clause.has("soon") and clause.has("person"):
+            return not clause.has("later")
+        taken = (
+            clause.has("taken")
+            or (clause.has("detained") and clause.has("person", "federal"))
+            or (clause.has("held") and clause.has("person"))
+            or (clause.has("seized") and clause.has("federal"))
+        )
+        if taken and not _hypothetical(clause, "taken", "detained", "seized", "held"):
+            return True
+        # "ICE is outside", "hay agentes afuera": the agents are where the presence is, not
+        # the tamale stand "afuera de una estación" of a story that ends with "inmigración".
+        if clause.near("presence", "federal", _PRESENCE_SPAN):
+            return not _hypothetical(clause, "presence")
+        if clause.has("raid") and clause.has("now", "presence"):
+            return not _hypothetical(clause, "raid")
+        if clause.has("deport") and clause.has("soon") and clause.has("person"):
+            return not _hypothetical(clause, "deport")
+        return False
+
+    def _asks_for_a_person(self, clause: _Clause) -> bool:
+        if _asks_what_you_are(clause):
+            return False
+        if clause.has("book", "call_me"):
+            return True
+        return clause.before("want", "counsel") or clause.before("talk", "counsel")
+
+    def _is_personal(self, clause: _Clause) -> bool:
+        if clause.has("advice", "situation"):
+            return True
+        if clause.has("order") and clause.has("self"):
+            return True
+        if not clause.has("outcome"):
+            return False
+        # "Can the LA police hand my cousin over to ICE?" asks what the police do.
+        return not (clause.has("city") and clause.before("assist", "outcome"))
+
+    def _asks_about_enforcement(self, clause: _Clause) -> bool:
+        if not clause.has("enforce") or clause.before("assist", "enforce"):
+            return False
+        return clause.before("federal", "enforce") or clause.before("city", "enforce")
+
+    # --- finding the groups ------------------------------------------------------------------
+
+    def _clause(self, tokens: Sequence[str]) -> _Clause:
+        return _Clause(self._hits(tokens), tokens)
+
+    def _hits(self, tokens: Sequence[str]) -> list[_Hit]:
+        generic = [NUMBER if self._is_number(token) else token for token in tokens]
+        hits: list[_Hit] = []
+        for start in range(len(tokens)):
+            if self._is_past_year(tokens[start]):
+                hits.append(_Hit("past", start, start + 1))
+            if tokens[start] not in self._first_words and generic[start] not in self._first_words:
+                continue
+            for size in range(1, min(self._longest, len(tokens) - start) + 1):
+                for window in _windows(tokens, generic, start, size):
+                    for group in self._groups.get(window, ()):
+                        hits.append(_Hit(group, start, start + size))
+        return hits
+
+    def _is_number(self, token: str) -> bool:
+        return token.isdigit() or token in _NUMBER_WORDS
+
+    def _is_past_year(self, token: str) -> bool:
+        """A year before this one ("2015"), or a decade ("the 80s")."""
+        if _DECADE.match(token):
+            return True
+        return bool(_YEAR.match(token)) and int(token) < self._this_year
+
+
+# "What does it mean for immigrants" asks about significance, not a definition.
+_NOT_A_DEFINITION = frozenset({"for", "para"})
+
+
+def _asks_for_a_definition(clause: _Clause) -> bool:
+    if clause.starts_with("define"):
+        return True
+    return any(
+        not _NOT_A_DEFINITION.intersection(clause.tokens[hit.end :])
+        for hit in clause.hits("meaning")
+    )
+
+
+def _asks_what_you_are(clause: _Clause) -> bool:
+    """Whether the clause asks if the assistant is a person ("are you a real person?")."""
+    return clause.has("about_you") and not clause.has("want")
+
+
+def _hypothetical(clause: _Clause, *events: str) -> bool:
+    """Whether the clause asks what could happen ("what if they take me") about `events`."""
+    return clause.starts_with("hypothetical") or clause.before("hypothetical", *events)
+
+
+def _windows(
+    tokens: Sequence[str], generic: Sequence[str], start: int, size: int
+) -> Iterable[tuple[str, ...]]:
+    exact = tuple(tokens[start : start + size])
+    yield exact
+    general = tuple(generic[start : start + size])
+    if general != exact:
+        yield general

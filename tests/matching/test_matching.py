@@ -1,0 +1,530 @@
+"""The matcher answers what the FAQ covers and knows when it does not know."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.faq.knowledge import LANGUAGES, Knowledge
+from bot.faq.loader import load_knowledge
+from bot.matching.matcher import Matcher, Thresholds
+from tests.conftest import ASK_JSON_KEYS, FAQ_DIR
+
+# (question, entry that must answer it, or None when the FAQ must not answer)
+CASES: list[tuple[str, str | None]] = [
+    ("sb54?", "california-sb54"),
+    ("lapd ice", "police-and-deportations"),
+    ("Can the LAPD work with la migra??", "police-and-deportations"),
+    ("will the city give my information to ICE", "city-data-sharing"),
+    ("iz LA a santuary citty", "is-la-sanctuary-city"),
+    ("porque aprobaron la ley santuario", "why-la-passed-the-law"),
+    ("who does the sanctuary ordinance protect?", "who-is-protected"),
+    ("can the LA police hand my cousin over to ICE?", "police-and-deportations"),
+    ("what do the critics of the law say", "reactions-to-the-law"),
+    ("QUE ES LA SB 54", "california-sb54"),
+    # The article's own heading, "Key Provisions of the New Law"; and what it says about ICE.
+    ("What are the key provisions?", "la-law-approved"),
+    ("¿Cuáles son los puntos clave de la ley?", "la-law-approved"),
+    ("What does the article say about ICE?", "city-data-sharing"),
+    ("¿Qué dice el artículo de ICE?", "city-data-sharing"),
+    ("Does New York have a sanctuary law?", None),
+    ("Is Chicago a sanctuary city?", None),
+    ("How do I get a green card?", None),
+    ("Can I renew DACA?", None),
+    ("What is asylum?", None),
+    ("¿Cuánto cuesta una visa?", None),
+    ("hello", None),
+    ("hola buenas", None),
+    ("asdkjh qwpoe zzxq", None),
+    ("🙂🙂🙂", None),
+    ("", None),
+    ("ice", None),
+    # A person's own case: no article says what will happen to someone.
+    ("no tengo papeles, la ley me protege?", None),
+    ("can I be deported if I overstayed my visa?", None),
+    ("am I safe in LA?", None),
+    ("I have a deportation order, can they take me from my home?", None),
+    ("what should I do if ICE comes to my house", None),
+    # Facts the article does not give, on topics it covers.
+    ("when does the sanctuary ordinance take effect?", None),
+    ("who signed SB 54 into law?", None),
+    ("how many council members voted for it", None),
+    ("does the law have exceptions for people with serious crimes?", None),
+    ("can ICE come into my home in Los Angeles?", None),
+    ("can the police ask for my papers?", None),
+    ("does the county sheriff share data with ICE?", None),
+    ("what is a sanctuary city?", None),
+    ("will LA lose federal funding?", None),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), CASES)
+def test_match_table(matcher: Matcher, question: str, expected: str | None) -> None:
+    result = matcher.match(question)
+    if expected is None:
+        assert result.outcome != "answer", result
+    else:
+        assert (result.outcome, result.entry_id) == ("answer", expected), result
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["I want to talk to a lawyer", "can someone call me back", "quiero una cita", "llamenme"],
+)
+def test_booking_intent(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.intent == "book"
+    assert (result.outcome, result.entry_id) == ("answer", "book-consultation")
+
+
+def test_questions_about_the_law_are_not_booking(matcher: Matcher) -> None:
+    for question in ("are you a lawyer?", "what does SB 54 do", "who is protected"):
+        assert matcher.match(question).intent is None
+
+
+def test_spanish_question_gets_spanish_even_with_english_hint(matcher: Matcher) -> None:
+    result = matcher.match("¿La policía de Los Ángeles ayuda a la migra?", "en")
+    assert result.language == "es"
+    assert result.entry_id == "police-and-deportations"
+
+
+def test_ambiguous_question_suggests_distinct_entries(matcher: Matcher) -> None:
+    result = matcher.match("ice")
+    assert result.outcome == "suggest"
+    ids = [suggestion.entry_id for suggestion in result.suggestions]
+    assert 1 <= len(ids) <= 3
+    assert len(set(ids)) == len(ids)
+
+
+def test_named_other_place_is_not_the_entry_question(matcher: Matcher) -> None:
+    result = matcher.match("is san diego a sanctuary city")
+    assert result.outcome == "fallback"
+    assert result.reason == "not-covered"
+
+
+def test_thresholds_are_keyword_only_and_used(knowledge: Knowledge) -> None:
+    strict = Matcher(knowledge, thresholds=Thresholds(answer=101.0, suggest=101.0))
+    assert strict.match("sb54?").outcome == "fallback"
+
+
+def test_json_shape(matcher: Matcher) -> None:
+    shape = matcher.match("sb54?").to_json()
+    assert list(shape) == ASK_JSON_KEYS
+    assert shape["urgent"] is False
+    assert matcher.match("ICE is outside my door right now").to_json()["urgent"] is True
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ICE just took my husband",
+        "la migra se llevó a mi hermano esta mañana",
+        "there are immigration agents outside my house",
+        "hay agentes de inmigración en la puerta",
+        "they are raiding my work right now",
+        "tengo corte de inmigración mañana y no tengo abogado",
+        "my ICE check-in is on Monday",
+        "mi esposo está en el corralón",
+        "LA MIGRA ESTA AFUERA",
+        "estan tocando la puerta, dicen que son de inmigracion",
+    ],
+)
+def test_a_crisis_is_urgent_and_never_answered_from_an_entry(
+    matcher: Matcher, message: str
+) -> None:
+    result = matcher.match(message)
+    assert result.urgent, result
+    assert result.outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my uncle was deported in 2015, is LA a sanctuary city?",
+        "what happens if ICE comes to my door?",
+        "what is a detention center",
+        "qué es el corralón",
+        "I want to book a consultation for next week",
+        "I saw on the news that ICE arrested people in Texas",
+        "my dad is having a heart attack",
+        "can the LAPD help ICE with raids?",
+    ],
+)
+def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
+    assert not matcher.match(message).urgent
+
+
+def test_a_medical_emergency_is_read_as_one(matcher: Matcher) -> None:
+    result = matcher.match("mi hijo no respira")
+    assert result.medical
+    assert not result.urgent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ocupo un abogado",
+        "me pueden marcar mañana?",
+        "necesito hablar con un lawyer",
+        "kiero ablar con alguien",
+    ],
+)
+def test_colloquial_requests_for_a_person(matcher: Matcher, message: str) -> None:
+    assert matcher.match(message).intent == "book"
+
+
+def _phrasings(knowledge: Knowledge) -> list[tuple[str, str]]:
+    return [
+        (text, entry.id)
+        for entry in knowledge.entries.values()
+        for language in LANGUAGES
+        for text in (entry.text(language).question, *entry.text(language).phrasings)
+    ]
+
+
+def test_every_phrasing_finds_its_own_entry(knowledge: Knowledge, matcher: Matcher) -> None:
+    wrong = []
+    for text, entry_id in _phrasings(knowledge):
+        result = matcher.match(text)
+        if result.intent == "book" and knowledge.entries[entry_id].intent == "book":
+            continue
+        found = {result.entry_id, *(s.entry_id for s in result.suggestions)}
+        if entry_id not in found:
+            wrong.append((text, entry_id, result.outcome, result.entry_id))
+    assert wrong == []
+
+
+# Hypothesis tests use module-level objects: fixtures would be printed in failure reports.
+KNOWLEDGE = load_knowledge(FAQ_DIR)
+MATCHER = Matcher(KNOWLEDGE)
+PHRASINGS = _phrasings(KNOWLEDGE)
+VARIANTS = [str.upper, str.lower, lambda text: f"  {text} ?? 🙏", lambda text: text + "..."]
+
+
+@settings(max_examples=200)
+@given(position=st.integers(0, len(PHRASINGS) - 1), variant=st.sampled_from(VARIANTS))
+def test_phrasing_in_other_case_and_punctuation_finds_its_entry(
+    position: int, variant: Callable[[str], str]
+) -> None:
+    text, entry_id = PHRASINGS[position]
+    result = MATCHER.match(variant(text))
+    if KNOWLEDGE.entries[entry_id].intent == "book" and result.intent == "book":
+        return
+    assert entry_id in {result.entry_id, *(s.entry_id for s in result.suggestions)}
+
+
+@settings(max_examples=300)
+@given(text=st.text(max_size=300))
+def test_any_text_gets_a_valid_decision(text: str) -> None:
+    result = MATCHER.match(text)
+    assert result.outcome in ("answer", "suggest", "fallback")
+    assert result.language in LANGUAGES
+    assert len(result.suggestions) <= 3
+    if result.outcome == "answer":
+        assert result.entry_id is not None
+
+
+# What the question sentences ask decides; the story around them does not (issue "Reading").
+@pytest.mark.parametrize(
+    ("question", "outcome", "entry", "urgent"),
+    [
+        (
+            "Hi! I do landscaping in the Valley, three kids, and my wife worries every time we "
+            "see a patrol car. Can the city police help ICE now or not?",
+            "answer",
+            "police-and-deportations",
+            False,
+        ),
+        (
+            "Saw a video of a raid in Texas on the news last night. Will LA cooperate with "
+            "Trump's mass deportations?",
+            "answer",
+            "mass-deportations",
+            False,
+        ),
+        (
+            "Hello, I am from Iran, living in Westwood 3 years. I read that Trump say he will "
+            "use the military. Is this the reason Los Angeles made the new law?",
+            "answer",
+            "why-la-passed-the-law",
+            False,
+        ),
+        ("help", "fallback", None, False),
+        ("ayuda", "fallback", None, False),
+        ("tengo miedo", "fallback", None, False),
+        ("i'm scared", "fallback", None, False),
+        ("what can you help me with", "answer", "what-can-this-bot-do", False),
+        ("Does the law stop ICE from arresting people in LA?", "suggest", None, False),
+        ("my husband collapsed and isn't breathing", "fallback", None, False),
+        (
+            "안녕하세요. LA의 새 이민자 보호 도시 법에 대해 질문이 있습니다.",
+            "fallback",
+            None,
+            False,
+        ),
+    ],
+)
+def test_the_question_not_the_story(
+    matcher: Matcher, question: str, outcome: str, entry: str | None, urgent: bool
+) -> None:
+    result = matcher.match(question)
+    assert result.outcome == outcome
+    if entry is not None:
+        assert result.entry_id == entry
+    assert result.urgent is urgent
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("help", "distress"),
+        ("tengo miedo, ayúdenme", "distress"),
+        ("my husband collapsed and isn't breathing", "medical"),
+        ("Здравствуйте, моего брата вчера задержали. Что нам делать?", "other-language"),
+        (
+            "Xin chào, luật thành phố trú ẩn mới ở Los Angeles có bảo vệ người không?",
+            "other-language",
+        ),
+        (
+            "Magandang araw po. Gusto ko lang pong malaman kung protektado ba ang mga walang",
+            "other-language",
+        ),
+        ("am I safe?", "personal"),
+        ("¿estoy seguro?", "personal"),
+        # A story's case or place counts when the question points back at it.
+        (
+            "Mi esposo tiene una orden de deportación. ¿La ley de la ciudad lo protege?",
+            "personal",
+        ),
+        (
+            "Vivo en el Este de Los Ángeles, en el condado, no en la ciudad. ¿Me aplica esta ley?",
+            "not-covered",
+        ),
+    ],
+)
+def test_reading_reasons(matcher: Matcher, question: str, reason: str) -> None:
+    result = matcher.match(question)
+    assert result.outcome != "answer"
+    assert result.reason == reason
+
+
+def test_danger_to_life_with_agents_outside_is_medical_and_urgent(matcher: Matcher) -> None:
+    result = matcher.match("my husband collapsed and isn't breathing, ICE is outside")
+    assert result.medical
+    assert result.urgent
+
+
+@pytest.mark.parametrize(
+    ("question", "outcome", "entry", "reason"),
+    [
+        # A number of the law is not the firm's phone ("law office" names the firm).
+        ("what's the ordinance number?", "suggest", "contact-the-firm", "not-stated"),
+        ("how can i call the law office", "answer", "contact-the-firm", "matched"),
+        # The firm's email, website or phone asked inside a sentence: the contact answer.
+        (
+            "do you guys have an email so I can send some documents?",
+            "answer",
+            "contact-the-firm",
+            "channel",
+        ),
+        (
+            "my English is not good, what number I can call the office?",
+            "answer",
+            "contact-the-firm",
+            "channel",
+        ),
+        ("can I request a consultation on your website?", "answer", "contact-the-firm", "channel"),
+        # Two questions: the one the best entry states is answered, the other is pointed to.
+        (
+            "What's the reason behind the new sanctuary ordinance, and when was it passed?",
+            "answer",
+            "why-la-passed-the-law",
+            "in-part",
+        ),
+        # One fact the article does not give stays a near miss.
+        # The first question is answered; the reply says the article does not say the second.
+        (
+            "what does the law do and when does it take effect?",
+            "answer",
+            "la-law-approved",
+            "matched",
+        ),
+    ],
+)
+def test_what_is_asked_inside_a_message(
+    matcher: Matcher, question: str, outcome: str, entry: str | None, reason: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id, result.reason) == (outcome, entry, reason)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pueden hablarme por telefono mañana? es sobre mi caso",
+        "I want to book a consultation",
+        "can someone call me at this phone number?",
+    ],
+)
+def test_asking_to_be_called_is_still_a_booking(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).intent == "book"
+
+
+def test_answered_in_part_offers_the_other_questions_entry(matcher: Matcher) -> None:
+    result = matcher.match("What prompted the city to pass the law, and when was it passed?")
+    assert (result.outcome, result.reason) == ("answer", "in-part")
+    shown = {result.entry_id, *(suggestion.entry_id for suggestion in result.suggestions)}
+    assert {"why-la-passed-the-law", "la-law-approved"} <= shown
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "entry"),
+    [
+        ("how much is a consultation", None, "firm-fees-and-office"),
+        ("cuanto cuesta una consulta", None, "firm-fees-and-office"),
+        ("how much does it cost and where is your office", None, "firm-fees-and-office"),
+        ("how much for a consult and can i get one this week", "book", "book-consultation"),
+        ("cuanto cobran la consulta quiero una cita", "book", "book-consultation"),
+        ("oiga y cuanto cobran por la consulta? quisiera sacar cita", "book", "book-consultation"),
+    ],
+)
+def test_a_question_about_the_cost_is_a_booking_only_when_it_also_asks_for_one(
+    matcher: Matcher, question: str, intent: str | None, entry: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.intent, result.outcome, result.entry_id) == (intent, "answer", entry)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("does this protect people whose visa expired?", "who-is-protected"),
+        ("¿la ley es solo para los que tienen DACA?", "who-is-protected"),
+        ("are people who overstayed a visa covered too?", "who-is-protected"),
+        ("it's only for people with work permits, right?", "who-is-protected"),
+        ("is the law only for green card holders?", "who-is-protected"),
+        (
+            "I am a deacon at a church on Western Ave. Many members have no papers and ask me "
+            "every Sunday. What does this law mean for them?",
+            "what-it-means-for-immigrants",
+        ),
+        (
+            "Someone at church said the council passed it because of a crime wave downtown. "
+            "That doesn't sound right to me, what was the actual reason?",
+            "why-la-passed-the-law",
+        ),
+        ("how do I get a green card?", None),
+        ("¿la visa U protege a mi esposa?", None),
+        ("does the law help me get a work permit?", None),
+        ("My uncle lives in Glendale. Does the LA law protect him there?", None),
+    ],
+)
+def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
+    matcher: Matcher, question: str, entry: str | None
+) -> None:
+    """A status says whom "is it only for…?" asks about; a story's Sunday is only a story."""
+    result = matcher.match(question)
+    if entry is None:
+        assert result.outcome != "answer"
+    else:
+        assert (result.outcome, result.entry_id) == ("answer", entry)
+
+
+@pytest.mark.parametrize(
+    ("message", "urgent"),
+    [
+        ("hay agentes de ICE en la entrada de la fábrica AHORITA, ¿necesitan orden?", True),
+        ("there are immigration agents at the factory where i work right now", True),
+        ("migración se llevó mi esposo hoy en la mañana, quiero hablar con abogado", True),
+        ("my mom's ICE appointment is this Monday and we need a lawyer before that", True),
+        ("my dad collapsed when the raid started, hes not breathing right", True),
+        (
+            "Vendo tamales afuera de una estación del Metro y me dijeron que la ciudad te pide "
+            "tus datos y luego se los pasa a inmigración. ¿Es cierto?",
+            False,
+        ),
+        (
+            "Mire, en el barrio andan diciendo que la LAPD va a andar junto con inmigración "
+            "levantando gente. ¿Será cierto o es puro cuento?",
+            False,
+        ),
+        ("I'm writing a short story where a character gets detained by ICE.", False),
+        ("Estoy viendo en la tele una redada en Texas ahorita mismo, qué miedo.", False),
+        ("I was deported before, in 2012. Is LA a sanctuary city?", False),
+    ],
+)
+def test_a_crisis_is_where_the_agents_are_now(
+    matcher: Matcher, message: str, urgent: bool
+) -> None:
+    """Agents near where they are, now; a rumour, a story or the TV is not a crisis."""
+    assert matcher.match(message).urgent is urgent
+
+
+@pytest.mark.parametrize(
+    ("question", "gap", "first"),
+    [
+        ("when does the ordinance take effect?", "take_effect", "la-law-approved"),
+        ("¿cuándo entra en vigor la ley?", "take_effect", "la-law-approved"),
+        ("does this apply to the LA County Sheriff too?", "county", "police-and-deportations"),
+        ("are there exceptions for people with a criminal record?", "exceptions", None),
+        ("who signed it, the mayor?", "approval", "la-law-approved"),
+        ("So does this mean ICE can't arrest anyone in LA anymore?", "ice_actions", None),
+    ],
+)
+def test_what_the_article_does_not_say_is_named(
+    matcher: Matcher, question: str, gap: str, first: str | None
+) -> None:
+    """A fact the article does not give, on a topic it covers: named, with its nearest entries."""
+    result = matcher.match(question)
+    assert result.outcome != "answer"
+    assert result.gap == gap
+    if first is not None:
+        assert result.suggestions[0].entry_id == first
+
+
+def test_a_gap_beside_an_answered_question_is_said_after_the_answer(matcher: Matcher) -> None:
+    result = matcher.match("what does the law do and when does it take effect?")
+    assert (result.outcome, result.entry_id, result.gap) == (
+        "answer",
+        "la-law-approved",
+        "take_effect",
+    )
+
+
+def test_people_named_by_their_status_get_the_line_about_their_own_case(matcher: Matcher) -> None:
+    """A personal framing is not a personal case: answered, with one line about one's case."""
+    result = matcher.match("are people who overstayed a visa covered too?")
+    assert (result.outcome, result.entry_id, result.reason) == (
+        "answer",
+        "who-is-protected",
+        "framed",
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["who approved the law?", "quién aprobó la ley?", "¿Quién aprobó la ley santuario?"],
+)
+def test_who_approved_it_is_the_approval(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id) == ("answer", "la-law-approved")
+
+
+@pytest.mark.parametrize(
+    ("question", "entry", "intent"),
+    [
+        ("are you a real person?", "what-can-this-bot-do", None),
+        ("oye, ¿tú eres una persona o una máquina?", "what-can-this-bot-do", None),
+        ("am i talking to a real person or a bot?", "what-can-this-bot-do", None),
+        ("are you a real person? I want to talk to a lawyer", "book-consultation", "book"),
+        ("can i talk to a real person", "book-consultation", "book"),
+    ],
+)
+def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
+    matcher: Matcher, question: str, entry: str, intent: str | None
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id, result.intent) == ("answer", entry, intent)
