@@ -129,6 +129,7 @@ def test_json_shape(matcher: Matcher) -> None:
         "my ICE check-in is on Monday",
         "mi esposo está en el corralón",
         "LA MIGRA ESTA AFUERA",
+        "la migra se acaba de llevar a mi esposo afuera de la casa",
         "estan tocando la puerta, dicen que son de inmigracion",
     ],
 )
