@@ -113,4 +113,3 @@ class StaffView:
     stats: Stats | None = None
 
 
-Records = PersonData | StaffView

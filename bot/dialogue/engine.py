@@ -45,8 +45,8 @@ from bot.dialogue.state import BookingDraft, SessionState, StepName
 from bot.faq.knowledge import LANGUAGES, Knowledge, Language
 from bot.matching.matcher import Matcher, MatchResult
 from bot.privacy import scrub_personal
-from bot.records import Lead, PersonData, Records, StaffView, new_reference
-from bot.reports import LeadWriter, leads_report, my_data_report, stats_report, unanswered_report
+from bot.records import Lead, PersonData, new_reference
+from bot.reports import LeadWriter, my_data_report
 
 TOPICS_PER_PAGE = 8
 MAX_CONTACT_TRIES = 3
@@ -70,11 +70,10 @@ _LANGUAGE_PREFIX = "lang:"
 _PAGE_NUMBER = re.compile(r"[0-9]{1,4}")
 
 
-ADMIN_COMMANDS = frozenset({"leads", "unanswered", "stats"})
 # Steps whose typed answer is free text: words of a crisis in it are still the answer (marking
 # the request urgent), not a reason to ask again.
 _FREE_TEXT_STEPS: frozenset[StepName] = frozenset({"topic", "confirm"})
-RecordsNeeded = Literal["person", "leads", "unanswered", "stats"]
+RecordsNeeded = Literal["person"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +89,10 @@ class Turn:
         return Turn(self.state, self.replies, (*self.effects, effect))
 
 
-def records_needed(event: Event, *, admin: bool) -> RecordsNeeded | None:
+def records_needed(event: Event) -> RecordsNeeded | None:
     """What the service must load before the engine can answer `event`, if anything."""
-    if not isinstance(event, Command):
-        return None
-    if event.name == "mydata":
+    if isinstance(event, Command) and event.name == "mydata":
         return "person"
-    if event.name in ADMIN_COMMANDS and admin:
-        return event.name  # type: ignore[return-value]
     return None
 
 
@@ -148,9 +143,7 @@ class Dialogue:
         *,
         now: datetime,
         language_hint: Language | None = None,
-        records: Records | None = None,
-        admin: bool = False,
-        private: bool = True,
+        records: PersonData | None = None,
         relay: str | None = None,
     ) -> Turn:
         """Return the new state, the replies and the effects of one event.
@@ -158,12 +151,6 @@ class Dialogue:
         `relay` names the request whose staff the person is writing to (their messages go to
         the staff instead of the FAQ), if any.
         """
-        if not private:
-            # In a group (the staff chat) only the staff commands are answered.
-            if isinstance(event, Command) and admin and event.name in ADMIN_COMMANDS:
-                return Turn(state, (self._staff_report(event.name, records),))
-            return Turn(state, ())
-
         if isinstance(event, ButtonPress) and event.message_id is not None:
             press = f"{event.message_id}:{event.data}"
             if press == state.last_press:
@@ -184,9 +171,9 @@ class Dialogue:
             prefix = (Reply(self._text(language, "booking_expired")),)
 
         if relay is not None and state.step is None:
-            turn = self._relay(state, event, relay, language_hint, records, admin)
+            turn = self._relay(state, event, relay, language_hint, records)
         else:
-            turn = self._dispatch(state, event, language_hint, records, admin)
+            turn = self._dispatch(state, event, language_hint, records)
         new_state = turn.state
         if new_state.step is not None:
             new_state = replace(new_state, active_at=now)
@@ -204,12 +191,11 @@ class Dialogue:
         state: SessionState,
         event: Event,
         hint: Language | None,
-        records: Records | None,
-        admin: bool,
+        records: PersonData | None,
     ) -> Turn:
         language = state.language(hint)
         if isinstance(event, Command):
-            return self._on_command(state, event.name, language, records, admin)
+            return self._on_command(state, event.name, language, records)
         if isinstance(event, ButtonPress):
             return self._on_button(state, event.data, language)
         if isinstance(event, SharedContact):
@@ -228,8 +214,7 @@ class Dialogue:
         event: Event,
         reference: str,
         hint: Language | None,
-        records: Records | None,
-        admin: bool,
+        records: PersonData | None,
     ) -> Turn:
         """While the firm's staff and the person write to each other, text goes to the staff
         (a crisis still gets the phone first); /cancel stops it; the rest works as usual."""
@@ -238,7 +223,7 @@ class Dialogue:
             reply = Reply(self._text(language, "relay_stopped"), self._menu(language))
             return Turn(state, (reply,), (EndRelay(reference),))
         if not isinstance(event, TextMessage) or not event.text.strip():
-            return self._dispatch(state, event, hint, records, admin)
+            return self._dispatch(state, event, hint, records)
         reading = self._matcher.read(event.text)
         replies = self._emergency_replies(reading.urgent, reading.medical, language)
         replies.append(Reply(self._text(language, "relay_sent", reference=reference)))
@@ -424,8 +409,7 @@ class Dialogue:
         state: SessionState,
         name: str,
         language: Language,
-        records: Records | None,
-        admin: bool,
+        records: PersonData | None,
     ) -> Turn:
         if name == "cancel":
             if state.step is None:
@@ -463,20 +447,9 @@ class Dialogue:
         elif name == "mydata":
             data = records if isinstance(records, PersonData) else PersonData(has_session=False)
             reply = Reply(my_data_report(self._writer, data, language))
-        elif name in ADMIN_COMMANDS and admin:
-            reply = self._staff_report(name, records)
         else:
             reply = Reply(self._text(language, "unknown_command"), self._menu(language))
         return self._then_step(state, language, reply)
-
-    def _staff_report(self, name: str, records: Records | None) -> Reply:
-        view = records if isinstance(records, StaffView) else StaffView()
-        writer = self._writer
-        if name == "leads":
-            return Reply(leads_report(writer, view.leads, only_open=view.only_open))
-        if name == "unanswered":
-            return Reply(unanswered_report(writer, view.unanswered))
-        return Reply(stats_report(writer, view.stats))
 
     # --- buttons ---------------------------------------------------------------------------
 
@@ -751,7 +724,7 @@ class Dialogue:
         if action == "submit":
             return self._submit(state, language)
         if action == "cancel":
-            return self._on_command(state, "cancel", language, None, admin=False)
+            return self._on_command(state, "cancel", language, None)
         if action == "edit" and choice.next is not None:
             moved = replace(state, step=choice.next, editing=True, tries=0)
             return Turn(moved, (self._step_prompt(moved, language),))

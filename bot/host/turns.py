@@ -36,12 +36,11 @@ from bot.dialogue import (
     encode_state,
     records_needed,
 )
-from bot.dialogue.engine import RecordsNeeded
 from bot.dialogue.state import SessionState
 from bot.faq.knowledge import Language
 from bot.matching.language import parse_language
 from bot.metrics import Metrics
-from bot.records import PersonData, Records
+from bot.records import PersonData
 from bot.staff.desk import Desk
 from bot.staff.room import DEFAULT_RELAY_HOURS, StaffRoom, is_staff_button
 from bot.storage.owed import Outbox, decode_outbox, encode_outbox
@@ -250,7 +249,6 @@ class ChatService:
         as owed: the response then has nothing pending.
         """
         admin = self.is_admin(incoming.chat_id, incoming.channel)
-        needed = records_needed(incoming.event, admin=admin)
         # A chat listed as the staff's is a staff chat, a group or a staff member's own.
         if admin or not incoming.private:
             replies, toast = await self.staffroom.handle(
@@ -288,14 +286,12 @@ class ChatService:
             chat_key[:8],
             type(incoming.event).__name__,
         )
-        return await self._turn(incoming, chat_key, admin, needed, transcript)
+        return await self._turn(incoming, chat_key, transcript)
 
     async def _turn(
         self,
         incoming: Incoming,
         chat_key: str,
-        admin: bool,
-        needed: RecordsNeeded | None,
         transcript: Transcript | None,
     ) -> Response:
         hint = parse_language(incoming.language_code)
@@ -312,8 +308,8 @@ class ChatService:
             relay = None
             if state.open_reference is not None:  # only someone with a request can be in one
                 relay = await Desk(unit.session, unit.vault).active_relay(user_key, self._clock())
-            records: Records | None = None
-            if needed == "person":
+            records: PersonData | None = None
+            if records_needed(incoming.event) == "person":
                 person = await unit.person_records(user_key)
                 records = PersonData(
                     has_session=row.state is not None,
@@ -321,15 +317,12 @@ class ChatService:
                     leads=tuple(person.leads),
                     unanswered=person.unanswered,
                 )
-            elif needed is not None:
-                records = await self.staffroom.records(needed, incoming.event)
             turn: Turn = dialogue.handle(
                 state,
                 incoming.event,
                 now=self._clock(),
                 language_hint=hint,
                 records=records,
-                admin=admin,
                 relay=relay,
             )
             toast = next((reply.text for reply in turn.replies if reply.toast), None)

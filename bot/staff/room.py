@@ -21,12 +21,10 @@ from bot.dialogue import (
     Event,
     Reply,
     TextMessage,
-    decode_state,
-    records_needed,
 )
-from bot.dialogue.engine import RecordsNeeded
 from bot.faq.knowledge import Language
 from bot.records import StaffView
+from bot.reports import leads_report, stats_report, unanswered_report
 from bot.staff.cards import StaffAction, StaffDesk, parse_staff_button
 from bot.staff.desk import ActionOutcome, Desk, Refusal
 from bot.storage.owed import owe
@@ -51,6 +49,10 @@ async def _handled_once(unit: Unit, update_id: int) -> bool:
         return True
     logger.info("update %s was already handled", update_id)
     return False
+
+
+# The commands the staff chats answer, each with what it shows (bot.reports).
+STAFF_COMMANDS = frozenset({"leads", "unanswered", "stats"})
 
 
 def is_staff_button(event: Event) -> bool:
@@ -115,18 +117,10 @@ class StaffRoom:
             return replies, None
         if admin and update_id is not None and not await self._handled_once_alone(update_id):
             return [], None
-        needed = records_needed(event, admin=admin)
-        records = await self.records(needed, event) if needed else None
-        turn = self._dialogue.handle(
-            decode_state(None),
-            event,
-            now=self._clock(),
-            language_hint=self._language,
-            records=records,
-            admin=admin,
-            private=False,
-        )
-        return list(turn.replies), None
+        if admin and isinstance(event, Command) and event.name in STAFF_COMMANDS:
+            return [Reply(self._report(event, await self.records(event)))], None
+        # Nothing else is answered in a group: the bot speaks there only when asked.
+        return [], None
 
     # --- buttons -----------------------------------------------------------------------------
 
@@ -229,19 +223,24 @@ class StaffRoom:
 
     # --- staff commands ----------------------------------------------------------------------
 
-    async def records(self, needed: RecordsNeeded, event: Event) -> StaffView:
+    async def records(self, command: Command) -> StaffView:
         """What a staff command shows."""
         store = self._store
-        if needed == "leads":
-            only_open = isinstance(event, Command) and event.argument.strip().lower() in (
-                "open",
-                "abiertas",
-            )
+        if command.name == "leads":
+            only_open = command.argument.strip().lower() in ("open", "abiertas")
             if only_open:
                 async with store.reading() as session:
                     found = await Desk(session, store.vault).open_requests(unclaimed_only=True)
                 return StaffView(leads=tuple(found), only_open=True)
             return StaffView(leads=tuple(await store.newest_leads(NEWEST_LEADS)))
-        if needed == "unanswered":
+        if command.name == "unanswered":
             return StaffView(unanswered=tuple(await store.unanswered_texts()))
         return StaffView(stats=await store.stats())
+
+    def _report(self, command: Command, view: StaffView) -> str:
+        writer = self._dialogue.writer
+        if command.name == "leads":
+            return leads_report(writer, view.leads, only_open=view.only_open)
+        if command.name == "unanswered":
+            return unanswered_report(writer, view.unanswered)
+        return stats_report(writer, view.stats)
