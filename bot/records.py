@@ -111,5 +111,3 @@ class StaffView:
     only_open: bool = False
     unanswered: tuple[tuple[str, str], ...] = ()
     stats: Stats | None = None
-
-

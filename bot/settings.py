@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # `run` serves the web chat only when this is set; `web` serves it on 8080 without it.
     web_port: int | None = Field(default=None, ge=1, le=65535)
     web_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Where "Quick exit" leaves for: an ordinary page that says nothing about the firm.
+    web_quick_exit_url: str = "https://www.google.com/search?q=weather"
 
     @field_validator("bot_admin_chat_ids", mode="before")
     @classmethod
@@ -70,6 +72,14 @@ class Settings(BaseSettings):
             scheme, _, rest = origin.partition("://")
             if scheme not in ("http", "https") or not rest or "/" in rest:
                 raise ValueError(f"{origin!r} is not an origin (such as https://www.example.org)")
+        return value
+
+    @field_validator("web_quick_exit_url")
+    @classmethod
+    def _exit_is_a_web_page(cls, value: str) -> str:
+        scheme, _, rest = value.partition("://")
+        if scheme != "https" or not rest.split("/")[0]:
+            raise ValueError(f"{value!r} is not an https:// address (such as https://www.bbc.com)")
         return value
 
     @field_validator("firm_timezone")

@@ -191,7 +191,12 @@ class WebChannel:
         language = self._page_language(request)
         runtime, _ = self._ready()
         parent = request.query_params.get("embed", "")
-        texts = PageTexts(runtime.knowledge, language, parent if parent in self._allowed else "")
+        texts = PageTexts(
+            runtime.knowledge,
+            language,
+            self._settings.web_quick_exit_url,
+            parent if parent in self._allowed else "",
+        )
         html = render_page(self._files["chat.html"].decode("utf-8"), texts)
         return Response(html, media_type="text/html; charset=utf-8")
 
@@ -199,7 +204,12 @@ class WebChannel:
         """The loader the firm's site includes."""
         runtime, _ = self._ready()
         origin = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        loader = render_loader(self._files["embed.js"].decode("utf-8"), runtime.knowledge, origin)
+        loader = render_loader(
+            self._files["embed.js"].decode("utf-8"),
+            runtime.knowledge,
+            origin,
+            self._settings.web_quick_exit_url,
+        )
         return Response(loader, media_type=STATIC_JS)
 
     async def static(self, request: Request) -> Response:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from bot.faq.knowledge import Knowledge, Language
 
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
-# Where "Quick exit" leaves for: an ordinary page, replacing the chat in the tab's history.
-NEUTRAL_PAGE = "https://www.google.com/search?q=weather"
 # The words the page and its script use, by the name the template gives them.
 PAGE_WORDS = (
     "title",
@@ -43,6 +41,9 @@ class PageTexts:
 
     knowledge: Knowledge
     language: Language
+    # Where "Quick exit" leaves for (WEB_QUICK_EXIT_URL), replacing the chat in the tab's
+    # history.
+    exit_url: str
     # The origin of the firm's page the chat is embedded in (an allowed one), or "".
     parent: str = ""
 
@@ -59,7 +60,7 @@ class PageTexts:
             tel="tel:" + re.sub(r"[^0-9+]", "", phone),
             call=knowledge.text(language, "web_call"),
             parent=self.parent,
-            exit=NEUTRAL_PAGE,
+            exit=self.exit_url,
         )
         return values
 
@@ -70,10 +71,12 @@ def render_page(template: str, texts: PageTexts) -> str:
     return _PLACEHOLDER.sub(lambda found: html.escape(values[found.group(1)]), template)
 
 
-def render_loader(template: str, knowledge: Knowledge, chat_origin: str) -> str:
-    """The embed loader, with the chat's origin and the launcher's words in each language."""
+def render_loader(template: str, knowledge: Knowledge, chat_origin: str, exit_url: str) -> str:
+    """The embed loader, with the chat's origin, where "Quick exit" leaves the firm's page for,
+    and the launcher's words in each language."""
     values = {
         "origin": chat_origin,
+        "exit": exit_url,
         "launcher_en": knowledge.text("en", "web_launcher"),
         "launcher_es": knowledge.text("es", "web_launcher"),
         "close_en": knowledge.text("en", "web_close"),

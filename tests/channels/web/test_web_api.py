@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bot.channels.web import WebLimits
 from bot.faq.knowledge import Knowledge
+from bot.settings import Settings
 from bot.storage.crypto import looks_encrypted
 from bot.storage.store import LeadRow, WebMessageRow, WebSessionRow
 from tests.auxil.databases import empty_postgresql
@@ -209,6 +211,30 @@ async def test_a_turn_without_a_live_token_is_401(
     assert answer.status_code == 401
     assert answer.json()["error"] == "unauthorized"
     assert "reload" in answer.json()["message"]
+
+
+async def test_quick_exit_leaves_for_the_page_the_firm_chose(
+    database_url: str, knowledge: Knowledge, client: httpx.AsyncClient
+) -> None:
+    neutral = "https://www.bbc.com/weather"
+    host = WebHost(database_url, knowledge, web_quick_exit_url=neutral)
+    await host.start()
+    try:
+        page = (await client.get(f"{host.url}/chat")).text
+        loader = (await client.get(f"{host.url}/chat/embed.js")).text
+    finally:
+        await host.stop()
+    assert f'data-exit="{neutral}"' in page
+    assert f'location.replace("{neutral}")' in loader
+    assert "google" not in page + loader
+
+
+@pytest.mark.parametrize(
+    "address", ["http://example.org/", "javascript:alert(1)", "https://", "weather"]
+)
+def test_quick_exit_leaves_only_for_an_https_page(address: str) -> None:
+    with pytest.raises(ValidationError, match="https://"):
+        Settings(_env_file=None, web_quick_exit_url=address)
 
 
 async def test_an_origin_not_allowed_is_403_and_an_allowed_one_is_not(

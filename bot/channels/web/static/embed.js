@@ -29,7 +29,7 @@
     if (event.origin !== origin || !frame || event.source !== frame.contentWindow) return;
     if (event.data && event.data.type === "chat-quick-exit") {
       close();
-      location.replace("https://www.google.com/search?q=weather");
+      location.replace({{exit}});
     }
   });
   document.body.appendChild(launcher);
