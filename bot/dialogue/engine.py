@@ -117,7 +117,12 @@ class Dialogue:
         time_zone: str = "America/Los_Angeles",
         staff_language: Language = "en",
         make_reference: Callable[[], str] = new_reference,
+        phone_share: bool = True,
     ) -> None:
+        """`phone_share`: the channel can offer the person's own number in one tap (Telegram's
+        contact keyboard). Without it the number is typed, and no reply offers such a
+        widget or has to take it away again."""
+        self._phone_share = phone_share
         self._knowledge = knowledge
         self._matcher = matcher
         self._topic_ids = list(knowledge.topics)
@@ -553,13 +558,19 @@ class Dialogue:
         text = self._text(language, key, **self._prompt_values(state, key, language))
         if state.step == "confirm" and urgent and state.draft.name is not None:
             text += "\n\n" + self._text(language, "summary_urgent")
-        request_contact = None
-        if step.offers_contact_button:
-            request_contact = self._text(language, "button_share_phone")
         shown = step.shown_choices(state.draft, self._hours_confirmed)
         return Reply(
-            text, self._choice_buttons(step, shown, language), request_contact=request_contact
+            text,
+            self._choice_buttons(step, shown, language),
+            request_contact=self._share_label(step, language),
         )
+
+    def _share_label(self, step: FormStep, language: Language) -> str | None:
+        """The label of the one-tap "share my phone number", where the step and the channel
+        offer it."""
+        if self._phone_share and step.offers_contact_button:
+            return self._text(language, "button_share_phone")
+        return None
 
     @property
     def _hours_confirmed(self) -> bool:
@@ -661,10 +672,9 @@ class Dialogue:
         tries = state.tries + 1
         if tries < MAX_CONTACT_TRIES:
             # The "share my phone number" keyboard stays for the next try.
-            share = None
-            if step.offers_contact_button:
-                share = self._text(language, "button_share_phone")
-            reply = Reply(self._text(language, reason), request_contact=share)
+            reply = Reply(
+                self._text(language, reason), request_contact=self._share_label(step, language)
+            )
             return Turn(replace(state, tries=tries), (reply,))
         reply = Reply(
             self._text(language, "too_many_tries"),
@@ -681,9 +691,7 @@ class Dialogue:
             return self._then_step(state, language, reply)
         if not contact.is_own:
             # The reply asks for the person's own number: the share button stays.
-            share = (
-                self._text(language, "button_share_phone") if step.offers_contact_button else None
-            )
+            share = self._share_label(step, language)
             reply = Reply(self._text(language, "contact_not_yours"), request_contact=share)
             return Turn(state, (reply,))
         try:

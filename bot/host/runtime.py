@@ -110,7 +110,7 @@ async def open_runtime(
     knowledge, matcher = startup.knowledge, startup.matcher
     store = await open_store(settings, startup.data_key)
 
-    def dialogue_for(words: Knowledge) -> Dialogue:
+    def dialogue_for(words: Knowledge, *, phone_share: bool = True) -> Dialogue:
         return Dialogue(
             words,
             matcher,
@@ -119,6 +119,7 @@ async def open_runtime(
             default_region=settings.default_phone_region,
             time_zone=settings.firm_timezone,
             staff_language=settings.staff_language,
+            phone_share=phone_share,
         )
 
     dialogue = dialogue_for(knowledge)
@@ -135,6 +136,7 @@ async def open_runtime(
         on_lead=on_lead,
         on_forgotten=on_forgotten,
         on_owed=on_owed,
-        dialogues={WEB: dialogue_for(knowledge.for_channel(WEB))},
+        # The web chat's phone is typed: it has no one-tap "share my phone number".
+        dialogues={WEB: dialogue_for(knowledge.for_channel(WEB), phone_share=False)},
     )
     return Runtime(settings, knowledge, matcher, store, dialogue, service)

@@ -593,6 +593,25 @@ def test_a_corrected_contact_says_what_it_understood_as_it_takes_the_keyboard_aw
     assert "+12135550199" in summary.text
 
 
+def test_a_channel_without_one_tap_sharing_gets_no_phone_widget(
+    knowledge: Knowledge, matcher: Matcher
+) -> None:
+    # The web chat: the number is typed, so nothing offers a share button, nothing has to
+    # take one away, and a corrected number goes straight back to the summary.
+    typed = Dialogue(knowledge, matcher, phone_share=False)
+    turns = _book(typed, TextMessage(PHONE))
+    state = turns[-2].state
+    for event in (ButtonPress("b:confirm:change"), ButtonPress("b:change:contact")):
+        turns.append(say(typed, state, event))
+        state = turns[-1].state
+    turns.append(say(typed, state, TextMessage("+1 (213) 555-0199")))
+    replies = [reply for turn in turns for reply in turn.replies]
+    assert not any(reply.request_contact or reply.remove_keyboard for reply in replies)
+    (summary,) = turns[-1].replies
+    assert "+12135550199" in summary.text
+    assert _lead(turns[-4]).phone == PHONE_E164
+
+
 def test_no_reply_both_removes_the_keyboard_and_has_buttons(dialogue: Dialogue) -> None:
     state = NEW_CHAT
     opening: tuple[Event, ...] = (Command("book"), ButtonPress("b:consent:yes"))
