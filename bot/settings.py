@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     # `run` serves the web chat only when this is set; `web` serves it on 8080 without it.
     web_port: int | None = Field(default=None, ge=1, le=65535)
     web_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # The proxies whose X-Forwarded-For names the visitor (the web chat's per-address limit
+    # counts that address); a request from anywhere else is counted by its own address.
+    web_trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "::1")
     # Where "Quick exit" leaves for: an ordinary page that says nothing about the firm.
     web_quick_exit_url: str = "https://www.google.com/search?q=weather"
 
@@ -72,6 +76,25 @@ class Settings(BaseSettings):
             scheme, _, rest = origin.partition("://")
             if scheme not in ("http", "https") or not rest or "/" in rest:
                 raise ValueError(f"{origin!r} is not an origin (such as https://www.example.org)")
+        return value
+
+    @field_validator("web_trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("web_trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network (such as 10.0.0.0/8)"
+                ) from None
         return value
 
     @field_validator("web_quick_exit_url")

@@ -136,7 +136,10 @@ class HttpServer:
         listen: str,
         port: int,
         header_timeout: float = HEADER_TIMEOUT,
+        trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1"),
     ) -> None:
+        """`trusted_proxies`: the addresses whose X-Forwarded-For is taken as the client's
+        (WEB_TRUSTED_PROXIES); an empty tuple trusts none."""
         self.listen, self.port = listen, port
         self._server = _Server(
             uvicorn.Config(
@@ -148,6 +151,7 @@ class HttpServer:
                 lifespan="off",
                 http=protocol_with_header_timeout(header_timeout),
                 limit_concurrency=CONNECTION_LIMIT,
+                forwarded_allow_ips=list(trusted_proxies),
             )
         )
         self._serving: asyncio.Task[None] | None = None

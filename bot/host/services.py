@@ -141,7 +141,12 @@ class Host:
         self.jobs.start()
         if self._serve is not None:
             listen, port = self._serve
-            self._server = HttpServer(self.app(), listen=listen, port=port)
+            self._server = HttpServer(
+                self.app(),
+                listen=listen,
+                port=port,
+                trusted_proxies=self.settings.web_trusted_proxies,
+            )
             await self._server.start()
         return runtime
 

@@ -128,6 +128,7 @@ class WebhookServer:
             listen=settings.webhook_listen,
             port=settings.webhook_port,
             header_timeout=header_timeout,
+            trusted_proxies=settings.web_trusted_proxies,
         )
 
     async def start(self) -> None:

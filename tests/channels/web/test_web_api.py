@@ -362,6 +362,51 @@ async def test_too_many_requests_from_one_address_are_429(
     assert int(answers[-1].headers["retry-after"]) >= 1
 
 
+@pytest.mark.parametrize(("trusted", "shared"), [("127.0.0.1", False), ("", True)])
+async def test_behind_a_trusted_proxy_each_visitor_is_counted_by_their_own_address(
+    database_url: str,
+    knowledge: Knowledge,
+    client: httpx.AsyncClient,
+    trusted: str,
+    shared: bool,
+) -> None:
+    # Through a proxy on 127.0.0.1 (WEB_TRUSTED_PROXIES): five visitors at one address use up
+    # its limit, and the next one, at another address, still gets in. Trusting no proxy, the
+    # X-Forwarded-For a client sends is ignored and everyone shares the proxy's address.
+    host = WebHost(
+        database_url,
+        knowledge,
+        limits=WebLimits(address_requests=5),
+        web_trusted_proxies=trusted,
+    )
+    await host.start()
+
+    async def open_from(address: str) -> int:
+        answer = await client.post(
+            f"{host.url}/chat/api/session",
+            json={"lang": "en"},
+            headers={"X-Forwarded-For": address},
+        )
+        return answer.status_code
+
+    try:
+        first = [await open_from("203.0.113.7") for _ in range(5)]
+        other = await open_from("198.51.100.20")
+    finally:
+        await host.stop()
+    assert first == [201] * 5
+    assert other == (429 if shared else 201)
+
+
+def test_a_trusted_proxy_must_be_an_address() -> None:
+    with pytest.raises(ValidationError, match="not an IP address"):
+        Settings(_env_file=None, web_trusted_proxies="proxy.example.org")
+    assert Settings(_env_file=None, web_trusted_proxies="10.0.0.0/8, ::1").web_trusted_proxies == (
+        "10.0.0.0/8",
+        "::1",
+    )
+
+
 async def test_a_session_expires_when_idle_and_a_turn_or_an_extension_keeps_it(
     web: WebHost, visitor: Visitor, clock: Clock
 ) -> None:
