@@ -191,6 +191,15 @@ class EvalReport:
             f"crisis: recall {self.rate(None, 'crisis'):.3f}; false alarms {alarms.right} "
             f"of {alarms.total} questions that are not a crisis"
         )
+        # A medical emergency alone gets "call 911" first, not the firm's urgent reply: it is
+        # served first, but not flagged.
+        medical = sum(
+            1 for question, result in self.misses if question.kind == "crisis" and result.medical
+        )
+        if medical:
+            lines.append(
+                f"crisis not flagged but sent to 911 first (a medical emergency): {medical}"
+            )
         lines.append(f"answers opening with a bare yes/no: {len(self.bare_yes_no)}")
         lines.append(
             f"match latency over {len(self.latencies_ms)} questions: "

@@ -130,6 +130,15 @@ def test_json_shape(matcher: Matcher) -> None:
         "mi esposo está en el corralón",
         "LA MIGRA ESTA AFUERA",
         "la migra se acaba de llevar a mi esposo afuera de la casa",
+        # Other ways of saying it: handcuffed, put in a van, hand him over, called from
+        # detention, followed, the agents at the school's pickup line.
+        "ICE handcuffed my neighbor in front of everybody",
+        "la migra esposó a mi primo hace rato",
+        "se cargaron al vecino ahorita",
+        "mi hermano está llamando desde detención",
+        "lo van a entregar a inmigración mañana temprano",
+        "they're following our car, i think it's ICE",
+        "ICE agents in the pickup line at my kids school",
         "estan tocando la puerta, dicen que son de inmigracion",
     ],
 )
@@ -152,6 +161,10 @@ def test_a_crisis_is_urgent_and_never_answered_from_an_entry(
         "I saw on the news that ICE arrested people in Texas",
         "my dad is having a heart attack",
         "can the LAPD help ICE with raids?",
+        "just asking, my cousin was detained by ICE last year, can he still appeal?",
+        "la redada del año pasado en el swap meet fue legal?",
+        "dicen que la migra agarra a la gente en la calle, es cierto?",
+        "no ha pasado nada pero tengo miedo de que la migra llegue a la fábrica",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
