@@ -156,8 +156,8 @@ class Dialogue:
         `relay` names the request whose staff the person is writing to (their messages go to
         the staff instead of the FAQ), if any.
         """
-        if isinstance(event, ButtonPress) and event.message_id is not None:
-            press = f"{event.message_id}:{event.data}"
+        if isinstance(event, ButtonPress) and event.tap is not None:
+            press = event.tap
             if press == state.last_press:
                 toast = Reply(
                     self._text(state.language(language_hint), "duplicate_tap"), toast=True

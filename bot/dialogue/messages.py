@@ -44,10 +44,16 @@ class TextMessage:
 
 @dataclass(frozen=True, slots=True)
 class ButtonPress:
-    """The person chose a button; `message_id` is the message it was under, when known."""
+    """The person chose a button.
+
+    `tap` names this one button under this one message, where the channel can tell (Telegram:
+    the message's id and the button's data): the same tap twice in a row is a double tap, done
+    once. A channel whose requests are idempotent themselves (the web's `client_msg_id`) leaves
+    it out.
+    """
 
     data: str
-    message_id: int | None = None
+    tap: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,8 +140,8 @@ def test_stale_or_forged_buttons_get_a_kind_reply(
 
 
 def test_the_same_button_tapped_twice_is_done_once(dialogue: Dialogue) -> None:
-    first = say(dialogue, NEW_CHAT, ButtonPress(BOOK, message_id=7))
-    second = say(dialogue, first.state, ButtonPress(BOOK, message_id=7))
+    first = say(dialogue, NEW_CHAT, ButtonPress(BOOK, tap="7:book"))
+    second = say(dialogue, first.state, ButtonPress(BOOK, tap="7:book"))
     assert first.state.step == "consent"
     assert second.state == first.state
     (toast,) = second.replies

@@ -69,7 +69,9 @@ def _to_incoming(update: Update) -> Incoming | None:
         if message is None:
             return None
         chat = message.chat
-        event: Event = ButtonPress(query.data or "", message.message_id)
+        data = query.data or ""
+        # A tap's name is the message and the button: the state keeps it as it always has.
+        event: Event = ButtonPress(data, tap=f"{message.message_id}:{data}")
         return Incoming(
             chat.id,
             user_id,
