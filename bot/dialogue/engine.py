@@ -3,8 +3,9 @@
 It routes every event (text, button, shared contact, command) to an answer, a suggestion, an
 honest "I don't know", the crisis reply, or a step of the booking form (`bot.dialogue.form`).
 It never touches the network or the database: the effects it returns (store a lead, keep an
-unanswered question, forget the person) are carried out by `bot.host.turns`, which also loads the
-records that /mydata and the staff commands show.
+unanswered question, forget the person) are carried out by `bot.host.turns`, which also loads
+what /mydata shows. It is the person's side only: the staff chats' commands, buttons and
+replies are the staff room's (`bot.staff.room`).
 """
 
 from __future__ import annotations
