@@ -6,8 +6,9 @@ names groups of words (who acts, what happened, where, when, whether it is a que
 what could happen) and the rules below combine them within one clause:
 
 - **urgent**: someone was just taken or is held (and it is not long past, hypothetical or a
-  definition); agents are at the door, outside or at work; a raid is happening; an
-  immigration hearing, an ICE check-in or a deportation is days away;
+  definition); agents are at the door, outside or at work; someone is knocking and the person
+  is asking whether to open, or is hiding; the police have stopped someone right now; a raid
+  is happening; an immigration hearing, an ICE check-in or a deportation is days away;
 - **medical**: a danger to life, which needs 911 before any lawyer;
 - **book**: the person asks to talk to someone, or to be called;
 - **personal**: the question asks what will happen to a person, or what they should do,
@@ -309,8 +310,9 @@ class Reader:
             return False
         if clause.has("past") and not clause.has("recent"):
             return False
-        # An immigration hearing or check-in days away is a crisis, however it is asked.
-        if clause.has("appointment") and clause.has("soon") and clause.has("person"):
+        # An immigration hearing or check-in days away is a crisis, however it is asked: for
+        # someone named, or with no lawyer ("court tomorrow 8am no lawyer").
+        if clause.has("appointment") and clause.has("soon") and clause.has("person", "counsel"):
             return not clause.has("later")
         taken = (
             clause.has("taken")
@@ -324,6 +326,13 @@ class Reader:
         # the tamale stand "afuera de una estación" of a story that ends with "inmigración".
         if clause.near("presence", "federal", _PRESENCE_SPAN):
             return not _hypothetical(clause, "presence")
+        # Someone knocking while the person asks whether to open, or hides: whoever knocks.
+        if clause.has("door"):
+            return not _hypothetical(clause, "door")
+        # The police have stopped someone this very moment (not yesterday: what a stop may
+        # lead to is then a question, not a crisis).
+        if clause.has("stopped") and clause.has("city") and clause.has("moment"):
+            return not _hypothetical(clause, "stopped")
         if clause.has("raid") and clause.has("now", "presence"):
             return not _hypothetical(clause, "raid")
         if clause.has("deport") and clause.has("soon") and clause.has("person"):

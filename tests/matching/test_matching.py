@@ -139,6 +139,13 @@ def test_json_shape(matcher: Matcher) -> None:
         "lo van a entregar a inmigración mañana temprano",
         "they're following our car, i think it's ICE",
         "ICE agents in the pickup line at my kids school",
+        # Knocking while the person asks whether to open, or hiding; a police stop right now;
+        # a hearing days away with no lawyer.
+        "someone is knocking, they say police, do I open?",
+        "estamos escondidos en el cuarto, siguen tocando",
+        "the sheriff has me pulled over right now and another car is coming",
+        "me paró la policía ahorita y me piden papeles",
+        "immigration court on friday and my lawyer dropped me",
         "estan tocando la puerta, dicen que son de inmigracion",
     ],
 )
@@ -165,6 +172,10 @@ def test_a_crisis_is_urgent_and_never_answered_from_an_entry(
         "la redada del año pasado en el swap meet fue legal?",
         "dicen que la migra agarra a la gente en la calle, es cierto?",
         "no ha pasado nada pero tengo miedo de que la migra llegue a la fábrica",
+        "what should I do if ICE knocks on my door?",
+        "my cousin got pulled over yesterday, can the police ask about his status?",
+        "si me para la policía ahorita, me pueden entregar a la migra?",
+        "the city council hearing is tomorrow, will they vote on the law?",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
