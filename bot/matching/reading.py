@@ -311,8 +311,10 @@ class Reader:
         if clause.has("past") and not clause.has("recent"):
             return False
         # An immigration hearing or check-in days away is a crisis, however it is asked: for
-        # someone named, or with no lawyer ("court tomorrow 8am no lawyer").
-        if clause.has("appointment") and clause.has("soon") and clause.has("person", "counsel"):
+        # someone named, with no lawyer ("court tomorrow 8am no lawyer"), or said alone
+        # ("hearing in 2 days, just got notice"), though not the city council's hearing.
+        named = clause.has("person", "counsel") or not clause.has("city")
+        if clause.has("appointment") and clause.has("soon") and named:
             return not clause.has("later")
         taken = (
             clause.has("taken")
@@ -333,6 +335,7 @@ class Reader:
         # lead to is then a question, not a crisis).
         if clause.has("stopped") and clause.has("city") and clause.has("moment"):
             return not _hypothetical(clause, "stopped")
+        # A raid going on now, unless it is heard of ("raids in boyle heights rn?? tiktok says").
         if clause.has("raid") and clause.has("now", "presence"):
             return not _hypothetical(clause, "raid")
         if clause.has("deport") and clause.has("soon") and clause.has("person"):

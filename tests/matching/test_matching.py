@@ -146,6 +146,8 @@ def test_json_shape(matcher: Matcher) -> None:
         "the sheriff has me pulled over right now and another car is coming",
         "me paró la policía ahorita y me piden papeles",
         "immigration court on friday and my lawyer dropped me",
+        "hearing in 3 days, just got the letter",
+        "the police pulled me over and an ICE truck is behind them now",
         "estan tocando la puerta, dicen que son de inmigracion",
     ],
 )
@@ -176,6 +178,8 @@ def test_a_crisis_is_urgent_and_never_answered_from_an_entry(
         "my cousin got pulled over yesterday, can the police ask about his status?",
         "si me para la policía ahorita, me pueden entregar a la migra?",
         "the city council hearing is tomorrow, will they vote on the law?",
+        "my coworker was detained two weeks ago, does LA tell ICE where we live?",
+        "a mi compadre lo agarraron la semana pasada, la policía trabaja con la migra?",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
