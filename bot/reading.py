@@ -178,19 +178,73 @@ def _asks(sentence: str) -> bool:
     return bool(words) and words[0] in QUESTION_OPENERS
 
 
+# Words that open a sentence about the person writing, not a question ("I have a shop in
+# Koreatown.", "yo hablo mixteco, poquito español.", "Soy de Totonicapán."), or a greeting.
+_STORY_OPENERS = frozenset(
+    [
+        "i",
+        "im",
+        "ive",
+        "my",
+        "we",
+        "our",
+        "hi",
+        "hello",
+        "hey",
+        "yo",
+        "mi",
+        "mis",
+        "soy",
+        "somos",
+        "tengo",
+        "tenemos",
+        "trabajo",
+        "vivo",
+        "hablo",
+        "vine",
+        "hola",
+        "buenas",
+        "buenos",
+    ]
+)
+# "...porque fui a sacar un permiso y me pidieron datos": a reason the person gives about
+# themselves closes the question; what it asks is before it.
+_OWN_REASON = re.compile(r"\s(?:because|since|porque|ya que|pues)\s", re.IGNORECASE)
+_SELF_WORDS = frozenset(["i", "im", "my", "me", "we", "our", "yo", "mi", "mis", "me", "nos"])
+
+
+def _without_own_reason(sentence: str) -> str:
+    found = _OWN_REASON.search(sentence)
+    if found is None:
+        return sentence
+    reason = fold(sentence[found.end() :]).split()
+    if _SELF_WORDS.isdisjoint(reason):
+        return sentence
+    return sentence[: found.start()]
+
+
 def question_part(text: str) -> str:
     """Return the sentences of `text` that ask something, or all of it when none or all do.
 
     A message is often a story with the question inside ("Hi! I do landscaping in the
     Valley, three kids... Can the city police help ICE now or not?"): what it asks is in the
     sentences with a question mark, and the story's words (a place, a raid seen on TV, a
-    job) are not what the entry must state.
+    job) are not what the entry must state. Without a question mark, the sentences about the
+    person writing ("yo hablo mixteco poquito español.") are the story.
     """
     sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
     asked = [sentence for sentence in sentences if _asks(sentence)]
-    if not asked or len(asked) == len(sentences):
+    if not asked:
+        asked = [sentence for sentence in sentences if not _tells_own_story(sentence)]
+    asked = [_without_own_reason(sentence) for sentence in asked]
+    if not asked or asked == sentences:
         return text
     return " ".join(asked)
+
+
+def _tells_own_story(sentence: str) -> bool:
+    words = fold(sentence).split()
+    return not words or words[0] in _STORY_OPENERS
 
 
 # A second question joined to the first ("what prompted it, and when was it passed?", "¿quién
