@@ -180,6 +180,9 @@ _QUESTION_WORD_BOOST = 2.0
 # at most this many entries: "ICE" alone is asked about in several entries and gets "did you
 # mean", while "SB 54" gets an answer.
 _SPECIFIC_ENTRIES = 2
+# Of the words that say whom a question is about, these are what some entries are about
+# (whom the law protects, what this assistant does), not only context.
+_TOPICS_OF_WHOM = frozenset({"you", "immigrant", "people", "undocumented"})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -266,6 +269,7 @@ class Matcher:
             for phrase in [*knowledge.intents.phrases("person"), "you"]
             for word in self._words_of(phrase, "en")
         }
+        self._whom = self._context - _TOPICS_OF_WHOM
         self._concepts = set().union(*self._stated) | self._canonical_words
         self._outcome_words = self._group_words(knowledge, "outcome") | self._context
         # The firm's ways in ("email", "website", "phone number"), and the words of asking for a
@@ -293,6 +297,12 @@ class Matcher:
             * (_QUESTION_WORD_BOOST if word in QUESTION_WORDS else 1.0)
             for word, count in document_frequency.items()
         }
+        # Whom a question is about ("my mom", "mi primo") is found in few entries, but it says
+        # little about what is asked: it weighs as much as a word found in half of them.
+        whom_weight = math.log((entry_count + 1) / (entry_count / 2 + 0.5))
+        for word in self._whom:
+            if word in self._idf:
+                self._idf[word] = min(self._idf[word], whom_weight)
         self._unknown_weight = _UNKNOWN_WORD_WEIGHT * max(self._idf.values(), default=1.0)
         self._min_specificity = math.log((entry_count + 1) / (_SPECIFIC_ENTRIES + 0.5))
         self._entries_by_word: dict[str, list[int]] = defaultdict(list)
@@ -561,6 +571,9 @@ class Matcher:
             best_score >= self.thresholds.answer
             and best_score - runner_up >= self.thresholds.margin
             and (best_score >= self.thresholds.sure or self._is_specific(query.content))
+            # "Can I bring my wife from Mexico?" shares only whom it is about ("family") with
+            # the entry on what the law means for families: that is not what it asks.
+            and self._names_more_than_whom(query.content, best_index)
         ):
             entry_id = self._entry_ids[best_index]
             entry_intent: Intent | None = (
@@ -797,6 +810,13 @@ class Matcher:
         return any(
             word in stated and word in self._idf and word not in self._outcome_words
             for word in content
+        )
+
+    def _names_more_than_whom(self, content: Sequence[str], entry_index: int) -> bool:
+        """Whether a question shares with the entry a word beyond whom it is about."""
+        stated = self._stated[entry_index]
+        return any(
+            word in stated and word in self._idf and word not in self._whom for word in content
         )
 
     def _says_what_it_asks(self, content: Sequence[str]) -> bool:
