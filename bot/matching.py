@@ -579,9 +579,6 @@ class Matcher:
             entry_intent: Intent | None = (
                 BOOK if self._knowledge.entries[entry_id].intent else intent
             )
-            if reading.framing and best_score < self.thresholds.sure:
-                # "Does it protect people like me?" without a clear entry: a personal case.
-                return self._not_answered(query, language, scored, intent, "personal")
             # "Are undocumented people like me protected?" asks what the article states for
             # everyone: answered, with one line that no one's own case is assessed.
             reason = "framed" if reading.framing or by_status else "matched"
