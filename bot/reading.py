@@ -233,13 +233,36 @@ def question_part(text: str) -> str:
     person writing ("yo hablo mixteco poquito español.") are the story.
     """
     sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
-    asked = [sentence for sentence in sentences if _asks(sentence)]
+    asked = [
+        sentence
+        for index, sentence in enumerate(sentences)
+        if _asks(sentence) or (index + 1 < len(sentences) and _points_back(sentences[index + 1]))
+    ]
     if not asked:
         asked = [sentence for sentence in sentences if not _tells_own_story(sentence)]
     asked = [_without_own_reason(sentence) for sentence in asked]
     if not asked or asked == sentences:
         return text
     return " ".join(asked)
+
+
+# "Trump keeps saying mass deportations. Is LA going to work with that or not?", "¿Es cierto
+# eso?": a question that ends on "that" asks about the sentence before it, which is read with
+# it; "does the city hand that stuff over?" names what it asks.
+_POINTING_BACK = frozenset(["that", "eso", "esto"])
+_AFTER_POINTING_BACK = frozenset(
+    ["or", "not", "right", "true", "correct", "o", "no", "cierto", "verdad", "asi"]
+)
+
+
+def _points_back(sentence: str) -> bool:
+    if not _asks(sentence):
+        return False
+    words = fold(sentence).split()
+    return any(
+        word in _POINTING_BACK and _AFTER_POINTING_BACK.issuperset(words[index + 1 :])
+        for index, word in enumerate(words)
+    )
 
 
 def _tells_own_story(sentence: str) -> bool:
