@@ -396,7 +396,7 @@ class Reader:
                 self._asking.found(everything)
                 and not any(_asks_what_you_are(clause) for clause in clauses)
             ),
-            personal=any(self._is_personal(clause) for clause in clauses),
+            personal=self._asks_own_case(clauses),
             enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
             definition=any(_asks_for_a_definition(clause) for clause in clauses),
             social=any(clause.has("social") for clause in clauses),
@@ -457,6 +457,21 @@ class Reader:
         if clause.has("book", "call_me"):
             return True
         return clause.before("want", "counsel") or clause.before("talk", "counsel")
+
+    def _asks_own_case(self, clauses: Sequence[_Clause]) -> bool:
+        """Whether the message asks what will happen to a person, or what they should do.
+
+        "If I ask the city for help, do they give my information to ICE?" sets a situation
+        but asks what the city does, which the article states: the person's "if" is a framing.
+        """
+        if not any(self._is_personal(clause) for clause in clauses):
+            return False
+        if any(clause.has("advice", "outcome", "order") for clause in clauses):
+            return True
+        return not (
+            any(clause.has("city") for clause in clauses)
+            and any(clause.has("assist") for clause in clauses)
+        )
 
     def _is_personal(self, clause: _Clause) -> bool:
         if clause.has("advice", "situation"):
