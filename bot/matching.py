@@ -33,7 +33,7 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
 from bot.language import STOPWORDS, LanguageDetector, is_other_language
 from bot.privacy import strip_contacts
-from bot.reading import Reader, Reading, question_part, sub_questions
+from bot.reading import Reader, Reading, own_conditions, question_part, sub_questions
 from bot.text import CITY_WORD, PhraseMap, fold, stem
 
 Outcome = Literal["answer", "suggest", "fallback"]
@@ -555,7 +555,10 @@ class Matcher:
             return self._result(query, language, "fallback", None, best, (), intent, "low-score")
         best_index, best_score = scored[0]
         asks_beyond = reading.enforcement or reading.definition
-        if asks_beyond or self._unstated(query.content, best_index):
+        # "If I call the city for help, ...": the scene a person sets is not what is asked.
+        scene = set(self._words_of(own_conditions(asked_text), language))
+        asked = [word for word in query.content if word not in scene]
+        if asks_beyond or self._unstated(asked, best_index):
             others = None if asks_beyond else self._answered_in_part(asked_text, language, scored)
             if others is None:
                 return self._not_answered(query, language, scored, intent, "not-stated")

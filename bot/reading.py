@@ -213,6 +213,24 @@ _OWN_REASON = re.compile(r"\s(?:because|since|porque|ya que|pues)\s", re.IGNOREC
 _SELF_WORDS = frozenset(["i", "im", "my", "me", "we", "our", "yo", "mi", "mis", "me", "nos"])
 
 
+# "If I ask the city for help, will they share my information?": the condition sets the
+# scene; what is asked comes after the comma.
+_OWN_CONDITION = re.compile(r"^\W*(?:if|si)\s+(?P<condition>[^,]+),\s*(?P<asked>.+)$", re.I | re.S)
+_MIN_ASKED_WORDS = 3
+
+
+def own_conditions(text: str) -> str:
+    """Return the conditions that open the questions of `text` ("if I ask the city for help,
+    ...", "si llamo a la ciudad, ..."): they set the scene, and the entry need not state their
+    words."""
+    found = []
+    for sentence in _SENTENCE_BREAK.split(text):
+        condition = _OWN_CONDITION.match(sentence.strip())
+        if condition is not None and len(condition["asked"].split()) >= _MIN_ASKED_WORDS:
+            found.append(condition["condition"])
+    return " ".join(found)
+
+
 def _without_own_reason(sentence: str) -> str:
     found = _OWN_REASON.search(sentence)
     if found is None:
