@@ -557,8 +557,8 @@ class Matcher:
         asks_beyond = reading.enforcement or reading.definition
         # "If I call the city for help, ...": the scene a person sets is not what is asked.
         scene = set(self._words_of(own_conditions(asked_text), language))
-        asked = [word for word in query.content if word not in scene]
-        if asks_beyond or self._unstated(asked, best_index):
+        asked_words = [word for word in query.content if word not in scene]
+        if asks_beyond or self._unstated(asked_words, best_index):
             others = None if asks_beyond else self._answered_in_part(asked_text, language, scored)
             if others is None:
                 return self._not_answered(query, language, scored, intent, "not-stated")
