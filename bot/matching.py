@@ -823,9 +823,13 @@ class Matcher:
         """Whether a question sentence names enough to be read without the rest of the message.
 
         "¿Es cierto eso?" after a rumour asks about the sentence before it; "Who approved it,
-        and when?" names what it asks.
+        and when?" names what it asks, and so does "what did the critics say about it?" with
+        one word found in few entries.
         """
-        return sum(1 for word in content if word in self._idf) >= _FOCUS_KNOWN_WORDS
+        known = [word for word in content if word in self._idf]
+        # A question word alone ("which day?") says how it asks, not what about.
+        topics = [word for word in known if word not in QUESTION_WORDS]
+        return len(known) >= _FOCUS_KNOWN_WORDS or (bool(topics) and self._is_specific(topics))
 
     def _is_specific(self, content: Sequence[str]) -> bool:
         """Whether a question narrows the FAQ down enough to be answered without being sure.

@@ -267,9 +267,9 @@ def question_part(text: str) -> str:
 # "Trump keeps saying mass deportations. Is LA going to work with that or not?", "¿Es cierto
 # eso?": a question that ends on "that" asks about the sentence before it, which is read with
 # it; "does the city hand that stuff over?" names what it asks.
-_POINTING_BACK = frozenset(["that", "eso", "esto"])
+_POINTING_BACK = frozenset(["that", "this", "eso", "esto"])
 _AFTER_POINTING_BACK = frozenset(
-    ["or", "not", "right", "true", "correct", "o", "no", "cierto", "verdad", "asi"]
+    ["is", "or", "not", "right", "true", "correct", "es", "o", "no", "cierto", "verdad", "asi"]
 )
 
 
