@@ -45,6 +45,8 @@ _CONSULTATION_WORDS = frozenset(
 _ONE = frozenset({"one", "una", "uno"})
 # The reasons a question about a gap of the article is not answered, and the gap of a
 # question about what agents may do ("can ICE still arrest people in LA?").
+# The canonical word of synonyms.yaml for asking whom a law is for ("is it for", "es para").
+_COVERS = "covers"
 _GAP_REASONS = frozenset({"not-covered", "not-stated", "low-score", "unsure", "ambiguous"})
 ENFORCEMENT_GAP = "ice_actions"
 # "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
@@ -582,6 +584,15 @@ class Matcher:
             entry_intent: Intent | None = (
                 BOOK if self._knowledge.entries[entry_id].intent else intent
             )
+            if (
+                reading.framing
+                and best_score < self.thresholds.sure
+                and not by_status
+                and _COVERS not in query.content
+            ):
+                # "What does it change for someone like me?" asks about one person's life;
+                # "is the law for people like me?" asks whom it covers, which is stated.
+                return self._not_answered(query, language, scored, intent, "personal")
             # "Are undocumented people like me protected?" asks what the article states for
             # everyone: answered, with one line that no one's own case is assessed.
             reason = "framed" if reading.framing or by_status else "matched"
