@@ -647,20 +647,19 @@ class Matcher:
         Only the clauses that name a channel count ("my English is not good, what number can I
         call?"), and in them nothing but the channel and a wish to book may be asked.
         """
-        if "call_me" in self._reader.groups(text):
-            # "Can you call me by phone tomorrow?" asks to be called: a booking.
-            return None
         asked = self._reader.clauses_with(text, "channel")
         content = self._content(self._canonical(self._correct(fold(asked).split()), language))
+        if "call_me" in self._reader.groups(text) and "where" not in content:
+            # "Can you call me by phone tomorrow?" asks to be called: a booking; "where on
+            # your page do I leave my number so you call me?" asks where the form is.
+            return None
         channels = [word for word in content if word in self._channel_words]
         if not channels:
             return None
-        for index, score in scored[:MAX_SUGGESTIONS]:
-            if (
-                score < self.thresholds.suggest
-                or index not in self._meta_entries
-                or self._entry_ids[index] == self._book_entry
-            ):
+        # The channel asked for decides, not how the rest of the message scores: "is there a
+        # form somewhere?" after "how do I schedule a consultation online".
+        for index, score in scored:
+            if index not in self._meta_entries or self._entry_ids[index] == self._book_entry:
                 continue
             stated = self._stated[index]
             beyond = [
