@@ -215,7 +215,12 @@ _SELF_WORDS = frozenset(["i", "im", "my", "me", "we", "our", "yo", "mi", "mis", 
 
 # "If I ask the city for help, will they share my information?": the condition sets the
 # scene; what is asked comes after the comma.
-_OWN_CONDITION = re.compile(r"^\W*(?:if|si)\s+(?P<condition>[^,]+),\s*(?P<asked>.+)$", re.I | re.S)
+# "When the critics spoke, what did the city say?" too, but not "when was it passed, ...".
+_OWN_CONDITION = re.compile(
+    r"^\W*(?P<condition>(?:if|si|(?:when|cuando)"
+    r"(?!\s+(?:was|were|is|did|does|do|will|can|fue|es|se)\b))\s+[^,]+),\s*(?P<asked>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _MIN_ASKED_WORDS = 3
 
 

@@ -560,6 +560,15 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
         ("after the critics spoke up, what did city officials answer?", "reactions-to-the-law"),
         ("who is in favor of the ordinance?", "reactions-to-the-law"),
         ("¿quiénes se quejan de la ordenanza?", "reactions-to-the-law"),
+        # A "when" that sets the scene is not a question about a date.
+        (
+            "when people worried about security, how did the city's officials respond?",
+            "reactions-to-the-law",
+        ),
+        (
+            "according to the report, what led the city to pass the ordinance?",
+            "why-la-passed-the-law",
+        ),
         # An "if" about oneself, asking what the city does, is not one's own case.
         (
             "si llamo a la ciudad para pedir ayuda, ellos le dan mis datos a la migra?",
