@@ -621,3 +621,17 @@ def test_what_the_article_does_not_answer_stays_unanswered(
     matcher: Matcher, question: str
 ) -> None:
     assert matcher.match(question).outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Someone else wants the consultation.
+        "mi papá quiere una consulta con un abogado",
+        # "Sacar cita" without "una"; "yamar" written as it sounds.
+        "como hago para sacar cita con la licenciada",
+        "porfa alguien de la oficina me puede yamar",
+    ],
+)
+def test_booking_read_as_people_write_it(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).intent == "book"
