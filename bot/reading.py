@@ -262,7 +262,7 @@ def question_part(text: str) -> str:
         if _asks(sentence) or (index + 1 < len(sentences) and _points_back(sentences[index + 1]))
     ]
     if not asked:
-        asked = [sentence for sentence in sentences if not _tells_own_story(sentence)]
+        asked = [sentence for sentence in sentences if not _tells_own_story(sentence)] or sentences
     asked = [_without_own_reason(sentence) for sentence in asked]
     if not asked or asked == sentences:
         return text
