@@ -560,6 +560,28 @@ class Matcher:
         # "If I call the city for help, ...": the scene a person sets is not what is asked.
         scene = set(self._words_of(own_conditions(asked_text), language))
         asked_words = [word for word in query.content if word not in scene]
+        if not (asks_beyond or reading.personal) and self._unstated(asked_words, best_index):
+            # "En resumen, ¿qué cambia con esta ley para la gente sin papeles?": the best
+            # score (whom it protects) does not state what changes; the next one does.
+            stating = next(
+                (
+                    (index, score)
+                    for index, score in scored[1:MAX_SUGGESTIONS]
+                    if score >= self.thresholds.answer and not self._unstated(asked_words, index)
+                ),
+                None,
+            )
+            if stating is not None:
+                # Only the entries that state what is asked compete for the answer.
+                best_index, best_score = stating
+                scored = [
+                    stating,
+                    *(
+                        pair
+                        for pair in scored
+                        if pair != stating and not self._unstated(asked_words, pair[0])
+                    ),
+                ]
         if asks_beyond or self._unstated(asked_words, best_index):
             others = None if asks_beyond else self._answered_in_part(asked_text, language, scored)
             if others is None:
@@ -762,7 +784,7 @@ class Matcher:
 
     def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
         """Map synonyms; in English, a lower-case "la" left over is the city, not an article."""
-        mapped = self._synonyms.apply(tokens)
+        mapped = self._synonyms.apply(_without_relative_who(tokens))
         if language == "en":
             return [CITY_WORD if word == "la" else word for word in mapped]
         return mapped
@@ -917,6 +939,19 @@ class Matcher:
         results = list(best.items())
         results.sort(key=lambda pair: pair[1], reverse=True)
         return results
+
+
+# "Immigrants who have no papers": after a noun, "who" starts a description, not a question
+# about who; "hey so who passed it?" and "and who didn't?" still ask who.
+_RELATIVE = frozenset({"who", "whom"})
+
+
+def _without_relative_who(tokens: Sequence[str]) -> list[str]:
+    return [
+        token
+        for index, token in enumerate(tokens)
+        if not (token in _RELATIVE and index > 0 and tokens[index - 1] not in STOPWORDS)
+    ]
 
 
 def _harmonic_mean(first: float, second: float) -> float:

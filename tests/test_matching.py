@@ -569,6 +569,12 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "according to the report, what led the city to pass the ordinance?",
             "why-la-passed-the-law",
         ),
+        # The best score leaves "change" unstated; the entry on what the law means states it.
+        (
+            "in short, what does the ordinance change for immigrants who have no papers?",
+            "what-it-means-for-immigrants",
+        ),
+        ("does the city pass our data on to the feds?", "city-data-sharing"),
         # An "if" about oneself, asking what the city does, is not one's own case.
         (
             "si llamo a la ciudad para pedir ayuda, ellos le dan mis datos a la migra?",
