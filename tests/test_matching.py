@@ -641,3 +641,11 @@ def test_what_the_article_does_not_answer_stays_unanswered(
 )
 def test_booking_read_as_people_write_it(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).intent == "book"
+
+
+def test_a_landlord_in_the_story_is_not_the_city(matcher: Matcher) -> None:
+    """The article speaks of the city only: what a landlord may do is not answered."""
+    result = matcher.match(
+        "My landlord says he will call immigration on me. Does the law stop him from doing that?"
+    )
+    assert result.outcome != "answer"
