@@ -45,7 +45,7 @@ ENGLISH_STOPWORDS = _word_set(
     election elections real since terms
     confirm confirming rumor rumors rumour rumours supposedly apparently false claim claims
     claimed swears swear honestly lol asking asks asked situation holder holders else
-    officially read
+    officially read local along extra
     """
 )
 
@@ -74,7 +74,7 @@ SPANISH_STOPWORDS = _word_set(
     permitido dejan deja dejar cosa tal eleccion elecciones
     vos sabes sabe sabia sabias podes podrias podria queres tenes decime contame fijate
     fijese mira mire deci conta falso verdadero rumor rumores chisme chismes cuento andan
-    anda diciendo platica neta solo oficialmente
+    anda diciendo platica neta solo oficialmente tiempo local extra digo leer lee leen leyendo
     """
 )
 

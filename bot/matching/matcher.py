@@ -32,7 +32,7 @@ from rapidfuzz.distance import OSA
 
 from bot.faq.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
 from bot.matching.language import STOPWORDS, LanguageDetector, is_other_language
-from bot.matching.reading import Reader, Reading, question_part, sub_questions
+from bot.matching.reading import Reader, Reading, own_conditions, question_part, sub_questions
 from bot.matching.text import CITY_WORD, PhraseMap, fold, stem
 from bot.privacy import strip_contacts
 
@@ -45,6 +45,8 @@ _CONSULTATION_WORDS = frozenset(
 _ONE = frozenset({"one", "una", "uno"})
 # The reasons a question about a gap of the article is not answered, and the gap of a
 # question about what agents may do ("can ICE still arrest people in LA?").
+# The canonical word of synonyms.yaml for asking whom a law is for ("is it for", "es para").
+_COVERS = "covers"
 _GAP_REASONS = frozenset({"not-covered", "not-stated", "low-score", "unsure", "ambiguous"})
 ENFORCEMENT_GAP = "ice_actions"
 # "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
@@ -180,6 +182,9 @@ _QUESTION_WORD_BOOST = 2.0
 # at most this many entries: "ICE" alone is asked about in several entries and gets "did you
 # mean", while "SB 54" gets an answer.
 _SPECIFIC_ENTRIES = 2
+# Of the words that say whom a question is about, these are what some entries are about
+# (whom the law protects, what this assistant does), not only context.
+_TOPICS_OF_WHOM = frozenset({"you", "immigrant", "people", "undocumented"})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -266,6 +271,7 @@ class Matcher:
             for phrase in [*knowledge.intents.phrases("person"), "you"]
             for word in self._words_of(phrase, "en")
         }
+        self._whom = self._context - _TOPICS_OF_WHOM
         self._concepts = set().union(*self._stated) | self._canonical_words
         self._outcome_words = self._group_words(knowledge, "outcome") | self._context
         # The firm's ways in ("email", "website", "phone number"), and the words of asking for a
@@ -293,6 +299,12 @@ class Matcher:
             * (_QUESTION_WORD_BOOST if word in QUESTION_WORDS else 1.0)
             for word, count in document_frequency.items()
         }
+        # Whom a question is about ("my mom", "mi primo") is found in few entries, but it says
+        # little about what is asked: it weighs as much as a word found in half of them.
+        whom_weight = math.log((entry_count + 1) / (entry_count / 2 + 0.5))
+        for word in self._whom:
+            if word in self._idf:
+                self._idf[word] = min(self._idf[word], whom_weight)
         self._unknown_weight = _UNKNOWN_WORD_WEIGHT * max(self._idf.values(), default=1.0)
         self._min_specificity = math.log((entry_count + 1) / (_SPECIFIC_ENTRIES + 0.5))
         self._entries_by_word: dict[str, list[int]] = defaultdict(list)
@@ -545,7 +557,32 @@ class Matcher:
             return self._result(query, language, "fallback", None, best, (), intent, "low-score")
         best_index, best_score = scored[0]
         asks_beyond = reading.enforcement or reading.definition
-        if asks_beyond or self._unstated(query.content, best_index):
+        # "If I call the city for help, ...": the scene a person sets is not what is asked.
+        scene = set(self._words_of(own_conditions(asked_text), language))
+        asked_words = [word for word in query.content if word not in scene]
+        if not (asks_beyond or reading.personal) and self._unstated(asked_words, best_index):
+            # "En resumen, ¿qué cambia con esta ley para la gente sin papeles?": the best
+            # score (whom it protects) does not state what changes; the next one does.
+            stating = next(
+                (
+                    (index, score)
+                    for index, score in scored[1:MAX_SUGGESTIONS]
+                    if score >= self.thresholds.answer and not self._unstated(asked_words, index)
+                ),
+                None,
+            )
+            if stating is not None:
+                # Only the entries that state what is asked compete for the answer.
+                best_index, best_score = stating
+                scored = [
+                    stating,
+                    *(
+                        pair
+                        for pair in scored
+                        if pair != stating and not self._unstated(asked_words, pair[0])
+                    ),
+                ]
+        if asks_beyond or self._unstated(asked_words, best_index):
             others = None if asks_beyond else self._answered_in_part(asked_text, language, scored)
             if others is None:
                 return self._not_answered(query, language, scored, intent, "not-stated")
@@ -561,13 +598,22 @@ class Matcher:
             best_score >= self.thresholds.answer
             and best_score - runner_up >= self.thresholds.margin
             and (best_score >= self.thresholds.sure or self._is_specific(query.content))
+            # "Can I bring my wife from Mexico?" shares only whom it is about ("family") with
+            # the entry on what the law means for families: that is not what it asks.
+            and self._names_more_than_whom(query.content, best_index)
         ):
             entry_id = self._entry_ids[best_index]
             entry_intent: Intent | None = (
                 BOOK if self._knowledge.entries[entry_id].intent else intent
             )
-            if reading.framing and best_score < self.thresholds.sure:
-                # "Does it protect people like me?" without a clear entry: a personal case.
+            if (
+                reading.framing
+                and best_score < self.thresholds.sure
+                and not by_status
+                and _COVERS not in query.content
+            ):
+                # "What does it change for someone like me?" asks about one person's life;
+                # "is the law for people like me?" asks whom it covers, which is stated.
                 return self._not_answered(query, language, scored, intent, "personal")
             # "Are undocumented people like me protected?" asks what the article states for
             # everyone: answered, with one line that no one's own case is assessed.
@@ -623,20 +669,19 @@ class Matcher:
         Only the clauses that name a channel count ("my English is not good, what number can I
         call?"), and in them nothing but the channel and a wish to book may be asked.
         """
-        if "call_me" in self._reader.groups(text):
-            # "Can you call me by phone tomorrow?" asks to be called: a booking.
-            return None
         asked = self._reader.clauses_with(text, "channel")
         content = self._content(self._canonical(self._correct(fold(asked).split()), language))
+        if "call_me" in self._reader.groups(text) and "where" not in content:
+            # "Can you call me by phone tomorrow?" asks to be called: a booking; "where on
+            # your page do I leave my number so you call me?" asks where the form is.
+            return None
         channels = [word for word in content if word in self._channel_words]
         if not channels:
             return None
-        for index, score in scored[:MAX_SUGGESTIONS]:
-            if (
-                score < self.thresholds.suggest
-                or index not in self._meta_entries
-                or self._entry_ids[index] == self._book_entry
-            ):
+        # The channel asked for decides, not how the rest of the message scores: "is there a
+        # form somewhere?" after "how do I schedule a consultation online".
+        for index, score in scored:
+            if index not in self._meta_entries or self._entry_ids[index] == self._book_entry:
                 continue
             stated = self._stated[index]
             beyond = [
@@ -739,7 +784,7 @@ class Matcher:
 
     def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
         """Map synonyms; in English, a lower-case "la" left over is the city, not an article."""
-        mapped = self._synonyms.apply(tokens)
+        mapped = self._synonyms.apply(_without_relative_who(tokens))
         if language == "en":
             return [CITY_WORD if word == "la" else word for word in mapped]
         return mapped
@@ -799,13 +844,24 @@ class Matcher:
             for word in content
         )
 
+    def _names_more_than_whom(self, content: Sequence[str], entry_index: int) -> bool:
+        """Whether a question shares with the entry a word beyond whom it is about."""
+        stated = self._stated[entry_index]
+        return any(
+            word in stated and word in self._idf and word not in self._whom for word in content
+        )
+
     def _says_what_it_asks(self, content: Sequence[str]) -> bool:
         """Whether a question sentence names enough to be read without the rest of the message.
 
         "¿Es cierto eso?" after a rumour asks about the sentence before it; "Who approved it,
-        and when?" names what it asks.
+        and when?" names what it asks, and so does "what did the critics say about it?" with
+        one word found in few entries.
         """
-        return sum(1 for word in content if word in self._idf) >= _FOCUS_KNOWN_WORDS
+        known = [word for word in content if word in self._idf]
+        # A question word alone ("which day?") says how it asks, not what about.
+        topics = [word for word in known if word not in QUESTION_WORDS]
+        return len(known) >= _FOCUS_KNOWN_WORDS or (bool(topics) and self._is_specific(topics))
 
     def _is_specific(self, content: Sequence[str]) -> bool:
         """Whether a question narrows the FAQ down enough to be answered without being sure.
@@ -883,6 +939,19 @@ class Matcher:
         results = list(best.items())
         results.sort(key=lambda pair: pair[1], reverse=True)
         return results
+
+
+# "Immigrants who have no papers": after a noun, "who" starts a description, not a question
+# about who; "hey so who passed it?" and "and who didn't?" still ask who.
+_RELATIVE = frozenset({"who", "whom"})
+
+
+def _without_relative_who(tokens: Sequence[str]) -> list[str]:
+    return [
+        token
+        for index, token in enumerate(tokens)
+        if not (token in _RELATIVE and index > 0 and tokens[index - 1] not in STOPWORDS)
+    ]
 
 
 def _harmonic_mean(first: float, second: float) -> float:

@@ -135,19 +135,119 @@ def _asks(sentence: str) -> bool:
     return bool(words) and words[0] in QUESTION_OPENERS
 
 
+# Words that open a sentence about the person writing, not a question ("I have a shop in
+# Koreatown.", "yo hablo mixteco, poquito español.", "Soy de Totonicapán."), or a greeting.
+_STORY_OPENERS = frozenset(
+    [
+        "i",
+        "im",
+        "ive",
+        "my",
+        "we",
+        "our",
+        "hi",
+        "hello",
+        "hey",
+        "yo",
+        "mi",
+        "mis",
+        "soy",
+        "somos",
+        "tengo",
+        "tenemos",
+        "trabajo",
+        "vivo",
+        "hablo",
+        "vine",
+        "hola",
+        "buenas",
+        "buenos",
+    ]
+)
+# "...porque fui a sacar un permiso y me pidieron datos": a reason the person gives about
+# themselves closes the question; what it asks is before it.
+_OWN_REASON = re.compile(r"\s(?:because|since|porque|ya que|pues)\s", re.IGNORECASE)
+_SELF_WORDS = frozenset(["i", "im", "my", "me", "we", "our", "yo", "mi", "mis", "me", "nos"])
+
+
+# "If I ask the city for help, will they share my information?": the condition sets the
+# scene; what is asked comes after the comma.
+# "When the critics spoke, what did the city say?" too, but not "when was it passed, ...".
+_OWN_CONDITION = re.compile(
+    r"^\W*(?P<condition>(?:if|si|(?:when|cuando)"
+    r"(?!\s+(?:was|were|is|did|does|do|will|can|fue|es|se)\b))\s+[^,]+),\s*(?P<asked>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_MIN_ASKED_WORDS = 3
+
+
+def own_conditions(text: str) -> str:
+    """Return the conditions that open the questions of `text` ("if I ask the city for help,
+    ...", "si llamo a la ciudad, ..."): they set the scene, and the entry need not state their
+    words."""
+    found = []
+    for sentence in _SENTENCE_BREAK.split(text):
+        condition = _OWN_CONDITION.match(sentence.strip())
+        if condition is not None and len(condition["asked"].split()) >= _MIN_ASKED_WORDS:
+            found.append(condition["condition"])
+    return " ".join(found)
+
+
+def _without_own_reason(sentence: str) -> str:
+    found = _OWN_REASON.search(sentence)
+    if found is None:
+        return sentence
+    reason = fold(sentence[found.end() :]).split()
+    if _SELF_WORDS.isdisjoint(reason):
+        return sentence
+    return sentence[: found.start()]
+
+
 def question_part(text: str) -> str:
     """Return the sentences of `text` that ask something, or all of it when none or all do.
 
     A message is often a story with the question inside ("Hi! I do landscaping in the
     Valley, three kids... Can the city police help ICE now or not?"): what it asks is in the
     sentences with a question mark, and the story's words (a place, a raid seen on TV, a
-    job) are not what the entry must state.
+    job) are not what the entry must state. Without a question mark, the sentences about the
+    person writing ("yo hablo mixteco poquito español.") are the story.
     """
     sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
-    asked = [sentence for sentence in sentences if _asks(sentence)]
-    if not asked or len(asked) == len(sentences):
+    asked = [
+        sentence
+        for index, sentence in enumerate(sentences)
+        if _asks(sentence) or (index + 1 < len(sentences) and _points_back(sentences[index + 1]))
+    ]
+    if not asked:
+        asked = [sentence for sentence in sentences if not _tells_own_story(sentence)] or sentences
+    asked = [_without_own_reason(sentence) for sentence in asked]
+    if not asked or asked == sentences:
         return text
     return " ".join(asked)
+
+
+# "Trump keeps saying mass deportations. Is LA going to work with that or not?", "¿Es cierto
+# eso?": a question that ends on "that" asks about the sentence before it, which is read with
+# it; "does the city hand that stuff over?" names what it asks.
+_POINTING_BACK = frozenset(["that", "this", "eso", "esto"])
+_AFTER_POINTING_BACK = frozenset(
+    ["is", "or", "not", "right", "true", "correct", "es", "o", "no", "cierto", "verdad", "asi"]
+)
+
+
+def _points_back(sentence: str) -> bool:
+    if not _asks(sentence):
+        return False
+    words = fold(sentence).split()
+    return any(
+        word in _POINTING_BACK and _AFTER_POINTING_BACK.issuperset(words[index + 1 :])
+        for index, word in enumerate(words)
+    )
+
+
+def _tells_own_story(sentence: str) -> bool:
+    words = fold(sentence).split()
+    return not words or words[0] in _STORY_OPENERS
 
 
 # A second question joined to the first ("what prompted it, and when was it passed?", "¿quién
@@ -276,7 +376,7 @@ class Reader:
                 self._asking.found(everything)
                 and not any(_asks_what_you_are(clause) for clause in clauses)
             ),
-            personal=any(self._is_personal(clause) for clause in clauses),
+            personal=self._asks_own_case(clauses),
             enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
             definition=any(_asks_for_a_definition(clause) for clause in clauses),
             social=any(clause.has("social") for clause in clauses),
@@ -348,6 +448,21 @@ class Reader:
         if clause.has("book", "call_me"):
             return True
         return clause.before("want", "counsel") or clause.before("talk", "counsel")
+
+    def _asks_own_case(self, clauses: Sequence[_Clause]) -> bool:
+        """Whether the message asks what will happen to a person, or what they should do.
+
+        "If I ask the city for help, do they give my information to ICE?" sets a situation
+        but asks what the city does, which the article states: the person's "if" is a framing.
+        """
+        if not any(self._is_personal(clause) for clause in clauses):
+            return False
+        if any(clause.has("advice", "outcome", "order") for clause in clauses):
+            return True
+        return not (
+            any(clause.has("city") for clause in clauses)
+            and any(clause.has("assist") for clause in clauses)
+        )
 
     def _is_personal(self, clause: _Clause) -> bool:
         if clause.has("advice", "situation"):

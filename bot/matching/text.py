@@ -174,6 +174,13 @@ def stem(word: str) -> str:
     return spanish
 
 
+def _sound(text: str) -> str:
+    """Spell `text` as it sounds in Spanish: "me pueden yamar" is "me pueden llamar", "vuscar"
+    is "buscar" (ll and y, v and b sound the same, and people who learnt Spanish by ear write
+    either)."""
+    return text.replace("ll", "y").replace("v", "b")
+
+
 class PhraseDetector:
     """Tells whether a message contains one of a list of phrases, tolerating small typos.
 
@@ -186,6 +193,7 @@ class PhraseDetector:
     ) -> None:
         folded = sorted({fold(phrase) for phrase in phrases} - {""})
         self._exact = PhraseMap({phrase: phrase for phrase in folded})
+        self._by_sound = PhraseMap({_sound(phrase): phrase for phrase in folded})
         self._fuzzy = sorted(
             (phrase for phrase in folded if len(phrase) >= fuzzy_min_length), key=len
         )
@@ -198,7 +206,7 @@ class PhraseDetector:
 
     def found(self, tokens: Sequence[str]) -> bool:
         """Return whether the folded `tokens` contain one of the phrases."""
-        if self._exact.find(tokens):
+        if self._exact.find(tokens) or self._by_sound.find([_sound(token) for token in tokens]):
             return True
         text = " ".join(tokens)
         # A phrase longer than the message cannot be in it, typos or not.

@@ -557,3 +557,124 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
 ) -> None:
     result = matcher.match(question)
     assert (result.outcome, result.entry_id, result.intent) == ("answer", entry, intent)
+
+
+# Issue 13, reading: what a message asks, whatever surrounds it (examples written for these
+# tests, not taken from any evaluation set).
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        # Whom the law is for, asked as "is it for", "es para", in limited Spanish.
+        ("is the new city law also for people with no papers?", "who-is-protected"),
+        ("mi hermano no tiene papel, la ley de LA es para el tambien?", "who-is-protected"),
+        # A self-introduction without a question mark is the story, not the question.
+        (
+            "yo hablo zapoteco, poquito español. la ley de la ciudad protege a los que no "
+            "tenemos papeles o no",
+            "who-is-protected",
+        ),
+        # A reason about oneself after the question is not what is asked.
+        (
+            "quiero saber si la ciudad le puede pasar mis datos a la migra porque yo fui a "
+            "pagar una multa y me pidieron mi dirección",
+            "city-data-sharing",
+        ),
+        # A question ending on "that" asks about the sentence before it.
+        (
+            "my uncle says the feds will get help from LA for the mass deportations. is that "
+            "true or not",
+            "mass-deportations",
+        ),
+        # City officials are the people who answered the critics, not the approval.
+        ("after the critics spoke up, what did city officials answer?", "reactions-to-the-law"),
+        ("who is in favor of the ordinance?", "reactions-to-the-law"),
+        ("¿quiénes se quejan de la ordenanza?", "reactions-to-the-law"),
+        # A "when" that sets the scene is not a question about a date.
+        (
+            "when people worried about security, how did the city's officials respond?",
+            "reactions-to-the-law",
+        ),
+        (
+            "according to the report, what led the city to pass the ordinance?",
+            "why-la-passed-the-law",
+        ),
+        # The best score leaves "change" unstated; the entry on what the law means states it.
+        (
+            "in short, what does the ordinance change for immigrants who have no papers?",
+            "what-it-means-for-immigrants",
+        ),
+        ("does the city pass our data on to the feds?", "city-data-sharing"),
+        # An "if" about oneself, asking what the city does, is not one's own case.
+        (
+            "si llamo a la ciudad para pedir ayuda, ellos le dan mis datos a la migra?",
+            "city-data-sharing",
+        ),
+        (
+            "if I ask the city for help with something, will they share my information with ICE?",
+            "city-data-sharing",
+        ),
+    ],
+)
+def test_the_question_is_read_apart_from_its_story(
+    matcher: Matcher, question: str, entry: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id) == ("answer", entry)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is the new law also for people like my grandma? she came on a tourist visa and stayed",
+        "¿la ordenanza también es para gente como nosotros?",
+    ],
+)
+def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
+    matcher: Matcher, question: str
+) -> None:
+    """DESIGN: a personal framing is not a personal case."""
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id, result.reason) == (
+        "answer",
+        "who-is-protected",
+        "framed",
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Only whom the question is about ("my wife") is shared with an entry.
+        "how can I bring my wife here from Honduras",
+        # An outcome is still a personal case, however it is framed.
+        "if I ask the city for a permit, will they deport me?",
+        # Reporting a crime is not something the article covers.
+        "if I report domestic violence to the police, will they tell ICE?",
+    ],
+)
+def test_what_the_article_does_not_answer_stays_unanswered(
+    matcher: Matcher, question: str
+) -> None:
+    assert matcher.match(question).outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Someone else wants the consultation.
+        "mi papá quiere una consulta con un abogado",
+        # "Sacar cita" without "una"; "yamar" written as it sounds.
+        "como hago para sacar cita con la licenciada",
+        "porfa alguien de la oficina me puede yamar",
+    ],
+)
+def test_booking_read_as_people_write_it(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).intent == "book"
+
+
+def test_a_landlord_in_the_story_is_not_the_city(matcher: Matcher) -> None:
+    """The article speaks of the city only: what a landlord may do is not answered."""
+    result = matcher.match(
+        "My landlord says he will call immigration on me. Does the law stop him from doing that?"
+    )
+    assert result.outcome != "answer"
