@@ -43,10 +43,10 @@ _CONSULTATION_WORDS = frozenset(
 )
 # After a question about the cost, "can I get one?" asks for the consultation.
 _ONE = frozenset({"one", "una", "uno"})
-# The reasons a question about a gap of the article is not answered, and the gap of a
-# question about what agents may do ("can ICE still arrest people in LA?").
 # The canonical word of synonyms.yaml for asking whom a law is for ("is it for", "es para").
 _COVERS = "covers"
+# The reasons a question about a gap of the article is not answered, and the gap of a
+# question about what agents may do ("can ICE still arrest people in LA?").
 _GAP_REASONS = frozenset({"not-covered", "not-stated", "low-score", "unsure", "ambiguous"})
 ENFORCEMENT_GAP = "ice_actions"
 # "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
@@ -562,26 +562,16 @@ class Matcher:
         asked_words = [word for word in query.content if word not in scene]
         if not (asks_beyond or reading.personal) and self._unstated(asked_words, best_index):
             # "En resumen, ¿qué cambia con esta ley para la gente sin papeles?": the best
-            # score (whom it protects) does not state what changes; the next one does.
-            stating = next(
-                (
-                    (index, score)
-                    for index, score in scored[1:MAX_SUGGESTIONS]
-                    if score >= self.thresholds.answer and not self._unstated(asked_words, index)
-                ),
-                None,
-            )
-            if stating is not None:
-                # Only the entries that state what is asked compete for the answer.
-                best_index, best_score = stating
-                scored = [
-                    stating,
-                    *(
-                        pair
-                        for pair in scored
-                        if pair != stating and not self._unstated(asked_words, pair[0])
-                    ),
-                ]
+            # score (whom it protects) does not state what changes; the next one does. Then
+            # only the entries that state what is asked compete for the answer (`scored` is
+            # best first, so the first of them is the runner-up that states it).
+            stating = [pair for pair in scored if not self._unstated(asked_words, pair[0])]
+            if (
+                stating
+                and stating[0] in scored[1:MAX_SUGGESTIONS]
+                and stating[0][1] >= self.thresholds.answer
+            ):
+                (best_index, best_score), scored = stating[0], stating
         if asks_beyond or self._unstated(asked_words, best_index):
             others = None if asks_beyond else self._answered_in_part(asked_text, language, scored)
             if others is None:
