@@ -100,14 +100,3 @@ class Stats:
     by_language: dict[str, int] = field(default_factory=dict)
     leads: int = 0
     urgent_leads: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StaffView:
-    """What an admin command shows: the newest (or the unclaimed) leads, kept questions, or
-    counts."""
-
-    leads: tuple[StoredLead, ...] = ()
-    only_open: bool = False
-    unanswered: tuple[tuple[str, str], ...] = ()
-    stats: Stats | None = None

@@ -23,7 +23,6 @@ from bot.dialogue import (
     TextMessage,
 )
 from bot.faq.knowledge import Language
-from bot.records import StaffView
 from bot.reports import leads_report, stats_report, unanswered_report
 from bot.staff.cards import StaffAction, StaffDesk, parse_staff_button
 from bot.staff.desk import ActionOutcome, Desk, Refusal
@@ -118,7 +117,7 @@ class StaffRoom:
         if admin and update_id is not None and not await self._handled_once_alone(update_id):
             return [], None
         if admin and isinstance(event, Command) and event.name in STAFF_COMMANDS:
-            return [Reply(self._report(event, await self.records(event)))], None
+            return [Reply(await self._report(event))], None
         # Nothing else is answered in a group: the bot speaks there only when asked.
         return [], None
 
@@ -223,24 +222,15 @@ class StaffRoom:
 
     # --- staff commands ----------------------------------------------------------------------
 
-    async def records(self, command: Command) -> StaffView:
-        """What a staff command shows."""
-        store = self._store
+    async def _report(self, command: Command) -> str:
+        """What a staff command shows, read from the store and written for the staff."""
+        store, writer = self._store, self._dialogue.writer
         if command.name == "leads":
-            only_open = command.argument.strip().lower() in ("open", "abiertas")
-            if only_open:
+            if command.argument.strip().lower() in ("open", "abiertas"):
                 async with store.reading() as session:
                     found = await Desk(session, store.vault).open_requests(unclaimed_only=True)
-                return StaffView(leads=tuple(found), only_open=True)
-            return StaffView(leads=tuple(await store.newest_leads(NEWEST_LEADS)))
+                return leads_report(writer, found, only_open=True)
+            return leads_report(writer, await store.newest_leads(NEWEST_LEADS), only_open=False)
         if command.name == "unanswered":
-            return StaffView(unanswered=tuple(await store.unanswered_texts()))
-        return StaffView(stats=await store.stats())
-
-    def _report(self, command: Command, view: StaffView) -> str:
-        writer = self._dialogue.writer
-        if command.name == "leads":
-            return leads_report(writer, view.leads, only_open=view.only_open)
-        if command.name == "unanswered":
-            return unanswered_report(writer, view.unanswered)
-        return stats_report(writer, view.stats)
+            return unanswered_report(writer, await store.unanswered_texts())
+        return stats_report(writer, await store.stats())
