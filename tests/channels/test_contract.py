@@ -137,29 +137,30 @@ class TelegramChannel:
     has_staff_chat = True
     keeps_old_buttons = True
 
-    def __init__(self, bot: TelegramAndWeb, api: FakeBotApi, language: Language) -> None:
-        self.bot, self.api = bot, api
-        self.user = TelegramUser(5551000 + len(language), "Dana", language)
+    def __init__(self, bot: TelegramAndWeb, language: Language) -> None:
+        self.bot = bot
+        self.user = TelegramUser(5551000, "Dana", language)
 
     async def converse(self, actions: Sequence[Action]) -> list[list[Seen]]:
-        turns = [await self._read(await self.bot.say(self.user, "/start"))]
+        turns = [_read_telegram(await self.bot.say(self.user, "/start"))]
         shown: list[SentMessage] = []
         for action in actions:
-            shown = [m for m in self.api.messages_to(self.user.id) if m.buttons] or shown
+            shown = [m for m in self.bot.api.messages_to(self.user.id) if m.buttons] or shown
             if isinstance(action, Say):
                 sent = await self.bot.say(self.user, action.text)
             else:
                 under = next(m for m in reversed(shown) if action.label in _labels(m))
                 data = dict(under.buttons)[action.label]
                 sent = await self.bot.press(self.user, under, data)
-            turns.append(await self._read(sent))
+            turns.append(_read_telegram(sent))
         return turns
 
-    async def _read(self, sent: list[SentMessage]) -> list[Seen]:
-        return [Seen(message.text, _labels(message)) for message in sent]
-
     async def staff_cards(self, reference: str) -> list[str]:
-        return await _staff_cards(self.api, reference)
+        return await _staff_cards(self.bot.api, reference)
+
+
+def _read_telegram(sent: list[SentMessage]) -> list[Seen]:
+    return [Seen(message.text, _labels(message)) for message in sent]
 
 
 def _labels(message: SentMessage) -> tuple[str, ...]:
@@ -250,7 +251,7 @@ async def channel(
     await both.start()
     try:
         if channel_kind == "telegram":
-            yield TelegramChannel(both, api, language)
+            yield TelegramChannel(both, language)
         else:
             async with httpx.AsyncClient(timeout=30) as client:
                 yield WebChannel(both, client, language)
