@@ -413,8 +413,11 @@ class Reader:
         # An immigration hearing or check-in days away is a crisis, however it is asked: for
         # someone named, with no lawyer ("court tomorrow 8am no lawyer"), or said alone
         # ("hearing in 2 days, just got notice"), though not the city council's hearing.
-        named = clause.has("person", "counsel") or not clause.has("city")
-        if clause.has("appointment") and clause.has("soon") and named:
+        if (
+            clause.has("appointment")
+            and clause.has("soon")
+            and (clause.has("person", "counsel") or not clause.has("city"))
+        ):
             return not clause.has("later")
         taken = (
             clause.has("taken")
