@@ -266,16 +266,18 @@ class Dialogue:
             return self._then_step(state, language, *emergency).with_effect(asked)
         if state.step is not None:
             # A question typed while the booking waits for a button is still answered.
-            if result.outcome == "answer" and result.entry_id is not None and not result.intent:
-                state, reply = self._answer(state, result.entry_id, language)
+            shown = _entry_shown(result)
+            if shown is not None and not result.intent:
+                state, reply = self._answer(state, shown, language)
             else:
                 key = "consent_reminder" if state.step == "consent" else "choose_option"
                 reply = Reply(self._text(language, key))
             return self._then_step(state, language, reply).with_effect(asked)
         if result.intent == "book":
             return self._start_booking(state, language, urgent=False).with_effect(asked)
-        if result.outcome == "answer" and result.entry_id is not None:
-            state, answer = self._answer(state, result.entry_id, language)
+        shown = _entry_shown(result)
+        if shown is not None:
+            state, answer = self._answer(state, shown, language)
             return Turn(state, (answer, *self._answer_note(result)), (asked,))
         if result.reason == "other-language":
             # Neither English nor Spanish: not kept, and not taken as a question in either.
@@ -819,3 +821,11 @@ class Dialogue:
             if reply.request_contact:
                 showing = True
         return replace(state, contact_keyboard=showing), tuple(managed)
+
+
+def _entry_shown(result: MatchResult) -> str | None:
+    """The entry whose text is the reply: an answer's, or an entry's that says what the
+    article does not give ("how much is a consultation?")."""
+    if result.outcome == "answer" or result.reason == "declined":
+        return result.entry_id
+    return None

@@ -162,6 +162,9 @@ class Entry(_Strict):
     # the article's limits: what the City of Los Angeles will not do is not what federal
     # agents or other agencies do.
     limits: bool = False
+    # The answer says that the article does not give what is asked (the firm's fees, its
+    # office): shown as written, but reported as not answered, since nothing is stated.
+    declines: bool = False
     related: list[str] = Field(default_factory=list, max_length=3)
     en: EntryText
     es: EntryText

@@ -392,6 +392,9 @@ class Matcher:
     def match(self, text: str, language_hint: Language | None = None) -> MatchResult:
         """Decide how to answer `text`: one entry, a few suggestions, or no answer."""
         result = self._decide(text[:MAX_QUESTION_LENGTH], language_hint)
+        if result.outcome == "answer" and self._declines(result.entry_id):
+            # "How much is a consultation?": the entry says the article does not give it.
+            return replace(result, outcome="fallback", reason="declined")
         if result.outcome == "answer" or result.reason not in _GAP_REASONS:
             return result
         gap = self._gap_of(question_part(result.question))
@@ -421,6 +424,9 @@ class Matcher:
         outcome: Outcome = "suggest" if nearest else "fallback"
         first = nearest[0].entry_id if nearest else None
         return replace(result, gap=gap, outcome=outcome, entry_id=first, suggestions=nearest)
+
+    def _declines(self, entry_id: str | None) -> bool:
+        return entry_id is not None and self._knowledge.entries[entry_id].declines
 
     def _answered_besides(self, text: str, language_hint: Language | None) -> MatchResult | None:
         """Return the answer to a question of `text` that names no gap, if one is answered."""
