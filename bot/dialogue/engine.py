@@ -263,6 +263,11 @@ class Dialogue:
         if emergency:
             if result.urgent and state.step is not None:
                 state = replace(state, draft=replace(state.draft, urgent=True))
+            shown = _entry_shown(result)
+            if shown is not None:
+                # The crisis first; then what the message also asked, which the article answers.
+                state, answer = self._answer(state, shown, language)
+                emergency.append(answer)
             return self._then_step(state, language, *emergency).with_effect(asked)
         if state.step is not None:
             # A question typed while the booking waits for a button is still answered.

@@ -32,7 +32,14 @@ from rapidfuzz.distance import OSA
 
 from bot.faq.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
 from bot.matching.language import STOPWORDS, LanguageDetector, is_other_language
-from bot.matching.reading import Reader, Reading, own_conditions, question_part, sub_questions
+from bot.matching.reading import (
+    Reader,
+    Reading,
+    asks_something,
+    own_conditions,
+    question_part,
+    sub_questions,
+)
 from bot.matching.text import CITY_WORD, PhraseMap, fold, stem
 from bot.privacy import strip_contacts
 
@@ -49,6 +56,9 @@ _COVERS = "covers"
 # question about what agents may do ("can ICE still arrest people in LA?").
 _GAP_REASONS = frozenset({"not-covered", "not-stated", "low-score", "unsure", "ambiguous"})
 ENFORCEMENT_GAP = "ice_actions"
+# In a crisis, a question about someone of the story and what the law does for them is theirs.
+_SOMEONE_OF_THE_STORY = frozenset({"refers", "self"})
+_WHAT_BECOMES_OF_THEM = frozenset({"covers", "outcome", "deport"})
 # "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
 _THE_LAW_AS_PRONOUN = frozenset({"this", "it", "esto", "eso", "esta"})
 # "People who overstayed a visa", "los que tienen DACA", "green card holders": people named
@@ -392,6 +402,18 @@ class Matcher:
     def match(self, text: str, language_hint: Language | None = None) -> MatchResult:
         """Decide how to answer `text`: one entry, a few suggestions, or no answer."""
         result = self._decide(text[:MAX_QUESTION_LENGTH], language_hint)
+        if result.urgent or result.medical:
+            # "ICE is outside my job right now, can the police help them?": the crisis first,
+            # then the answer to what was asked, when the article gives one.
+            asked = self._decide(text[:MAX_QUESTION_LENGTH], language_hint, crisis=False)
+            if (
+                asked.outcome == "answer"
+                and asked.intent is None
+                and not self._declines(asked.entry_id)
+                and not self._asks_for_own_case(text)
+            ):
+                return replace(asked, urgent=result.urgent, medical=result.medical)
+            return result
         if result.outcome == "answer" and self._declines(result.entry_id):
             # "How much is a consultation?": the entry says the article does not give it.
             return replace(result, outcome="fallback", reason="declined")
@@ -425,6 +447,15 @@ class Matcher:
         first = nearest[0].entry_id if nearest else None
         return replace(result, gap=gap, outcome=outcome, entry_id=first, suggestions=nearest)
 
+    def _asks_for_own_case(self, text: str) -> bool:
+        """Whether a message telling of a crisis asks nothing but what to do or what becomes
+        of the people in it ("ICE just took my husband", "what do we do?", "will the law
+        protect him?", "¿lo van a deportar?")."""
+        if not asks_something(text) or "advice" in self._reader.groups(text):
+            return True
+        groups = self._reader.groups(question_part(text))
+        return bool(groups & _SOMEONE_OF_THE_STORY) and bool(groups & _WHAT_BECOMES_OF_THEM)
+
     def _declines(self, entry_id: str | None) -> bool:
         return entry_id is not None and self._knowledge.entries[entry_id].declines
 
@@ -452,11 +483,17 @@ class Matcher:
                 return self._gap_by_term[term]
         return None
 
-    def _decide(self, text: str, language_hint: Language | None) -> MatchResult:
+    def _decide(
+        self, text: str, language_hint: Language | None, *, crisis: bool = True
+    ) -> MatchResult:
+        """Read `text` and decide; with `crisis` false, as if it told of no crisis (what else
+        it asks)."""
         # A phone number or email in a question says nothing about what it asks.
         raw_tokens = fold(strip_contacts(text)).split()
         language = self._detector.detect(text, raw_tokens, language_hint)
         reading = self.read(text)
+        if not crisis:
+            reading = replace(reading, urgent=False, medical=False)
         intent: Intent | None = BOOK if reading.book else None
         content = self._content(self._canonical(self._correct(raw_tokens), language))
         # What the message asks is in its question sentences; its story is context. A crisis,

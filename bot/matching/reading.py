@@ -203,6 +203,11 @@ def _without_own_reason(sentence: str) -> str:
     return sentence[: found.start()]
 
 
+def asks_something(text: str) -> bool:
+    """Whether a sentence of `text` is a question ("ICE just took my husband" is not)."""
+    return any(_asks(part.strip()) for part in _SENTENCE_BREAK.split(text) if part.strip())
+
+
 def question_part(text: str) -> str:
     """Return the sentences of `text` that ask something, or all of it when none or all do.
 

@@ -316,6 +316,23 @@ def test_urgent_message_gives_the_phone_first(dialogue: Dialogue, knowledge: Kno
 
 
 @pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("ICE is outside my work right now, can LAPD help them?", "en"),
+        ("la migra está afuera de mi trabajo ahorita, la policía de LA les puede ayudar?", "es"),
+    ],
+)
+def test_a_crisis_comes_first_then_the_answer_to_what_it_also_asks(
+    dialogue: Dialogue, knowledge: Knowledge, message: str, language: Language
+) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage(message))
+    urgent, answer = turn.replies
+    assert urgent.text == knowledge.text(language, "urgent")
+    assert [button.data for button in urgent.buttons] == [URGENT_BOOK]
+    assert answer.text.startswith(knowledge.answer("police-and-deportations", language))
+
+
+@pytest.mark.parametrize(
     ("crisis", "language"),
     [
         ("ICE just took my husband from our house", "en"),

@@ -151,12 +151,56 @@ def test_json_shape(matcher: Matcher) -> None:
         "estan tocando la puerta, dicen que son de inmigracion",
     ],
 )
-def test_a_crisis_is_urgent_and_never_answered_from_an_entry(
+def test_a_crisis_that_asks_nothing_else_is_urgent_and_not_answered_from_an_entry(
     matcher: Matcher, message: str
 ) -> None:
     result = matcher.match(message)
     assert result.urgent, result
     assert result.outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    ("message", "entry"),
+    [
+        ("ICE at my work, LAPD helps them?", "police-and-deportations"),
+        (
+            "ICE trucks outside my job RIGHT NOW in Van Nuys and there's LAPD cars too. are "
+            "the police allowed to help them??",
+            "police-and-deportations",
+        ),
+        ("detuvieron a mi concuño. qué es SB54?", "california-sb54"),
+        (
+            "se llevaron a mi hijo esta mañana en el trabajo, a qué número llamo??",
+            "contact-the-firm",
+        ),
+    ],
+)
+def test_a_crisis_with_a_question_the_article_answers_is_urgent_and_answered(
+    matcher: Matcher, message: str, entry: str
+) -> None:
+    result = matcher.match(message)
+    assert result.urgent, result
+    assert (result.outcome, result.entry_id) == ("answer", entry), result
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "My husband has his ICE check-in this Thursday and he's scared they'll keep him. Will "
+        "the sanctuary law protect him?",
+        "Agarraron a mi hermano ayer afuera del Home Depot. ¿Lo van a deportar? ¿La ley no lo "
+        "protegía?",
+        "My brother is at Adelanto and the officer told him he will be put on a flight "
+        "tomorrow. Please help us, what can we do today?",
+        "ICE just took my husband",
+    ],
+)
+def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
+    matcher: Matcher, message: str
+) -> None:
+    result = matcher.match(message)
+    assert result.urgent, result
+    assert result.outcome != "answer", result
 
 
 @pytest.mark.parametrize(
