@@ -609,8 +609,12 @@ class Matcher:
             # only the entries that state what is asked compete for the answer (`scored` is
             # best first, so the first of them is the runner-up that states it).
             stating = [pair for pair in scored if not self._unstated(asked_words, pair[0])]
+            # "¿Qué es la SB 54 y qué le prohíbe a la policía?": two questions, the first the
+            # best entry's; the second's entry is offered beside its answer, not instead.
+            two_questions = self._answered_in_part(asked_text, language, scored) is not None
             if (
-                stating
+                not two_questions
+                and stating
                 and stating[0] in scored[1:MAX_SUGGESTIONS]
                 and stating[0][1] >= self.thresholds.answer
             ):

@@ -84,7 +84,9 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 _DECADE = re.compile(r"^(19)?[2-9]0s$")
 _CLAUSE_BREAK = re.compile("[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s")
 # Sentences end at ".", "!", "?" or a line break; a Spanish question starts at "¿".
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?\n])\s*|(?=[¿¡])")
+# A colon before a space ends a sentence too: "Reporter here, confirming basics: which body
+# approved it?" asks in its second part.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?\n])\s*|(?<=:)\s+|(?=[¿¡])")
 
 
 # Words that open a question written without a question mark ("is it stored somewhere").

@@ -451,11 +451,28 @@ def test_asking_to_be_called_is_still_a_booking(matcher: Matcher, question: str)
     assert matcher.match(question).intent == "book"
 
 
-def test_answered_in_part_offers_the_other_questions_entry(matcher: Matcher) -> None:
-    result = matcher.match("What prompted the city to pass the law, and when was it passed?")
+@pytest.mark.parametrize(
+    ("question", "first", "second"),
+    [
+        (
+            "What prompted the city to pass the law, and when was it passed?",
+            "why-la-passed-the-law",
+            "la-law-approved",
+        ),
+        (
+            "¿Qué es exactamente la SB 54 y qué le prohíbe a la policía local?",
+            "california-sb54",
+            "police-and-deportations",
+        ),
+    ],
+)
+def test_answered_in_part_offers_the_other_questions_entry(
+    matcher: Matcher, question: str, first: str, second: str
+) -> None:
+    result = matcher.match(question)
     assert (result.outcome, result.reason) == ("answer", "in-part")
     shown = {result.entry_id, *(suggestion.entry_id for suggestion in result.suggestions)}
-    assert {"why-la-passed-the-law", "la-law-approved"} <= shown
+    assert {first, second} <= shown
 
 
 @pytest.mark.parametrize(
@@ -663,6 +680,12 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
         (
             "if I ask the city for help with something, will they share my information with ICE?",
             "city-data-sharing",
+        ),
+        # What comes before a colon introduces the question.
+        (
+            "Reporter with a community paper here, confirming basics: which body approved the "
+            "ordinance, and on what date?",
+            "la-law-approved",
         ),
     ],
 )
