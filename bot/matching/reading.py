@@ -188,8 +188,12 @@ def own_conditions(text: str) -> str:
     ...", "si llamo a la ciudad, ..."): they set the scene, and the entry need not state their
     words."""
     found = []
-    for sentence in _SENTENCE_BREAK.split(text):
-        condition = _OWN_CONDITION.match(sentence.strip())
+    sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
+    for sentence, following in zip(sentences, [*sentences[1:], ""], strict=True):
+        if _opens_on_a_condition(sentence, following):
+            found.append(sentence)
+            continue
+        condition = _OWN_CONDITION.match(sentence)
         if condition is not None and len(condition["asked"].split()) >= _MIN_ASKED_WORDS:
             found.append(condition["condition"])
     return " ".join(found)
@@ -223,7 +227,15 @@ def question_part(text: str) -> str:
     asked = [
         sentence
         for index, sentence in enumerate(sentences)
-        if _asks(sentence) or (index + 1 < len(sentences) and _points_back(sentences[index + 1]))
+        if _asks(sentence)
+        or (
+            index + 1 < len(sentences)
+            and (
+                _points_back(sentences[index + 1])
+                or _follows_on(sentences[index + 1])
+                or _opens_on_a_condition(sentence, sentences[index + 1])
+            )
+        )
     ]
     if not asked:
         asked = [sentence for sentence in sentences if not _tells_own_story(sentence)] or sentences
@@ -250,6 +262,25 @@ def _points_back(sentence: str) -> bool:
         word in _POINTING_BACK and _AFTER_POINTING_BACK.issuperset(words[index + 1 :])
         for index, word in enumerate(words)
     )
+
+
+# "ley nueva de LA quien lo aprueba. cuando": a question of a word or two goes on from the
+# sentence before it.
+_FOLLOW_ON_WORDS = 2
+
+
+def _follows_on(sentence: str) -> bool:
+    return _asks(sentence) and len(fold(sentence).split()) <= _FOLLOW_ON_WORDS
+
+
+# "Si empiezan las deportaciones masivas, ¿la ciudad les va a echar la mano?": the
+# condition before an opening question mark is part of the question.
+_CONDITION_WORDS = frozenset(["if", "si"])
+
+
+def _opens_on_a_condition(sentence: str, following: str) -> bool:
+    words = fold(sentence).split()
+    return bool(words) and words[0] in _CONDITION_WORDS and following.startswith("¿")
 
 
 def _tells_own_story(sentence: str) -> bool:
@@ -385,7 +416,12 @@ class Reader:
             ),
             personal=self._asks_own_case(clauses),
             enforcement=any(self._asks_about_enforcement(clause) for clause in clauses),
-            definition=any(_asks_for_a_definition(clause) for clause in clauses),
+            definition=any(
+                _asks_for_a_definition(clause)
+                # "For old people like me, what this law mean?": what it means for someone.
+                and not (index and clauses[index - 1].tokens[0] in _NOT_A_DEFINITION)
+                for index, clause in enumerate(clauses)
+            ),
             social=any(clause.has("social") for clause in clauses),
             distress="?" not in text
             and len(everything) <= _DISTRESS_LENGTH

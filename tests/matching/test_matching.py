@@ -681,6 +681,19 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "if I ask the city for help with something, will they share my information with ICE?",
             "city-data-sharing",
         ),
+        # A question of a word or two goes on from the sentence before it.
+        ("ley nueva de LA quien lo aprueba. cuando", "la-law-approved"),
+        # A condition before an opening question mark is part of the question.
+        (
+            "Tengo dos cipotes y yo sin papeles. Si empiezan las deportaciones masivas que anda "
+            "diciendo el presidente, ¿la ciudad les va a echar la mano a los federales o no?",
+            "mass-deportations",
+        ),
+        # What a law means for someone is not what a word means.
+        (
+            "Television say new law. For old woman like me, what this law mean?",
+            "what-it-means-for-immigrants",
+        ),
         # What comes before a colon introduces the question.
         (
             "Reporter with a community paper here, confirming basics: which body approved the "
