@@ -59,6 +59,7 @@ ENFORCEMENT_GAP = "ice_actions"
 # In a crisis, a question about someone of the story and what the law does for them is theirs.
 _SOMEONE_OF_THE_STORY = frozenset({"refers", "self"})
 _WHAT_BECOMES_OF_THEM = frozenset({"covers", "outcome", "deport"})
+_PLACE_POINTERS = frozenset({"here", "there", "aqui", "alla", "ahi", "alli"})
 # "Does this protect...?", "¿esto es para...?": the law, named by a pronoun.
 _THE_LAW_AS_PRONOUN = frozenset({"this", "it", "esto", "eso", "esta"})
 # "People who overstayed a visa", "los que tienen DACA", "green card holders": people named
@@ -217,7 +218,8 @@ class Matcher:
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
         self._money = frozenset(knowledge.scope.money)
         self._statuses = frozenset(knowledge.scope.statuses)
-        self._story_scope = frozenset(knowledge.scope.places + knowledge.scope.agencies)
+        self._story_places = frozenset(knowledge.scope.places)
+        self._story_agencies = frozenset(knowledge.scope.agencies)
         self._gap_by_term = {
             term: name for name, gap in knowledge.scope.gaps.items() for term in gap.terms
         }
@@ -502,14 +504,31 @@ class Matcher:
         # it protect him?", "¿me aplica?").
         scope_tokens = raw_tokens
         story_tokens: list[str] = []
+        story_scope = self._story_places | self._story_agencies
         focus_text = question_part(text)
         asked_text = text
         if focus_text != text:
             focus_tokens = fold(strip_contacts(focus_text)).split()
             focus = self._content(self._canonical(self._correct(focus_tokens), language))
+            if not self._says_what_it_asks(focus):
+                # "¿Usted sabe qué dijeron?" asks about the sentence just before it, not the
+                # whole story.
+                before_text = question_part(text, reach_back=True)
+                before_tokens = fold(strip_contacts(before_text)).split()
+                before = self._content(self._canonical(self._correct(before_tokens), language))
+                if before_text != text and self._says_what_it_asks(before):
+                    focus_text, focus_tokens, focus = before_text, before_tokens, before
             if self._says_what_it_asks(focus):
-                refers_back = "refers" in self._reader.groups(focus_text)
+                groups = self._reader.groups(focus_text)
+                refers_back = "refers" in groups
                 asked = self._reader.read(focus_text)
+                # "He lives in Glendale; does it protect him?", "is it the same there?" ask
+                # about the story's place; "my mother asks why they made it" does not.
+                in_its_place = refers_back and (
+                    bool(groups & _WHAT_BECOMES_OF_THEM)
+                    or asked.personal
+                    or not _PLACE_POINTERS.isdisjoint(focus_tokens)
+                )
                 reading = replace(
                     reading,
                     personal=asked.personal or (refers_back and reading.personal),
@@ -520,6 +539,9 @@ class Matcher:
                 asked_text = focus_text
                 scope_tokens = focus_tokens
                 story_tokens = raw_tokens if refers_back else []
+                if not in_its_place:
+                    # "Mi cuñado vive en Lancaster y dice... ¿es lo que dicen los críticos?"
+                    story_scope = self._story_agencies
             else:
                 # "That doesn't sound right, what was the actual reason?" asks about the
                 # story: the whole message is read, but only a place or an agency of the story
@@ -561,9 +583,10 @@ class Matcher:
                 query, language, "answer", entry_id, channel[1], (), None, "channel"
             )
         # Of a story the question points back at, the places and agencies count ("he lives
-        # in Glendale; does it protect him?"), not the days or papers of the story.
+        # in Glendale; does it protect him?", "my landlord...; does the law stop him?"), not
+        # the days or papers of the story.
         uncovered = self._scope.find(scope_tokens) + [
-            term for term in self._scope.find(story_tokens) if term in self._story_scope
+            term for term in self._scope.find(story_tokens) if term in story_scope
         ]
         by_status = bool(uncovered) and self._asks_whom_it_covers(asked_text, uncovered)
         if by_status:

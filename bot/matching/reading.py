@@ -130,11 +130,21 @@ QUESTION_OPENERS = frozenset(
 )
 
 
+# "Mi pregunta es si con esta ley la policía puede ayudar a inmigración.", "I'd like to know
+# what the officials said.": a question asked without a question mark or a question word.
+_ASKING = re.compile(
+    r"\b(?:my question is|i want to know|i wanna know|i would like to know|id like to know|"
+    r"i was wondering|can you tell me|mi pregunta es|quiero saber|quisiera saber|"
+    r"me gustaria saber|queria saber|me puede decir|me podria decir)\b"
+)
+
+
 def _asks(sentence: str) -> bool:
     if "?" in sentence or sentence[0] == "¿":
         return True
-    words = fold(sentence).split()
-    return bool(words) and words[0] in QUESTION_OPENERS
+    folded = fold(sentence)
+    words = folded.split()
+    return bool(words) and (words[0] in QUESTION_OPENERS or _ASKING.search(folded) is not None)
 
 
 # Words that open a sentence about the person writing, not a question ("I have a shop in
@@ -214,8 +224,10 @@ def asks_something(text: str) -> bool:
     return any(_asks(part.strip()) for part in _SENTENCE_BREAK.split(text) if part.strip())
 
 
-def question_part(text: str) -> str:
-    """Return the sentences of `text` that ask something, or all of it when none or all do.
+def question_part(text: str, *, reach_back: bool = False) -> str:
+    """Return the sentences of `text` that ask something, or all of it when none or all do;
+    with `reach_back`, each with the sentence before it ("Quiero contarles qué opinaron los
+    grupos. ¿Usted sabe qué dijeron?").
 
     A message is often a story with the question inside ("Hi! I do landscaping in the
     Valley, three kids... Can the city police help ICE now or not?"): what it asks is in the
@@ -231,7 +243,8 @@ def question_part(text: str) -> str:
         or (
             index + 1 < len(sentences)
             and (
-                _points_back(sentences[index + 1])
+                (reach_back and _asks(sentences[index + 1]))
+                or _points_back(sentences[index + 1])
                 or _follows_on(sentences[index + 1])
                 or _opens_on_a_condition(sentence, sentences[index + 1])
             )
@@ -254,14 +267,35 @@ _AFTER_POINTING_BACK = frozenset(
 )
 
 
+# "Es cierto eso o con la ley nueva ya no pueden compartir nada?", "is that true, or can
+# they still...": a check of what was just said opens the question.
+_CHECK_OPENING = re.compile(
+    r"^(?:(?:so|and|but|pero|y|entonces) )?(?:is (?:that|this) (?:true|right|correct)|"
+    r"es (?:cierto|verdad) (?:eso|esto)|(?:eso|esto) es (?:cierto|verdad)|"
+    r"is it true|es cierto|es verdad|true or false|who is (?:right|correct)|"
+    r"whos (?:right|correct)|quien tiene (?:la )?razon)\b"
+)
+
+
 def _points_back(sentence: str) -> bool:
     if not _asks(sentence):
         return False
-    words = fold(sentence).split()
+    folded = fold(sentence)
+    words = folded.split()
     return any(
         word in _POINTING_BACK and _AFTER_POINTING_BACK.issuperset(words[index + 1 :])
         for index, word in enumerate(words)
-    )
+    ) or _checks_what_was_said(folded)
+
+
+def _checks_what_was_said(folded: str) -> bool:
+    """Whether a question checks the sentence before it: "is that true, or...?" points at it,
+    "who is right?" or "¿es cierto?" alone asks about nothing else."""
+    found = _CHECK_OPENING.match(folded)
+    if found is None:
+        return False
+    rest = folded[found.end() :].split()
+    return not _POINTING_BACK.isdisjoint(folded.split()) or len(rest) <= 1
 
 
 # "ley nueva de LA quien lo aprueba. cuando": a question of a word or two goes on from the

@@ -700,6 +700,35 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "ordinance, and on what date?",
             "la-law-approved",
         ),
+        # A check of what was just said reads it with the sentence before.
+        (
+            "Mi suegra dice que la ciudad le da todo a la migra. ¿Es cierto eso o con la ley ya "
+            "no pueden compartir datos?",
+            "city-data-sharing",
+        ),
+        (
+            "My cousin says only LA is a sanctuary, not all of California. Who is right? "
+            "Since when?",
+            "california-sb54",
+        ),
+        # A question without a question mark, announced as one.
+        (
+            "Vivimos en Pico Union y los vecinos tienen miedo. Mi pregunta es si la policía de "
+            "la ciudad puede ayudar a la migra con esta ley.",
+            "police-and-deportations",
+        ),
+        # A question that names nothing goes with the sentence just before it, not the story.
+        (
+            "Doy clases en Pomona. Quiero contarles a mis alumnos qué dijeron los grupos de "
+            "derechos humanos de la ley. ¿Usted sabe qué dijeron?",
+            "reactions-to-the-law",
+        ),
+        # Someone's town in the story is not what "is that what the critics say?" asks about.
+        (
+            "My brother lives in Lancaster and keeps saying the law hurts security. Is that what "
+            "the critics say?",
+            "reactions-to-the-law",
+        ),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
@@ -714,6 +743,7 @@ def test_the_question_is_read_apart_from_its_story(
     [
         "is the new law also for people like my grandma? she came on a tourist visa and stayed",
         "¿la ordenanza también es para gente como nosotros?",
+        "does the law protect people like my parents or only citizens?",
     ],
 )
 def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
