@@ -88,6 +88,11 @@ def strip_contacts(text: str) -> str:
     return _replace_contacts(text, " ", " ")
 
 
+def mark_contacts(text: str, marker: str) -> str:
+    """Return `text` with each email address and phone number replaced by `marker`."""
+    return _replace_contacts(text, marker, marker)
+
+
 def _replace_contacts(text: str, email: str, phone: str) -> str:
     return _PHONE.sub(phone, _EMAIL.sub(email, text))
 

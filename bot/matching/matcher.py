@@ -574,7 +574,11 @@ class Matcher:
         ):
             # No article says what will happen to one person: show what it does say.
             return self._not_answered(query, language, scored, intent, "personal")
-        channel = self._firm_channel(asked_text, language, scored) if reading.channel else None
+        channel = (
+            self._firm_channel(asked_text, language, scored)
+            if reading.channel and not (reading.book and self._reader.asks_to_book_apart(text))
+            else None
+        )
         if channel is not None:
             # "Is there an email I can write to, to set up a consultation?" asks for the firm's
             # email, which its contact entry gives: an answer, not the booking form.

@@ -31,7 +31,7 @@ from itertools import pairwise
 
 from bot.faq.knowledge import RULE_GROUPS, IntentRules
 from bot.matching.text import PhraseDetector, fold
-from bot.privacy import strip_contacts
+from bot.privacy import mark_contacts, strip_contacts
 
 # A number in a phrase ("hace N años", "in N days") is written N; it matches digits and the
 # number words below.
@@ -82,6 +82,8 @@ _CLAUSE_START = 2
 _DISTRESS_LENGTH = 8
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _DECADE = re.compile(r"^(19)?[2-9]0s$")
+# Where an email or a phone stood in a message, for reading its clauses.
+_GIVEN_CONTACT = "\u2063contact\u2063"
 _CLAUSE_BREAK = re.compile("[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s")
 # Sentences end at ".", "!", "?" or a line break; a Spanish question starts at "¿".
 # A colon before a space ends a sentence too: "Reporter here, confirming basics: which body
@@ -466,9 +468,23 @@ class Reader:
         )
 
     def clauses_with(self, text: str, group: str) -> str:
-        """Return the clauses of `text` where `group` is found ("what number can I call")."""
-        parts = _CLAUSE_BREAK.split(strip_contacts(text))
-        return " ".join(part for part in parts if group in self.groups(part))
+        """Return the clauses of `text` where `group` is found ("what number can I call"),
+        but not those giving an email or a phone: "email is ana@example.com" offers the
+        person's own."""
+        parts = _CLAUSE_BREAK.split(mark_contacts(text, f" {_GIVEN_CONTACT} "))
+        return " ".join(
+            part
+            for part in parts
+            if _GIVEN_CONTACT not in part.split() and group in self.groups(part)
+        )
+
+    def asks_to_book_apart(self, text: str) -> bool:
+        """Whether a clause of `text` asks for a booking and names no channel: "¿se puede
+        hacer la consulta por teléfono? quiero agendar una" wants the consultation."""
+        return any(
+            {"book", "want"} <= (groups := self.groups(part)) and "channel" not in groups
+            for part in _CLAUSE_BREAK.split(strip_contacts(text))
+        )
 
     @property
     def words(self) -> set[str]:

@@ -445,6 +445,10 @@ def test_what_is_asked_inside_a_message(
         "pueden hablarme por telefono mañana? es sobre mi caso",
         "I want to book a consultation",
         "can someone call me at this phone number?",
+        # The person's own email, given with the request, is not a question for the firm's.
+        "book me a consultation pls. email is ana.lopez@example.com",
+        # A question about the consultation beside a wish to make one.
+        "¿la consulta puede ser por teléfono? quiero hacer una cita, no tengo carro",
     ],
 )
 def test_asking_to_be_called_is_still_a_booking(matcher: Matcher, question: str) -> None:
