@@ -156,6 +156,8 @@ class EvalReport:
     misses: list[tuple[EvalQuestion, MatchResult]] = field(default_factory=list)
     false_alarms: Score = field(default_factory=Score)
     bare_yes_no: list[str] = field(default_factory=list)
+    # In-scope questions whose entry is answered, or offered first under "did you mean".
+    offered: dict[Language, Score] = field(default_factory=dict)
 
     def score(self, category: Category, language: Language | None = None) -> Score:
         """Right out of all for one category, in one language or both."""
@@ -175,6 +177,12 @@ class EvalReport:
         """Return the `percent`-th percentile of match latency in milliseconds."""
         return percentile(self.latencies_ms, percent)
 
+    def _offered_line(self) -> str:
+        cells = [self.offered.get(language, Score()) for language in LANGUAGES]
+        cells.append(Score(sum(cell.right for cell in cells), sum(cell.total for cell in cells)))
+        shown = " ".join(f"{cell.rate:>5.3f} {f'{cell.right}/{cell.total}':>7}" for cell in cells)
+        return f"{'':<17} {'right entry answered or offered first':<48} {shown}"
+
     def lines(self, *, show_misses: bool = False) -> list[str]:
         """Return the report as printable lines."""
         lines = [f"{'category':<17} {'measure':<48} {'en':>13} {'es':>13} {'all':>13}"]
@@ -186,6 +194,8 @@ class EvalReport:
                 f"{cell.rate:>5.3f} {f'{cell.right}/{cell.total}':>7}" for cell in cells
             )
             lines.append(f"{category:<17} {measure:<48} {shown}")
+            if category == "in-scope":
+                lines.append(self._offered_line())
         alarms = self.false_alarms
         lines.append(
             f"crisis: recall {self.rate(None, 'crisis'):.3f}; false alarms {alarms.right} "
@@ -229,6 +239,10 @@ def evaluate(matcher: Matcher, questions: Sequence[EvalQuestion]) -> EvalReport:
             report.misses.append((question, result))
         if question.kind != "crisis":
             report.false_alarms.add(result.urgent)
+        if question.kind == "in-scope":
+            report.offered.setdefault(question.lang, Score()).add(
+                result.entry_id == question.expect and result.outcome in ("answer", "suggest")
+            )
         if result.outcome == "answer" and result.entry_id is not None:
             answer = knowledge.answer(result.entry_id, result.language)
             if bare_reply(answer) is not None:

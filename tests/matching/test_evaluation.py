@@ -11,7 +11,14 @@ from bot.cli import ask_json
 from bot.dialogue import QUESTION_PREFIX, ButtonPress, Dialogue, SessionState
 from bot.faq.knowledge import LANGUAGES, MAX_ANSWER_READ, Knowledge
 from bot.faq.readability import plain_enough, readability
-from bot.matching.evaluation import CATEGORIES, eval_files, evaluate, load_eval_set, reading_report
+from bot.matching.evaluation import (
+    CATEGORIES,
+    EvalQuestion,
+    eval_files,
+    evaluate,
+    load_eval_set,
+    reading_report,
+)
 from bot.matching.matcher import Matcher
 from tests.conftest import FAQ_DIR
 
@@ -127,3 +134,19 @@ def test_the_reading_report_gives_every_entry_its_length_and_reading_level(
     lines = report.lines()
     assert any(line.startswith("police-and-deportations ") for line in lines)
     assert lines[-1].startswith("es: median ")
+
+
+def test_an_entry_offered_first_counts_as_offered_not_as_answered(matcher: Matcher) -> None:
+    """Issue 13 measures both: the right entry answered, and answered or offered first."""
+    answered = "What did Los Angeles approve on November 19, 2024?"
+    vague = "ice"
+    offered_first = matcher.match(vague)
+    assert offered_first.outcome == "suggest"
+    questions = [
+        EvalQuestion(q=answered, lang="en", expect="la-law-approved"),
+        EvalQuestion(q=vague, lang="en", expect=str(offered_first.entry_id)),
+        EvalQuestion(q=vague, lang="en", expect="news-source"),
+    ]
+    report = evaluate(matcher, questions)
+    assert (report.score("in-scope").right, report.offered["en"].right) == (1, 2)
+    assert any("answered or offered first" in line and "2/3" in line for line in report.lines())
