@@ -373,6 +373,9 @@ class _Hit:
     end: int
 
 
+_WANTING_TO_KNOW = frozenset(["know", "saber", "understand", "entender"])
+
+
 class _Clause:
     """The group hits of one clause, with questions about where they are."""
 
@@ -543,7 +546,14 @@ class Reader:
             return False
         if clause.has("book", "call_me"):
             return True
-        return clause.before("want", "counsel") or clause.before("talk", "counsel")
+        counsel = clause.first("counsel")
+        # "Mi mamá quiere saber si esto cuenta como asesoría de un abogado" wants to know.
+        wants = counsel is not None and any(
+            hit.start < counsel
+            and _WANTING_TO_KNOW.isdisjoint(clause.tokens[hit.end : hit.end + 2])
+            for hit in clause.hits("want")
+        )
+        return wants or clause.before("talk", "counsel")
 
     def _asks_own_case(self, clauses: Sequence[_Clause]) -> bool:
         """Whether the message asks what will happen to a person, or what they should do.
@@ -608,11 +618,22 @@ class Reader:
 _NOT_A_DEFINITION = frozenset({"for", "para"})
 
 
+# "Does this mean people without papers can feel safer?", "¿eso quiere decir que...?" draw a
+# conclusion from the law; they do not ask what a word means.
+_CONCLUDING_FROM = frozenset({"this", "that", "it", "esto", "eso"})
+_ASKING_WHAT = frozenset({"what", "whats", "que"})
+
+
 def _asks_for_a_definition(clause: _Clause) -> bool:
     if clause.starts_with("define"):
         return True
     return any(
         not _NOT_A_DEFINITION.intersection(clause.tokens[hit.end :])
+        and not (
+            hit.start
+            and clause.tokens[hit.start - 1] in _CONCLUDING_FROM
+            and clause.tokens[0] not in _ASKING_WHAT
+        )
         for hit in clause.hits("meaning")
     )
 

@@ -49,6 +49,9 @@ _SHORTHAND = {
     "bc": "because",
     "cuz": "because",
     "wat": "what",
+    "u": "you",
+    "r": "are",
+    "ur": "your",
     "wut": "what",
 }
 

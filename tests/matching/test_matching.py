@@ -449,6 +449,9 @@ def test_what_is_asked_inside_a_message(
         "book me a consultation pls. email is ana.lopez@example.com",
         # A question about the consultation beside a wish to make one.
         "¿la consulta puede ser por teléfono? quiero hacer una cita, no tengo carro",
+        "is there someone I can speak to this week?",
+        "me pueden regresar la llamada? marqué y nadie contestó",
+        "Mi tía nunca ha hablado con un abogado. ¿Le pueden dar una consulta?",
     ],
 )
 def test_asking_to_be_called_is_still_a_booking(matcher: Matcher, question: str) -> None:
@@ -785,3 +788,27 @@ def test_a_landlord_in_the_story_is_not_the_city(matcher: Matcher) -> None:
         "My landlord says he will call immigration on me. Does the law stop him from doing that?"
     )
     assert result.outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        # Wanting to know whether an answer counts as a lawyer's advice is not a booking.
+        (
+            "Mi papá quiere saber si lo que usted contesta se puede tomar como asesoría de un "
+            "abogado.",
+            "is-this-legal-advice",
+        ),
+        ("r u a bot or a real person", "what-can-this-bot-do"),
+        # "Does this mean..." draws a conclusion; it does not ask what a word means.
+        (
+            "does this mean people w/o papers can feel safer in LA now?",
+            "what-it-means-for-immigrants",
+        ),
+    ],
+)
+def test_what_a_message_wants_besides_its_words(
+    matcher: Matcher, question: str, entry: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id, result.intent) == ("answer", entry, None)
