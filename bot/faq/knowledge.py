@@ -274,6 +274,7 @@ RULE_GROUPS = (
     "recent",
     "soon",
     "past",
+    "nobody",
     "hypothetical",
     "definition",
     "define",

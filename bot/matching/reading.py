@@ -504,7 +504,7 @@ class Reader:
     def _is_crisis(self, clause: _Clause) -> bool:
         if clause.starts_with("definition") or clause.has("news"):
             return False
-        if clause.has("past") and not clause.has("recent"):
+        if (clause.has("past") and not clause.has("recent")) or clause.has("nobody"):
             return False
         # An immigration hearing or check-in days away is a crisis, however it is asked: for
         # someone named, with no lawyer ("court tomorrow 8am no lawyer"), or said alone
@@ -532,7 +532,7 @@ class Reader:
             return not _hypothetical(clause, "door")
         # The police have stopped someone this very moment (not yesterday: what a stop may
         # lead to is then a question, not a crisis).
-        if clause.has("stopped") and clause.has("city") and clause.has("moment"):
+        if clause.has("stopped") and clause.has("city", "federal") and clause.has("moment"):
             return not _hypothetical(clause, "stopped")
         # A raid going on now, unless it is heard of ("raids in boyle heights rn?? tiktok says").
         if clause.has("raid") and clause.has("now", "presence"):

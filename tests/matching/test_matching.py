@@ -149,6 +149,9 @@ def test_json_shape(matcher: Matcher) -> None:
         "hearing in 3 days, just got the letter",
         "the police pulled me over and an ICE truck is behind them now",
         "estan tocando la puerta, dicen que son de inmigracion",
+        # Immigration agents stopping a car this moment.
+        "ice just pulled us over on the freeway, they want papers",
+        "la migra nos acaba de parar en la troca",
     ],
 )
 def test_a_crisis_that_asks_nothing_else_is_urgent_and_not_answered_from_an_entry(
@@ -224,6 +227,9 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         "the city council hearing is tomorrow, will they vote on the law?",
         "my coworker was detained two weeks ago, does LA tell ICE where we live?",
         "a mi compadre lo agarraron la semana pasada, la policía trabaja con la migra?",
+        # A news story watched, and agents who came years ago and took no one.
+        "last night I watched a news story about a mom in Chicago who was detained at school",
+        "agents came near our church in 2018, but it was resolved and nobody was taken",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
