@@ -275,6 +275,7 @@ RULE_GROUPS = (
     "soon",
     "past",
     "nobody",
+    "pass_on",
     "hypothetical",
     "definition",
     "define",

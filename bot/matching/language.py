@@ -75,6 +75,7 @@ SPANISH_STOPWORDS = _word_set(
     vos sabes sabe sabia sabias podes podrias podria queres tenes decime contame fijate
     fijese mira mire deci conta falso verdadero rumor rumores chisme chismes cuento andan
     anda diciendo platica neta solo oficialmente tiempo local extra digo leer lee leen leyendo
+    confirmar confirmarme confirme confirmen explicarle expliquenlo explicarselo
     """
 )
 

@@ -848,7 +848,7 @@ class Matcher:
 
     def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
         """Map synonyms; in English, a lower-case "la" left over is the city, not an article."""
-        mapped = self._synonyms.apply(_without_relative_who(tokens))
+        mapped = self._synonyms.apply(_without_reasons_given(_without_relative_who(tokens)))
         if language == "en":
             return [CITY_WORD if word == "la" else word for word in mapped]
         return mapped
@@ -1015,6 +1015,64 @@ def _without_relative_who(tokens: Sequence[str]) -> list[str]:
         token
         for index, token in enumerate(tokens)
         if not (token in _RELATIVE and index > 0 and tokens[index - 1] not in STOPWORDS)
+    ]
+
+
+# "Tiene miedo porque cree que...", "LA isn't a sanctuary anymore bc of trump": a reason given,
+# not a question why. "¿Es porque...?", "me pregunta porque la sacaron", "and because of
+# what?" still ask it.
+_REASON_WORDS = frozenset({"porque", "because"})
+_ASKING_WHY_AFTER = frozenset(
+    {
+        "y",
+        "e",
+        "o",
+        "pero",
+        "entonces",
+        "pues",
+        "que",
+        "es",
+        "fue",
+        "pregunta",
+        "preguntan",
+        "pregunto",
+        "preguntaba",
+        "saber",
+        "sabe",
+        "se",
+        "sabes",
+        "explica",
+        "explicar",
+        "explicame",
+        "dime",
+        "digame",
+        "entiendo",
+        "and",
+        "but",
+        "so",
+        "or",
+        "is",
+        "it",
+        "was",
+        "its",
+        "ask",
+        "asks",
+        "asked",
+        "asking",
+        "know",
+        "wondering",
+        "explain",
+    }
+)
+
+
+def _without_reasons_given(tokens: Sequence[str]) -> list[str]:
+    return [
+        token
+        for index, token in enumerate(tokens)
+        if not (
+            token in _REASON_WORDS and index > 0 and tokens[index - 1] not in _ASKING_WHY_AFTER
+        )
     ]
 
 

@@ -571,6 +571,9 @@ class Reader:
         )
 
     def _is_personal(self, clause: _Clause) -> bool:
+        if clause.has("pass_on") and not clause.has("outcome"):
+            # "She asked me if LA protects immigrants. What should I tell her?"
+            return False
         if clause.has("advice", "situation"):
             return True
         if clause.has("order") and clause.has("self"):

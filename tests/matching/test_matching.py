@@ -806,6 +806,17 @@ def test_a_landlord_in_the_story_is_not_the_city(matcher: Matcher) -> None:
             "is-this-legal-advice",
         ),
         ("r u a bot or a real person", "what-can-this-bot-do"),
+        # A reason given ("porque cree que...") is not a question why.
+        (
+            "Tiene miedo de pedir ayuda a la ciudad porque cree que van a mandar sus datos a "
+            "inmigración. ¿La ciudad puede compartir información con las agencias federales?",
+            "city-data-sharing",
+        ),
+        # Asking how to pass the answer on is not asking what to do.
+        (
+            "My neighbour asked me why the city made this law. What should I tell her?",
+            "why-la-passed-the-law",
+        ),
         # "Does this mean..." draws a conclusion; it does not ask what a word means.
         (
             "does this mean people w/o papers can feel safer in LA now?",
