@@ -590,7 +590,9 @@ class Matcher:
         # in Glendale; does it protect him?", "my landlord...; does the law stop him?"), not
         # the days or papers of the story.
         uncovered = self._scope.find(scope_tokens) + [
-            term for term in self._scope.find(story_tokens) if term in story_scope
+            term
+            for term in self._scope.find(_without_origins(story_tokens))
+            if term in story_scope
         ]
         by_status = bool(uncovered) and self._asks_whom_it_covers(asked_text, uncovered)
         if by_status:
@@ -1074,6 +1076,29 @@ def _without_reasons_given(tokens: Sequence[str]) -> list[str]:
             token in _REASON_WORDS and index > 0 and tokens[index - 1] not in _ASKING_WHY_AFTER
         )
     ]
+
+
+# "She just moved here from Dallas", "es de Guatemala": where someone comes from is not where
+# the question asks about.
+_ORIGIN_VERBS = frozenset(
+    {"soy", "es", "son", "somos", "vino", "vine", "viene", "vienen", "llego", "llegue", "llegaron"}
+)
+_ORIGIN_SPAN = 2
+_FROM = frozenset({"from", "desde"})
+_DE = frozenset({"de"})
+
+
+def _without_origins(tokens: Sequence[str]) -> list[str]:
+    kept: list[str] = []
+    skip = 0
+    for index, word in enumerate(tokens):
+        if skip:
+            skip -= 1
+            continue
+        kept.append(word)
+        if word in _FROM or (word in _DE and index > 0 and tokens[index - 1] in _ORIGIN_VERBS):
+            skip = _ORIGIN_SPAN
+    return kept
 
 
 def _harmonic_mean(first: float, second: float) -> float:

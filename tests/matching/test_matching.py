@@ -736,6 +736,12 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "derechos humanos de la ley. ¿Usted sabe qué dijeron?",
             "reactions-to-the-law",
         ),
+        # Where someone comes from is not where the question asks about.
+        (
+            "My coworker just moved here from Dallas. Does the LA law protect undocumented people "
+            "like her?",
+            "who-is-protected",
+        ),
         # Someone's town in the story is not what "is that what the critics say?" asks about.
         (
             "My brother lives in Lancaster and keeps saying the law hurts security. Is that what "
