@@ -177,12 +177,6 @@ class EvalReport:
         """Return the `percent`-th percentile of match latency in milliseconds."""
         return percentile(self.latencies_ms, percent)
 
-    def _offered_line(self) -> str:
-        cells = [self.offered.get(language, Score()) for language in LANGUAGES]
-        cells.append(Score(sum(cell.right for cell in cells), sum(cell.total for cell in cells)))
-        shown = " ".join(f"{cell.rate:>5.3f} {f'{cell.right}/{cell.total}':>7}" for cell in cells)
-        return f"{'':<17} {'right entry answered or offered first':<48} {shown}"
-
     def lines(self, *, show_misses: bool = False) -> list[str]:
         """Return the report as printable lines."""
         lines = [f"{'category':<17} {'measure':<48} {'en':>13} {'es':>13} {'all':>13}"]
@@ -190,12 +184,11 @@ class EvalReport:
             cells = [self.score(category, language) for language in (*LANGUAGES, None)]
             if not cells[-1].total:
                 continue
-            shown = " ".join(
-                f"{cell.rate:>5.3f} {f'{cell.right}/{cell.total}':>7}" for cell in cells
-            )
-            lines.append(f"{category:<17} {measure:<48} {shown}")
+            lines.append(_row(category, measure, cells))
             if category == "in-scope":
-                lines.append(self._offered_line())
+                offered = [self.offered.get(language, Score()) for language in LANGUAGES]
+                both = Score(sum(c.right for c in offered), sum(c.total for c in offered))
+                lines.append(_row("", "right entry answered or offered first", [*offered, both]))
         alarms = self.false_alarms
         lines.append(
             f"crisis: recall {self.rate(None, 'crisis'):.3f}; false alarms {alarms.right} "
@@ -223,6 +216,11 @@ class EvalReport:
                     f"({result.reason}, intent={result.intent}, urgent={result.urgent})"
                 )
         return lines
+
+
+def _row(category: str, measure: str, cells: Sequence[Score]) -> str:
+    shown = " ".join(f"{cell.rate:>5.3f} {f'{cell.right}/{cell.total}':>7}" for cell in cells)
+    return f"{category:<17} {measure:<48} {shown}"
 
 
 def evaluate(matcher: Matcher, questions: Sequence[EvalQuestion]) -> EvalReport:

@@ -218,8 +218,8 @@ class Matcher:
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
         self._money = frozenset(knowledge.scope.money)
         self._statuses = frozenset(knowledge.scope.statuses)
-        self._story_places = frozenset(knowledge.scope.places)
         self._story_agencies = frozenset(knowledge.scope.agencies)
+        self._story_scope = frozenset(knowledge.scope.places) | self._story_agencies
         self._gap_by_term = {
             term: name for name, gap in knowledge.scope.gaps.items() for term in gap.terms
         }
@@ -504,18 +504,16 @@ class Matcher:
         # it protect him?", "¿me aplica?").
         scope_tokens = raw_tokens
         story_tokens: list[str] = []
-        story_scope = self._story_places | self._story_agencies
+        story_scope = self._story_scope
         focus_text = question_part(text)
         asked_text = text
         if focus_text != text:
-            focus_tokens = fold(strip_contacts(focus_text)).split()
-            focus = self._content(self._canonical(self._correct(focus_tokens), language))
+            focus_tokens, focus = self._tokens_and_content(focus_text, language)
             if not self._says_what_it_asks(focus):
                 # "¿Usted sabe qué dijeron?" asks about the sentence just before it, not the
                 # whole story.
                 before_text = question_part(text, reach_back=True)
-                before_tokens = fold(strip_contacts(before_text)).split()
-                before = self._content(self._canonical(self._correct(before_tokens), language))
+                before_tokens, before = self._tokens_and_content(before_text, language)
                 if before_text != text and self._says_what_it_asks(before):
                     focus_text, focus_tokens, focus = before_text, before_tokens, before
             if self._says_what_it_asks(focus):
@@ -855,6 +853,11 @@ class Matcher:
             return [CITY_WORD if word == "la" else word for word in mapped]
         return mapped
 
+    def _tokens_and_content(self, text: str, language: Language) -> tuple[list[str], list[str]]:
+        """Return the folded tokens of `text`, contacts left out, and its content words."""
+        tokens = fold(strip_contacts(text)).split()
+        return tokens, self._content(self._canonical(self._correct(tokens), language))
+
     def _words_of(self, text: str, language: Language) -> set[str]:
         return set(self._content(self._canonical(fold(text).split(), language)))
 
@@ -1085,7 +1088,6 @@ _ORIGIN_VERBS = frozenset(
 )
 _ORIGIN_SPAN = 2
 _FROM = frozenset({"from", "desde"})
-_DE = frozenset({"de"})
 
 
 def _without_origins(tokens: Sequence[str]) -> list[str]:
@@ -1096,7 +1098,7 @@ def _without_origins(tokens: Sequence[str]) -> list[str]:
             skip -= 1
             continue
         kept.append(word)
-        if word in _FROM or (word in _DE and index > 0 and tokens[index - 1] in _ORIGIN_VERBS):
+        if word in _FROM or (word == "de" and index > 0 and tokens[index - 1] in _ORIGIN_VERBS):
             skip = _ORIGIN_SPAN
     return kept
 
