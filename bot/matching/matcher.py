@@ -491,7 +491,7 @@ class Matcher:
         """Read `text` and decide; with `crisis` false, as if it told of no crisis (what else
         it asks)."""
         # A phone number or email in a question says nothing about what it asks.
-        raw_tokens = fold(strip_contacts(text)).split()
+        raw_tokens = _without_requests_for_help(fold(strip_contacts(text)).split())
         language = self._detector.detect(text, raw_tokens, language_hint)
         reading = self.read(text)
         if not crisis:
@@ -848,14 +848,16 @@ class Matcher:
 
     def _canonical(self, tokens: Sequence[str], language: Language) -> list[str]:
         """Map synonyms; in English, a lower-case "la" left over is the city, not an article."""
-        mapped = self._synonyms.apply(_without_reasons_given(_without_relative_who(tokens)))
+        mapped = self._synonyms.apply(
+            _without_times_given(_without_reasons_given(_without_relative_who(tokens)))
+        )
         if language == "en":
             return [CITY_WORD if word == "la" else word for word in mapped]
         return mapped
 
     def _tokens_and_content(self, text: str, language: Language) -> tuple[list[str], list[str]]:
         """Return the folded tokens of `text`, contacts left out, and its content words."""
-        tokens = fold(strip_contacts(text)).split()
+        tokens = _without_requests_for_help(fold(strip_contacts(text)).split())
         return tokens, self._content(self._canonical(self._correct(tokens), language))
 
     def _words_of(self, text: str, language: Language) -> set[str]:
@@ -1077,6 +1079,59 @@ def _without_reasons_given(tokens: Sequence[str]) -> list[str]:
         for index, token in enumerate(tokens)
         if not (
             token in _REASON_WORDS and index > 0 and tokens[index - 1] not in _ASKING_WHY_AFTER
+        )
+    ]
+
+
+# "Will the city cooperate when the big deportations start?", "¿me ayuda cuando llegue?": a
+# time given, not a question when. "When did they pass it?", "¿sabes cuándo la aprobaron?",
+# "and when?" still ask it.
+_TIME_WORDS = frozenset({"when", "cuando"})
+_ASKING_WHEN_AFTER = _ASKING_WHY_AFTER | {"since", "desde", "tell", "me", "sabias", "about"}
+
+
+def _without_times_given(tokens: Sequence[str]) -> list[str]:
+    last = len(tokens) - 1
+    return [
+        token
+        for index, token in enumerate(tokens)
+        if not (
+            token in _TIME_WORDS
+            and 0 < index < last
+            and tokens[index - 1] not in _ASKING_WHEN_AFTER
+        )
+    ]
+
+
+# "Can you help me with this?", "¿me ayuda con eso?", "help me understand": a request to the
+# assistant about what was said, not a question about help ("can the police help ICE?", "¿nos
+# ayuda la ley?", "what can you help me with?").
+_HELP_WORDS = frozenset(
+    {"help", "ayuda", "ayudas", "ayudan", "ayudar", "ayude", "ayuden", "ayudame", "ayudeme"}
+)
+_HELPED_WITH = (
+    ("con", "eso"),
+    ("con", "esto"),
+    ("a", "entender"),
+    ("entender",),
+    ("me", "with", "this"),
+    ("me", "with", "that"),
+    ("me", "with", "it"),
+    ("me", "understand"),
+    ("us", "understand"),
+    ("me", "figure"),
+)
+
+
+def _without_requests_for_help(tokens: Sequence[str]) -> list[str]:
+    return [
+        token
+        for index, token in enumerate(tokens)
+        if not (
+            token in _HELP_WORDS
+            and any(
+                tuple(tokens[index + 1 : index + 1 + len(then)]) == then for then in _HELPED_WITH
+            )
         )
     ]
 
