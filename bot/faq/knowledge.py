@@ -275,6 +275,8 @@ RULE_GROUPS = (
     "soon",
     "past",
     "nobody",
+    "hearsay",
+    "earlier",
     "pass_on",
     "hypothetical",
     "definition",

@@ -27,7 +27,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 from bot.faq.knowledge import RULE_GROUPS, IntentRules
 from bot.matching.text import PhraseDetector, fold
@@ -84,7 +83,14 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 _DECADE = re.compile(r"^(19)?[2-9]0s$")
 # Where an email or a phone stood in a message, for reading its clauses.
 _GIVEN_CONTACT = "\u2063contact\u2063"
-_CLAUSE_BREAK = re.compile("[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s")
+# A message voice-typed without punctuation still turns where someone says what is happening
+# now: "...yo no sé a quién creerle el caso es que ahorita están en mi puerta".
+_CLAUSE_BREAK = re.compile(
+    "[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s"
+    "|\\s(?:el caso es que|lo que pasa es que|the thing is)\\s"
+    "|\\s(?=(?:pero|but) (?:ahorita|ahora|right now|just now|now)\\b)",
+    re.IGNORECASE,
+)
 # Sentences end at ".", "!", "?" or a line break; a Spanish question starts at "¿".
 # A colon before a space ends a sentence too: "Reporter here, confirming basics: which body
 # approved it?" asks in its second part.
@@ -193,6 +199,13 @@ _OWN_CONDITION = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _MIN_ASKED_WORDS = 3
+# "¿La ciudad da nuestros nombres a migración cuando uno saca permiso?", "do they share my
+# data if I ask for help?": a scene set after the question, by someone like the person.
+_TRAILING_CONDITION = re.compile(
+    r"\s(?P<condition>(?:if|si|when|cuando)\s+(?:uno|yo|i|you|we|one|nosotros|alguien|"
+    r"someone|people|la gente)\s[^.?!¿]*)",
+    re.IGNORECASE,
+)
 
 
 def own_conditions(text: str) -> str:
@@ -208,6 +221,10 @@ def own_conditions(text: str) -> str:
         condition = _OWN_CONDITION.match(sentence)
         if condition is not None and len(condition["asked"].split()) >= _MIN_ASKED_WORDS:
             found.append(condition["condition"])
+            continue
+        trailing = _TRAILING_CONDITION.search(sentence)
+        if trailing is not None and len(sentence[: trailing.start()].split()) >= _MIN_ASKED_WORDS:
+            found.append(trailing["condition"])
     return " ".join(found)
 
 
@@ -441,12 +458,11 @@ class Reader:
     def read(self, text: str) -> Reading:
         """Return what `text` wants: a crisis, a medical emergency, a person, a personal case."""
         parts = [fold(part).split() for part in _CLAUSE_BREAK.split(strip_contacts(text))]
-        clauses = [self._clause(tokens) for tokens in parts if tokens]
-        # "They are knocking, they say they are from immigration": two clauses, one crisis.
-        pairs = [self._clause([*first, *second]) for first, second in pairwise(parts)]
+        parts = [tokens for tokens in parts if tokens]
+        clauses = [self._clause(tokens) for tokens in parts]
         everything = [token for tokens in parts for token in tokens]
         return Reading(
-            urgent=any(self._is_crisis(clause) for clause in [*clauses, *pairs]),
+            urgent=self._tells_of_crisis(parts, clauses),
             medical=any(clause.has("medical") for clause in clauses),
             book=any(self._asks_for_a_person(clause) for clause in clauses)
             or (
@@ -501,7 +517,32 @@ class Reader:
 
     # --- rules -----------------------------------------------------------------------------
 
-    def _is_crisis(self, clause: _Clause) -> bool:
+    def _tells_of_crisis(self, parts: Sequence[Sequence[str]], clauses: Sequence[_Clause]) -> bool:
+        """Whether a clause, or two clauses read together ("They are knocking, they say they are
+        from immigration"), tell of a crisis now.
+
+        A story set in the past stays there until a clause says it is now: in "A couple of
+        months ago ICE came into our ER. He was taken back", the second clause is no crisis,
+        while in "I came ten years ago. ICE just took my husband" it is.
+        """
+        in_the_past = False
+        heard_of = any(clause.has("news", "hearsay") for clause in clauses)
+        for index, clause in enumerate(clauses):
+            current = clause.has("recent", "moment")
+            stale = in_the_past and not current
+            if not stale and self._is_crisis(clause, heard_of=heard_of):
+                return True
+            if index and not stale and not (_long_past(clauses[index - 1]) or _long_past(clause)):
+                pair = self._clause([*parts[index - 1], *parts[index]])
+                if self._is_crisis(pair, paired=True, heard_of=heard_of):
+                    return True
+            if _sets_in_the_past(clause):
+                in_the_past = True
+            elif current:
+                in_the_past = False
+        return False
+
+    def _is_crisis(self, clause: _Clause, *, paired: bool = False, heard_of: bool = False) -> bool:
         if clause.starts_with("definition") or clause.has("news"):
             return False
         if (clause.has("past") and not clause.has("recent")) or clause.has("nobody"):
@@ -521,22 +562,41 @@ class Reader:
             or (clause.has("held") and clause.has("person"))
             or (clause.has("seized") and clause.has("federal"))
         )
+        # "She is now in detention and her hearing is in three months": held, not a crisis yet.
+        if clause.has("held") and clause.has("later"):
+            return False
         if taken and not _hypothetical(clause, "taken", "detained", "seized", "held"):
             return True
         # "ICE is outside", "hay agentes afuera": the agents are where the presence is, not
         # the tamale stand "afuera de una estación" of a story that ends with "inmigración".
         if clause.near("presence", "federal", _PRESENCE_SPAN):
             return not _hypothetical(clause, "presence")
+        # Agents there this very moment ("ICE en mi restaurante ahora mismo", "agents at the
+        # church door now"), unless someone else says so ("my group chat says ICE is at the car
+        # wash right now").
+        # "¿La ciudad le da información a ICE ahora?" asks what the city does now; "police and
+        # ICE took my husband from the car right now" tells of someone. Said in one clause:
+        # "ICE came three months ago. Now they are deported" tells of two times.
+        if (
+            not paired
+            and clause.has("federal")
+            and clause.has("moment")
+            and not clause.has("hearsay")
+            and (clause.has("person") or not clause.has("city"))
+        ):
+            return not _hypothetical(clause, "federal")
         # Someone knocking while the person asks whether to open, or hides: whoever knocks.
+        # "Ayer tocaron la puerta y me escondí" tells of yesterday.
         if clause.has("door"):
-            return not _hypothetical(clause, "door")
+            return not (_hypothetical(clause, "door") or clause.has("earlier"))
         # The police have stopped someone this very moment (not yesterday: what a stop may
         # lead to is then a question, not a crisis).
         if clause.has("stopped") and clause.has("city", "federal") and clause.has("moment"):
             return not _hypothetical(clause, "stopped")
-        # A raid going on now, unless it is heard of ("raids in boyle heights rn?? tiktok says").
-        if clause.has("raid") and clause.has("now", "presence"):
-            return not _hypothetical(clause, "raid")
+        # A raid going on now where the person is ("raid at my job right now"), not one heard of
+        # elsewhere ("raids in boyle heights rn?? tiktok says").
+        if clause.has("raid") and clause.has("moment", "presence"):
+            return not (_hypothetical(clause, "raid") or (heard_of and not clause.has("self")))
         if clause.has("deport") and clause.has("soon") and clause.has("person"):
             return not _hypothetical(clause, "deport")
         return False
@@ -644,6 +704,33 @@ def _asks_for_a_definition(clause: _Clause) -> bool:
 def _asks_what_you_are(clause: _Clause) -> bool:
     """Whether the clause asks if the assistant is a person ("are you a real person?")."""
     return clause.has("about_you") and not clause.has("want")
+
+
+def _long_past(clause: _Clause) -> bool:
+    return (clause.has("past") and not clause.has("recent")) or clause.has("nobody")
+
+
+# "Llevo 20 años aquí", "trabajo aquí desde hace 6 años", "here since 2010": how long someone
+# has lived here, not when the story happened.
+_DURATION_UNITS = frozenset({"years", "anos", "yrs"})
+_DURATION_OPENERS = frozenset({"desde", "for", "since"})
+
+
+def _sets_in_the_past(clause: _Clause) -> bool:
+    """Whether the clause tells when a story happened, long ago ("hace un año", "in January",
+    "when I was little")."""
+    if clause.has("recent"):
+        return False
+    for hit in clause.hits("past"):
+        words = clause.tokens[hit.start : hit.end]
+        if len(words) == 1 and (_YEAR.match(words[0]) or _DECADE.match(words[0])):
+            continue
+        if (len(words) == 2 and words[1] in _DURATION_UNITS) or (
+            hit.start and clause.tokens[hit.start - 1] in _DURATION_OPENERS
+        ):
+            continue
+        return True
+    return False
 
 
 def _hypothetical(clause: _Clause, *events: str) -> bool:

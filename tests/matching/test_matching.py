@@ -152,6 +152,16 @@ def test_json_shape(matcher: Matcher) -> None:
         # Immigration agents stopping a car this moment.
         "ice just pulled us over on the freeway, they want papers",
         "la migra nos acaba de parar en la troca",
+        # Agents there this very moment, someone held where they are, a door being pushed.
+        "migra en la bodega ahorita mismo",
+        "two agents at the clinic front desk right now asking for a patient",
+        "los de inmigración no lo dejan ir a mi tío, lo tienen en la esquina",
+        "ya llegaron, están empujando la puerta",
+        # Voice-typed without a stop: the rumour first, then what is happening now.
+        "quería saber si la ley protege a la gente el caso es que ahorita la migra está "
+        "tocando en mi casa",
+        # A story of years ago, then what happens today.
+        "I came from Manila twelve years ago. ICE took my wife from the bus stop this morning",
     ],
 )
 def test_a_crisis_that_asks_nothing_else_is_urgent_and_not_answered_from_an_entry(
@@ -230,6 +240,17 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         # A news story watched, and agents who came years ago and took no one.
         "last night I watched a news story about a mom in Chicago who was detained at school",
         "agents came near our church in 2018, but it was resolved and nobody was taken",
+        # A story set in the past stays there, sentence after sentence.
+        "A few months ago agents came to the warehouse. They took two men in a van. Can the "
+        "city tell ICE about us?",
+        "Hace un año se llevaron a mi cuñado. Ahora vive en Guatemala y quiere saber si la "
+        "ciudad pasa datos a ICE.",
+        # Someone else says agents are somewhere; the city asked about now; a drill.
+        "my cousin's group chat says ICE is at the swap meet right now, is that legal?",
+        "does the city share information with ICE now?",
+        "raids downtown rn?? someone posted it",
+        "en la escuela vamos a simular que la migra está en la puerta, para practicar",
+        "Yesterday someone knocked and I hid, but it was a delivery. What do I do next time?",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
