@@ -525,21 +525,25 @@ class Reader:
         months ago ICE came into our ER. He was taken back", the second clause is no crisis,
         while in "I came ten years ago. ICE just took my husband" it is.
         """
-        in_the_past = False
         heard_of = any(clause.has("news", "hearsay") for clause in clauses)
+        stale = _stale(clauses)
+        # "Mi mamá se desmayó y hay agentes": a danger to life with agents there; 911 first,
+        # then the firm.
+        now = [clause for clause, old in zip(clauses, stale, strict=True) if not old]
+        if any(clause.has("medical") and not _long_past(clause) for clause in now) and any(
+            clause.has("federal") and not (_long_past(clause) or clause.has("news"))
+            for clause in now
+        ):
+            return True
         for index, clause in enumerate(clauses):
-            current = clause.has("recent", "moment")
-            stale = in_the_past and not current
-            if not stale and self._is_crisis(clause, heard_of=heard_of):
+            if stale[index]:
+                continue
+            if self._is_crisis(clause, heard_of=heard_of):
                 return True
-            if index and not stale and not (_long_past(clauses[index - 1]) or _long_past(clause)):
+            if index and not (_long_past(clauses[index - 1]) or _long_past(clause)):
                 pair = self._clause([*parts[index - 1], *parts[index]])
                 if self._is_crisis(pair, paired=True, heard_of=heard_of):
                     return True
-            if _sets_in_the_past(clause):
-                in_the_past = True
-            elif current:
-                in_the_past = False
         return False
 
     def _is_crisis(self, clause: _Clause, *, paired: bool = False, heard_of: bool = False) -> bool:
@@ -704,6 +708,21 @@ def _asks_for_a_definition(clause: _Clause) -> bool:
 def _asks_what_you_are(clause: _Clause) -> bool:
     """Whether the clause asks if the assistant is a person ("are you a real person?")."""
     return clause.has("about_you") and not clause.has("want")
+
+
+def _stale(clauses: Sequence[_Clause]) -> list[bool]:
+    """For each clause, whether it goes on with a story set in the past without saying it is
+    now ("Hace un año vino la migra. Se llevaron a dos compañeros")."""
+    stale: list[bool] = []
+    in_the_past = False
+    for clause in clauses:
+        current = clause.has("recent", "moment")
+        stale.append(in_the_past and not current)
+        if _sets_in_the_past(clause):
+            in_the_past = True
+        elif current:
+            in_the_past = False
+    return stale
 
 
 def _long_past(clause: _Clause) -> bool:

@@ -160,6 +160,9 @@ def test_json_shape(matcher: Matcher) -> None:
         # Voice-typed without a stop: the rumour first, then what is happening now.
         "quería saber si la ley protege a la gente el caso es que ahorita la migra está "
         "tocando en mi casa",
+        # A danger to life with agents there; someone about to be moved.
+        "mi tía se desmayó y hay agentes en el edificio",
+        "van a mover a mi primo a otro estado, lo van a trasladar mañana",
         # A story of years ago, then what happens today.
         "I came from Manila twelve years ago. ICE took my wife from the bus stop this morning",
     ],
@@ -245,6 +248,8 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         "city tell ICE about us?",
         "Hace un año se llevaron a mi cuñado. Ahora vive en Guatemala y quiere saber si la "
         "ciudad pasa datos a ICE.",
+        "Two years ago my dad collapsed at work and ICE agents came to the hospital. Can the "
+        "city tell them anything?",
         # Someone else says agents are somewhere; the city asked about now; a drill.
         "my cousin's group chat says ICE is at the swap meet right now, is that legal?",
         "does the city share information with ICE now?",
