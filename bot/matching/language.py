@@ -46,6 +46,7 @@ ENGLISH_STOPWORDS = _word_set(
     confirm confirming rumor rumors rumour rumours supposedly apparently false claim claims
     claimed swears swear honestly lol asking asks asked situation holder holders else
     officially read local along extra
+    main biggest print printing bulletin newsletter cite called
     """
 )
 
@@ -76,6 +77,7 @@ SPANISH_STOPWORDS = _word_set(
     fijese mira mire deci conta falso verdadero rumor rumores chisme chismes cuento andan
     anda diciendo platica neta solo oficialmente tiempo local extra digo leer lee leen leyendo
     confirmar confirmarme confirme confirmen explicarle expliquenlo explicarselo
+    correcto correcta incorrecto distrito principal principales citar boletin
     """
 )
 
