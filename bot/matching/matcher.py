@@ -196,6 +196,9 @@ _SPECIFIC_ENTRIES = 2
 # Of the words that say whom a question is about, these are what some entries are about
 # (whom the law protects, what this assistant does), not only context.
 _TOPICS_OF_WHOM = frozenset({"you", "immigrant", "people", "undocumented"})
+# Words that lean a question toward one entry without being what it asks: "can the police
+# still help ICE?" asks what the police may do.
+_NEVER_UNSTATED = frozenset({"still"})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -721,7 +724,10 @@ class Matcher:
         """
         stated = self._stated[entry_index]
         return any(
-            word in self._concepts and word not in stated and word not in self._context
+            word in self._concepts
+            and word not in stated
+            and word not in self._context
+            and word not in _NEVER_UNSTATED
             for word in content
         )
 
