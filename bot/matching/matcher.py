@@ -196,9 +196,18 @@ _SPECIFIC_ENTRIES = 2
 # Of the words that say whom a question is about, these are what some entries are about
 # (whom the law protects, what this assistant does), not only context.
 _TOPICS_OF_WHOM = frozenset({"you", "immigrant", "people", "undocumented"})
+# "Who passed it, the mayor or the city council?", "¿fue el alcalde o el concejo?", "¿el alcalde
+# o quién?": alternatives of which the article names one.
+APPROVAL_GAP = "approval"
+_MAYOR = r"(?:mayor|alcalde|alcaldesa|state|estado)"
+_COUNCIL = r"(?:council|concejo|cabildo|ayuntamiento)"
+_OFFERS_THE_COUNCIL = re.compile(
+    rf"\b{_MAYOR}\b(?: \w+){{0,5}}? (?:or|o)(?: \w+){{0,4}}? (?:{_COUNCIL}|quien|who)\b"
+    rf"|\b{_COUNCIL}\b(?: \w+){{0,5}}? (?:or|o)(?: \w+){{0,4}}? {_MAYOR}\b"
+)
 # Words that lean a question toward one entry without being what it asks: "can the police
 # still help ICE?" asks what the police may do.
-_NEVER_UNSTATED = frozenset({"still"})
+_NEVER_UNSTATED = frozenset({"still", "strengthen"})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -433,6 +442,18 @@ class Matcher:
             gap = ENFORCEMENT_GAP
         if gap not in self._knowledge.scope.gaps:
             return result
+        if gap == APPROVAL_GAP and _OFFERS_THE_COUNCIL.search(fold(result.question)):
+            # "Was it the mayor or the city council?": the article says the council approved
+            # it, and the reply says what it does not say of the mayor.
+            entry_id = self._knowledge.scope.gaps[gap].entries[0]
+            return replace(
+                result,
+                outcome="answer",
+                entry_id=entry_id,
+                suggestions=(),
+                gap=gap,
+                reason="alternatives",
+            )
         answered = self._answered_besides(result.question, language_hint)
         if answered is not None:
             # "What does the law do, and when does it take effect?": the first is answered,

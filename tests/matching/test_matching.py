@@ -621,6 +621,40 @@ def test_what_the_article_does_not_say_is_named(
         assert result.suggestions[0].entry_id == first
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "did the mayor pass this or was it the city council?",
+        "¿la aprobó el concejo o la alcaldesa?",
+        "who approved it, the mayor or who?",
+    ],
+)
+def test_alternatives_of_which_the_article_names_one_are_answered(
+    matcher: Matcher, question: str
+) -> None:
+    """The article says the council approved it; what it does not say of the mayor follows."""
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id, result.gap) == (
+        "answer",
+        "la-law-approved",
+        "approval",
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("does the city ordinance go beyond SB 54?", "mass-deportations"),
+        ("¿la ley de la ciudad refuerza la SB 54?", "mass-deportations"),
+        ("can the police still help ICE?", "police-and-deportations"),
+        ("¿LA sigue siendo santuario?", "is-la-sanctuary-city"),
+    ],
+)
+def test_words_that_lean_toward_an_entry(matcher: Matcher, question: str, entry: str) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id) == ("answer", entry), result
+
+
 def test_a_gap_beside_an_answered_question_is_said_after_the_answer(matcher: Matcher) -> None:
     result = matcher.match("what does the law do and when does it take effect?")
     assert (result.outcome, result.entry_id, result.gap) == (
