@@ -77,7 +77,8 @@ SPANISH_STOPWORDS = _word_set(
     fijese mira mire deci conta falso verdadero rumor rumores chisme chismes cuento andan
     anda diciendo platica neta solo oficialmente tiempo local extra digo leer lee leen leyendo
     confirmar confirmarme confirme confirmen explicarle expliquenlo explicarselo
-    correcto correcta incorrecto distrito principal principales citar boletin
+    correcto correcta incorrecto distrito principal principales citar boletin establece
+    establecen
     """
 )
 

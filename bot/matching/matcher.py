@@ -207,7 +207,7 @@ _OFFERS_THE_COUNCIL = re.compile(
 )
 # Words that lean a question toward one entry without being what it asks: "can the police
 # still help ICE?" asks what the police may do.
-_NEVER_UNSTATED = frozenset({"still", "strengthen"})
+_NEVER_UNSTATED = frozenset({"still", "strengthen", "role"})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
