@@ -611,11 +611,14 @@ class Matcher:
         # Of a story the question points back at, the places and agencies count ("he lives
         # in Glendale; does it protect him?", "my landlord...; does the law stop him?"), not
         # the days or papers of the story.
-        uncovered = self._scope.find(scope_tokens) + [
-            term
-            for term in self._scope.find(_without_origins(story_tokens))
-            if term in story_scope
-        ]
+        uncovered = _longest(
+            self._scope.find(scope_tokens)
+            + [
+                term
+                for term in self._scope.find(_without_origins(story_tokens))
+                if term in story_scope
+            ]
+        )
         by_status = bool(uncovered) and self._asks_whom_it_covers(asked_text, uncovered)
         if by_status:
             # "Is it only for green card holders, or for people with no papers too?" asks
@@ -1183,6 +1186,16 @@ def _without_origins(tokens: Sequence[str]) -> list[str]:
         if word in _FROM or (word == "de" and index > 0 and tokens[index - 1] in _ORIGIN_VERBS):
             skip = _ORIGIN_SPAN
     return kept
+
+
+def _longest(terms: Sequence[str]) -> list[str]:
+    """Drop the terms found inside a longer one: "asilo está pendiente" is a status, not the
+    asylum process."""
+    return [
+        term
+        for term in terms
+        if not any(other != term and f" {term} " in f" {other} " for other in terms)
+    ]
 
 
 def _harmonic_mean(first: float, second: float) -> float:
