@@ -6,9 +6,11 @@ names groups of words (who acts, what happened, where, when, whether it is a que
 what could happen) and the rules below combine them within one clause:
 
 - **urgent**: someone was just taken or is held (and it is not long past, hypothetical or a
-  definition); agents are at the door, outside or at work; someone is knocking and the person
-  is asking whether to open, or is hiding; the police have stopped someone right now; a raid
-  is happening; an immigration hearing, an ICE check-in or a deportation is days away;
+  definition); agents are at the door, outside or at work, or there this very moment;
+  someone is knocking and the person is asking whether to open, or is hiding; the police have
+  stopped someone right now; a raid is happening where the person is; an immigration hearing,
+  an ICE check-in or a deportation is days away; a danger to life with agents there. A story
+  set in the past stays past in the clauses after it until one says it is now;
 - **medical**: a danger to life, which needs 911 before any lawyer;
 - **book**: the person asks to talk to someone, or to be called;
 - **personal**: the question asks what will happen to a person, or what they should do,
@@ -576,11 +578,10 @@ class Reader:
         if clause.near("presence", "federal", _PRESENCE_SPAN):
             return not _hypothetical(clause, "presence")
         # Agents there this very moment ("ICE en mi restaurante ahora mismo", "agents at the
-        # church door now"), unless someone else says so ("my group chat says ICE is at the car
-        # wash right now").
-        # "¿La ciudad le da información a ICE ahora?" asks what the city does now; "police and
-        # ICE took my husband from the car right now" tells of someone. Said in one clause:
-        # "ICE came three months ago. Now they are deported" tells of two times.
+        # church door now"), said in one clause ("ICE came three months ago. Now they are
+        # deported" tells of two times), unless someone else says so ("my group chat says ICE
+        # is at the car wash right now") or it asks what the city does now ("¿la ciudad le da
+        # información a ICE ahora?"); "police and ICE took my husband right now" is a crisis.
         if (
             not paired
             and clause.has("federal")
