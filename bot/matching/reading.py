@@ -500,11 +500,16 @@ class Reader:
         )
 
     def asks_to_book_apart(self, text: str) -> bool:
-        """Whether a clause of `text` asks for a booking and names no channel: "¿se puede
-        hacer la consulta por teléfono? quiero agendar una" wants the consultation."""
+        """Whether a clause of `text` asks for a booking and names no channel before it: "¿se
+        puede hacer la consulta por teléfono? quiero agendar una" wants the consultation."""
+        parts = _CLAUSE_BREAK.split(strip_contacts(text))
+        clauses = [self._clause(fold(part).split()) for part in parts]
+        # "Quiero agendar para mi tía que no sabe usar el teléfono": the booking comes first.
         return any(
-            {"book", "want"} <= (groups := self.groups(part)) and "channel" not in groups
-            for part in _CLAUSE_BREAK.split(strip_contacts(text))
+            clause.has("book")
+            and clause.has("want")
+            and (not clause.has("channel") or clause.before("book", "channel"))
+            for clause in clauses
         )
 
     @property

@@ -484,6 +484,13 @@ def test_what_is_asked_inside_a_message(
         "is there someone I can speak to this week?",
         "me pueden regresar la llamada? marqué y nadie contestó",
         "Mi tía nunca ha hablado con un abogado. ¿Le pueden dar una consulta?",
+        # For someone else; to take or look at a case; to be seen.
+        "could one of your lawyers call my mother? she only speaks Tagalog",
+        "quiero que me asesoren con lo de mi permiso",
+        "busco quien me lleve el caso de mi papá",
+        "¿cuándo me pueden atender?",
+        "quiero agendar para mi abuelo que no sabe usar el teléfono",
+        "please have someone reach out to my husband",
     ],
 )
 def test_asking_to_be_called_is_still_a_booking(matcher: Matcher, question: str) -> None:
