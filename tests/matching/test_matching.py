@@ -163,6 +163,8 @@ def test_json_shape(matcher: Matcher) -> None:
         # A danger to life with agents there; someone about to be moved.
         "mi tía se desmayó y hay agentes en el edificio",
         "van a mover a mi primo a otro estado, lo van a trasladar mañana",
+        "they're taking my neighbor, his kids are alone in the apartment",
+        "unos hombres con chalecos de ICE están golpeando la puerta",
         # A story of years ago, then what happens today.
         "I came from Manila twelve years ago. ICE took my wife from the bus stop this morning",
     ],
@@ -250,6 +252,7 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         "ciudad pasa datos a ICE.",
         "Two years ago my dad collapsed at work and ICE agents came to the hospital. Can the "
         "city tell them anything?",
+        "I keep having nightmares that they take my husband. Is LA still a sanctuary city?",
         # Someone else says agents are somewhere; the city asked about now; a drill.
         "my cousin's group chat says ICE is at the swap meet right now, is that legal?",
         "does the city share information with ICE now?",
