@@ -750,7 +750,7 @@ def _sets_in_the_past(clause: _Clause) -> bool:
         words = clause.tokens[hit.start : hit.end]
         if len(words) == 1 and (_YEAR.match(words[0]) or _DECADE.match(words[0])):
             continue
-        if (len(words) == 2 and words[1] in _DURATION_UNITS) or (
+        if (len(words) == 2 and words[0] != "hace" and words[1] in _DURATION_UNITS) or (
             hit.start and clause.tokens[hit.start - 1] in _DURATION_OPENERS
         ):
             continue

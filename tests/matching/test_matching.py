@@ -165,6 +165,7 @@ def test_json_shape(matcher: Matcher) -> None:
         "van a mover a mi primo a otro estado, lo van a trasladar mañana",
         "they're taking my neighbor, his kids are alone in the apartment",
         "unos hombres con chalecos de ICE están golpeando la puerta",
+        "ICE arrested my dad once he got to work",
         # A story of years ago, then what happens today.
         "I came from Manila twelve years ago. ICE took my wife from the bus stop this morning",
     ],
@@ -253,6 +254,7 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         "Two years ago my dad collapsed at work and ICE agents came to the hospital. Can the "
         "city tell them anything?",
         "I keep having nightmares that they take my husband. Is LA still a sanctuary city?",
+        "Una vez, hace años, la migra se llevó a mi tío. ¿La policía les ayuda?",
         # Someone else says agents are somewhere; the city asked about now; a drill.
         "my cousin's group chat says ICE is at the swap meet right now, is that legal?",
         "does the city share information with ICE now?",
