@@ -514,14 +514,13 @@ class Matcher:
     ) -> MatchResult:
         """Read `text` and decide; with `crisis` false, as if it told of no crisis (what else
         it asks)."""
-        # A phone number or email in a question says nothing about what it asks.
-        raw_tokens = _without_requests_for_help(fold(strip_contacts(text)).split())
+        raw_tokens = _asked_tokens(text)
         language = self._detector.detect(text, raw_tokens, language_hint)
         reading = self.read(text)
         if not crisis:
             reading = replace(reading, urgent=False, medical=False)
         intent: Intent | None = BOOK if reading.book else None
-        content = self._content(self._canonical(self._correct(raw_tokens), language))
+        content = self._content_of(raw_tokens, language)
         # What the message asks is in its question sentences; its story is context. A crisis,
         # a danger to life or a wish to talk to someone counts wherever it is said.
         # A story's place or case still counts when the question points back at it ("does
@@ -887,8 +886,11 @@ class Matcher:
 
     def _tokens_and_content(self, text: str, language: Language) -> tuple[list[str], list[str]]:
         """Return the folded tokens of `text`, contacts left out, and its content words."""
-        tokens = _without_requests_for_help(fold(strip_contacts(text)).split())
-        return tokens, self._content(self._canonical(self._correct(tokens), language))
+        tokens = _asked_tokens(text)
+        return tokens, self._content_of(tokens, language)
+
+    def _content_of(self, tokens: Sequence[str], language: Language) -> list[str]:
+        return self._content(self._canonical(self._correct(tokens), language))
 
     def _words_of(self, text: str, language: Language) -> set[str]:
         return set(self._content(self._canonical(fold(text).split(), language)))
@@ -1104,11 +1106,27 @@ _ASKING_WHY_AFTER = frozenset(
 
 
 def _without_reasons_given(tokens: Sequence[str]) -> list[str]:
+    return _without_given(tokens, _REASON_WORDS, _ASKING_WHY_AFTER)
+
+
+def _without_given(
+    tokens: Sequence[str],
+    words: frozenset[str],
+    asking_after: frozenset[str],
+    *,
+    last_asks: bool = False,
+) -> list[str]:
+    """Drop `words` said inside a statement; keep them where they ask: first in the message,
+    after one of `asking_after`, or last, with `last_asks`."""
+    last = len(tokens) - 1
     return [
         token
         for index, token in enumerate(tokens)
         if not (
-            token in _REASON_WORDS and index > 0 and tokens[index - 1] not in _ASKING_WHY_AFTER
+            token in words
+            and index > 0
+            and not (last_asks and index == last)
+            and tokens[index - 1] not in asking_after
         )
     ]
 
@@ -1121,16 +1139,7 @@ _ASKING_WHEN_AFTER = _ASKING_WHY_AFTER | {"since", "desde", "tell", "me", "sabia
 
 
 def _without_times_given(tokens: Sequence[str]) -> list[str]:
-    last = len(tokens) - 1
-    return [
-        token
-        for index, token in enumerate(tokens)
-        if not (
-            token in _TIME_WORDS
-            and 0 < index < last
-            and tokens[index - 1] not in _ASKING_WHEN_AFTER
-        )
-    ]
+    return _without_given(tokens, _TIME_WORDS, _ASKING_WHEN_AFTER, last_asks=True)
 
 
 # "Can you help me with this?", "¿me ayuda con eso?", "help me understand": a request to the
@@ -1151,6 +1160,12 @@ _HELPED_WITH = (
     ("us", "understand"),
     ("me", "figure"),
 )
+
+
+def _asked_tokens(text: str) -> list[str]:
+    """The folded words of a question, without the contacts it gives (which say nothing of
+    what it asks) or a request to the assistant for help."""
+    return _without_requests_for_help(fold(strip_contacts(text)).split())
 
 
 def _without_requests_for_help(tokens: Sequence[str]) -> list[str]:

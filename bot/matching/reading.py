@@ -556,7 +556,7 @@ class Reader:
     def _is_crisis(self, clause: _Clause, *, paired: bool = False, heard_of: bool = False) -> bool:
         if clause.starts_with("definition") or clause.has("news"):
             return False
-        if (clause.has("past") and not clause.has("recent")) or clause.has("nobody"):
+        if _long_past(clause):
             return False
         # An immigration hearing or check-in days away is a crisis, however it is asked: for
         # someone named, with no lawyer ("court tomorrow 8am no lawyer"), or said alone
