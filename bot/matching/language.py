@@ -146,8 +146,9 @@ _LATIN_RANGES = ((0, 0x024F), (0x1E00, 0x1EFF))
 # Letters only Vietnamese writes (with a horn, a breve, a bar, or a tone mark under a vowel).
 _VIETNAMESE = re.compile("[ăơưđ\u1ea0-\u1ef9]", re.IGNORECASE)
 _PORTUGUESE = re.compile("[ãõç]|\\b(voc[eê]s?|ol[aá]|n[aã]o|portugu[eê]s|obrigad[oa])\\b", re.I)
-# Tagalog's function words: three of them in a message is Tagalog, not an English sentence
-# with "po" in it.
+# Tagalog's function words: three of them in a message, and more of them than English function
+# words, is Tagalog. Taglish ("can i book po a consult this sunday? sunday lang kasi day off ko")
+# is read as the English it mostly is.
 _TAGALOG = frozenset(
     [
         "ang",
@@ -195,5 +196,7 @@ def is_other_language(text: str) -> bool:
         return True
     if len(_VIETNAMESE.findall(text)) >= 2 or len(_PORTUGUESE.findall(text)) >= 2:
         return True
-    words = set(re.findall(r"[a-z]+", text.lower()))
-    return len(words & _TAGALOG) >= _TAGALOG_WORDS
+    words = re.findall(r"[a-z]+", text.lower())
+    tagalog = sum(1 for word in words if word in _TAGALOG)
+    english = sum(1 for word in words if word in ENGLISH_STOPWORDS)
+    return tagalog >= _TAGALOG_WORDS and tagalog > english

@@ -38,6 +38,8 @@ from bot.matching.reading import (
     asks_something,
     own_conditions,
     question_part,
+    questions_alone,
+    sentences,
     sub_questions,
 )
 from bot.matching.text import CITY_WORD, PhraseMap, fold, stem
@@ -207,7 +209,10 @@ _OFFERS_THE_COUNCIL = re.compile(
 )
 # Words that lean a question toward one entry without being what it asks: "can the police
 # still help ICE?" asks what the police may do.
-_NEVER_UNSTATED = frozenset({"still", "strengthen", "role"})
+# "They ask me, does the city give information to immigration?": who asks is not what is asked;
+# "is this chat legal advice?" names the assistant, whatever it asks of it.
+_NEVER_UNSTATED = frozenset({"still", "strengthen", "role", "ask", "chat", "bot"})
+_YEAR = re.compile(r"(?:19|20)\d\d")
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -539,6 +544,11 @@ class Matcher:
                 before_tokens, before = self._tokens_and_content(before_text, language)
                 if before_text != text and self._says_what_it_asks(before):
                     focus_text, focus_tokens, focus = before_text, before_tokens, before
+            claim = self._claim_checked(text, focus_text, focus, language)
+            question_tokens = focus_tokens
+            if claim is not None:
+                focus_text = f"{claim} {focus_text}"
+                focus_tokens, focus = self._tokens_and_content(focus_text, language)
             if self._says_what_it_asks(focus):
                 groups = self._reader.groups(focus_text)
                 refers_back = "refers" in groups
@@ -558,8 +568,10 @@ class Matcher:
                 )
                 content = focus
                 asked_text = focus_text
-                scope_tokens = focus_tokens
-                story_tokens = raw_tokens if refers_back else []
+                # The claim a question checks says what it asks about, but its places and
+                # papers are the story's ("...like from business license").
+                scope_tokens = question_tokens
+                story_tokens = raw_tokens if refers_back or claim is not None else []
                 if not in_its_place:
                     # "Mi cuñado vive en Lancaster y dice... ¿es lo que dicen los críticos?"
                     story_scope = self._story_agencies
@@ -655,6 +667,13 @@ class Matcher:
         asks_beyond = reading.enforcement or reading.definition
         # "If I call the city for help, ...": the scene a person sets is not what is asked.
         scene = set(self._words_of(own_conditions(asked_text), language))
+        # A sentence read with the question it leads to ("I own two taquerias... 15 employees.
+        # With all the talk about mass deportations, will the city cooperate with that?") gives
+        # its subject, not something the answer must state, unless the question asks nothing
+        # of its own ("The law takes effect in January. Is that true?").
+        own = set(self._tokens_and_content(questions_alone(asked_text), language)[1])
+        if own & set(query.content) - self._context:
+            scene |= set(query.content) - own
         asked_words = [word for word in query.content if word not in scene]
         if not (asks_beyond or reading.personal) and self._unstated(asked_words, best_index):
             # "En resumen, ¿qué cambia con esta ley para la gente sin papeles?": the best
@@ -714,6 +733,26 @@ class Matcher:
         reason = "ambiguous" if best_score >= self.thresholds.answer else "unsure"
         return self._not_answered(query, language, scored, intent, reason)
 
+    def _claim_checked(
+        self, text: str, focus_text: str, focus: Sequence[str], language: Language
+    ) -> str | None:
+        """Return the story's sentence that a short question repeats to check it, if any.
+
+        "Mi tío dice que la ciudad va a ayudar a la migra en las deportaciones. Yo le dije
+        que no. ¿La ciudad va a ayudar o no?": the question repeats the claim, which says
+        whom the city would help.
+        """
+        asked = set(focus)
+        if not asked:
+            return None
+        before = sentences(text)
+        before = before[: before.index(focus_text)] if focus_text in before else []
+        for sentence in reversed(before):
+            claimed = set(self._tokens_and_content(sentence, language)[1])
+            if asked < claimed:
+                return sentence
+        return None
+
     def _not_answered(
         self,
         query: _Query,
@@ -746,11 +785,14 @@ class Matcher:
         than the point of the question, and it already lowers the score.
         """
         stated = self._stated[entry_index]
+        # "¿Es verdad que la aprobaron en 2017?": an entry that gives a year corrects another.
+        gives_a_year = any(_YEAR.fullmatch(word) for word in stated)
         return any(
             word in self._concepts
             and word not in stated
             and word not in self._context
             and word not in _NEVER_UNSTATED
+            and not (gives_a_year and _YEAR.fullmatch(word))
             for word in content
         )
 

@@ -245,6 +245,17 @@ def asks_something(text: str) -> bool:
     return any(_asks(part.strip()) for part in _SENTENCE_BREAK.split(text) if part.strip())
 
 
+def sentences(text: str) -> list[str]:
+    """Return the sentences of `text`, in order."""
+    return [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
+
+
+def questions_alone(text: str) -> str:
+    """Return only the sentences of `text` that are questions, or all of it when none is."""
+    asked = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip() and _asks(part)]
+    return " ".join(asked) or text
+
+
 def question_part(text: str, *, reach_back: bool = False) -> str:
     """Return the sentences of `text` that ask something, or all of it when none or all do;
     with `reach_back`, each with the sentence before it ("Quiero contarles qué opinaron los

@@ -907,3 +907,62 @@ def test_what_a_message_wants_besides_its_words(
 ) -> None:
     result = matcher.match(question)
     assert (result.outcome, result.entry_id, result.intent) == ("answer", entry, None)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        # The sentence a question points back at says its subject; its employees are the
+        # story's, not what the answer must state.
+        (
+            "I own two taquerias in highland park with like 15 employees, most of them are "
+            "basically family. with all the talk about mass deportations, is the city going to "
+            "cooperate with that or not?",
+            "mass-deportations",
+        ),
+        # A short question that repeats a claim of the story checks that claim.
+        (
+            "mi tio dice que igual van a hacer deportaciones masivas y que la ciudad va a ayudar "
+            "a la migra. yo le dije que no pero no se bien. la ciudad va a ayudar o no?",
+            "mass-deportations",
+        ),
+        # Who asks is not what is asked.
+        (
+            "hello. I am owner of small market in koreatown 20 years. many my customer is from "
+            "mexico. they ask me, city give information to immigration? I want tell them correct",
+            "city-data-sharing",
+        ),
+        # A wrong year is corrected by the entry that gives the date.
+        ("es verdad que la ley la aprobaron en 2017?", "la-law-approved"),
+        # Taglish is read as the English it mostly is.
+        (
+            "hello po, what can u help me with ba? first time ko gumamit nito",
+            "what-can-this-bot-do",
+        ),
+        (
+            "some people say this law is bad for safety. what they worry exactly?",
+            "reactions-to-the-law",
+        ),
+        ("quienes apoyaron la ley nueva", "reactions-to-the-law"),
+    ],
+)
+def test_a_question_is_read_with_the_claim_it_checks(
+    matcher: Matcher, question: str, entry: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id) == ("answer", entry)
+
+
+def test_a_claim_checked_brings_no_place_of_the_story(matcher: Matcher) -> None:
+    """ "...like from business license. Is true city share information?" asks about the city."""
+    result = matcher.match(
+        "Customer at my work tell me city of LA give all information to immigration, like from "
+        "business license. So I afraid to renew license. Is true city share information with "
+        "immigration?"
+    )
+    assert (result.outcome, result.entry_id) == ("answer", "city-data-sharing")
+
+
+def test_a_fact_not_given_before_a_bare_check_stays_unanswered(matcher: Matcher) -> None:
+    result = matcher.match("The law takes effect in January. Is that true?")
+    assert result.outcome != "answer"
