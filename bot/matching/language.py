@@ -47,6 +47,7 @@ ENGLISH_STOPWORDS = _word_set(
     claimed swears swear honestly lol asking asks asked situation holder holders else
     officially read local along extra
     main biggest print printing bulletin newsletter cite called
+    english mention mentions mentioned describe describes
     """
 )
 
@@ -78,7 +79,9 @@ SPANISH_STOPWORDS = _word_set(
     anda diciendo platica neta solo oficialmente tiempo local extra digo leer lee leen leyendo
     confirmar confirmarme confirme confirmen explicarle expliquenlo explicarselo
     correcto correcta incorrecto distrito principal principales citar boletin establece
-    establecen
+    establecen ingles menciona mencionan mencionaron signo interrogacion coma
+    llevo lleva llevamos llevan corto resumen breve pregunto preguntan preguntaron
+    preguntando
     """
 )
 

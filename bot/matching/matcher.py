@@ -230,7 +230,9 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self._knowledge = knowledge
         self._entry_ids = list(knowledge.entries)
-        self._synonyms = PhraseMap.from_groups(knowledge.synonyms, word_forms=True)
+        self._synonyms = PhraseMap.from_groups(
+            knowledge.synonyms, word_forms=True, exact_only=STOPWORDS
+        )
         self._canonical_words = frozenset(knowledge.synonyms)
         self._scope = PhraseMap({term: fold(term) for term in knowledge.scope.terms()})
         self._money = frozenset(knowledge.scope.money)

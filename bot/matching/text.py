@@ -86,7 +86,11 @@ class PhraseMap:
     """Replaces known phrases in a token list by a canonical word, longest phrase first."""
 
     def __init__(
-        self, canonical_by_phrase: Mapping[str, str], *, word_forms: bool = False
+        self,
+        canonical_by_phrase: Mapping[str, str],
+        *,
+        word_forms: bool = False,
+        exact_only: Iterable[str] = (),
     ) -> None:
         self._canonical: dict[tuple[str, ...], str] = {}
         for phrase, canonical in canonical_by_phrase.items():
@@ -97,6 +101,9 @@ class PhraseMap:
         # With `word_forms`, a one-word phrase also matches its other forms ("criticizing"
         # for "criticism"), unless that stem belongs to two canonical words or is so short
         # that unrelated words share it ("pasarle" and "pasa" both give "pas").
+        # Words that set how a sentence is put ("something called SB 54") match only as
+        # written, never as another form of a known word ("call").
+        self._exact_only = frozenset(exact_only)
         self._by_stem: dict[str, str] = {}
         if word_forms:
             claims: dict[str, set[str]] = {}
@@ -111,7 +118,11 @@ class PhraseMap:
 
     @classmethod
     def from_groups(
-        cls, groups: Mapping[str, Iterable[str]], *, word_forms: bool = False
+        cls,
+        groups: Mapping[str, Iterable[str]],
+        *,
+        word_forms: bool = False,
+        exact_only: Iterable[str] = (),
     ) -> PhraseMap:
         """Build from {canonical: [variant, ...]}; each canonical word also maps to itself."""
         mapping: dict[str, str] = {}
@@ -119,7 +130,7 @@ class PhraseMap:
             mapping[canonical] = canonical
             for variant in variants:
                 mapping[variant] = canonical
-        return cls(mapping, word_forms=word_forms)
+        return cls(mapping, word_forms=word_forms, exact_only=exact_only)
 
     @property
     def words(self) -> set[str]:
@@ -141,7 +152,9 @@ class PhraseMap:
                     break
             else:
                 token = tokens[position]
-                result.append(self._by_stem.get(stem(token), token) if self._by_stem else token)
+                if self._by_stem and token not in self._exact_only:
+                    token = self._by_stem.get(stem(token), token)
+                result.append(token)
                 position += 1
         return result
 

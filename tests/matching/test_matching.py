@@ -966,3 +966,29 @@ def test_a_claim_checked_brings_no_place_of_the_story(matcher: Matcher) -> None:
 def test_a_fact_not_given_before_a_bare_check_stays_unanswered(matcher: Matcher) -> None:
     result = matcher.match("The law takes effect in January. Is that true?")
     assert result.outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        # "Something called SB 54" names it; "called" is not a phone call.
+        ("¿qué es eso del SB 54 que mencionan en la nota?", "california-sb54"),
+        ("que es eso del sb 54 que dice ahi signo de interrogacion", "california-sb54"),
+        # "In plain English", "me preguntó", "llevo 20 años": how it is asked, not what.
+        (
+            "my neighbors keep talking about this ordinance. in plain english, why does it "
+            "matter for the immigrant community?",
+            "what-it-means-for-immigrants",
+        ),
+        (
+            "Mi jefe tiene una fábrica de ropa. Me preguntó qué dice el artículo sobre el "
+            "compromiso de la ciudad con los inmigrantes. ¿Qué le digo?",
+            "what-it-means-for-immigrants",
+        ),
+    ],
+)
+def test_words_of_how_a_question_is_put_are_not_what_it_asks(
+    matcher: Matcher, question: str, entry: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id) == ("answer", entry)
