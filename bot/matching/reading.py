@@ -86,11 +86,13 @@ _DECADE = re.compile(r"^(19)?[2-9]0s$")
 # Where an email or a phone stood in a message, for reading its clauses.
 _GIVEN_CONTACT = "\u2063contact\u2063"
 # A message voice-typed without punctuation still turns where someone says what is happening
-# now: "...yo no sé a quién creerle el caso es que ahorita están en mi puerta".
+# now: "...yo no sé a quién creerle el caso es que ahorita están en mi puerta"; a reason is
+# its own clause: "no puede respirar porque le dijeron que agarraron a mi tío".
 _CLAUSE_BREAK = re.compile(
     "[.!?¿¡;:,\n]+|\\s[-\u2013\u2014]\\s"
     "|\\s(?:el caso es que|lo que pasa es que|the thing is)\\s"
-    "|\\s(?=(?:pero|but) (?:ahorita|ahora|right now|just now|now)\\b)",
+    "|\\s(?=(?:pero|but) (?:ahorita|ahora|right now|just now|now)\\b)"
+    "|\\s(?=(?:porque|because) )",
     re.IGNORECASE,
 )
 # Sentences end at ".", "!", "?" or a line break; a Spanish question starts at "¿".
@@ -558,7 +560,11 @@ class Reader:
                 continue
             if self._is_crisis(clause, heard_of=heard_of):
                 return True
-            if index and not (_long_past(clauses[index - 1]) or _long_past(clause)):
+            # "Yo me escondí y no me agarraron. Ahora trabajo en otro lugar": the clause that
+            # says it is now does not bring the past one with it.
+            if index and not (
+                stale[index - 1] or _long_past(clauses[index - 1]) or _long_past(clause)
+            ):
                 pair = self._clause([*parts[index - 1], *parts[index]])
                 if self._is_crisis(pair, paired=True, heard_of=heard_of):
                     return True
@@ -743,7 +749,10 @@ def _stale(clauses: Sequence[_Clause]) -> list[bool]:
 
 
 def _long_past(clause: _Clause) -> bool:
-    return (clause.has("past") and not clause.has("recent")) or clause.has("nobody")
+    # "Mi abogado dejó de contestar desde hace una semana": how long something has gone on,
+    # not when the story happened.
+    told = any(not _is_duration(clause, hit) for hit in clause.hits("past"))
+    return (told and not clause.has("recent")) or clause.has("nobody")
 
 
 # "Llevo 20 años aquí", "trabajo aquí desde hace 6 años", "here since 2010": how long someone
@@ -762,11 +771,15 @@ def _sets_in_the_past(clause: _Clause) -> bool:
         if len(words) == 1 and (_YEAR.match(words[0]) or _DECADE.match(words[0])):
             continue
         if (len(words) == 2 and words[0] != "hace" and words[1] in _DURATION_UNITS) or (
-            hit.start and clause.tokens[hit.start - 1] in _DURATION_OPENERS
+            _is_duration(clause, hit)
         ):
             continue
         return True
     return False
+
+
+def _is_duration(clause: _Clause, hit: _Hit) -> bool:
+    return bool(hit.start) and clause.tokens[hit.start - 1] in _DURATION_OPENERS
 
 
 def _hypothetical(clause: _Clause, *events: str) -> bool:

@@ -496,6 +496,9 @@ def test_what_is_asked_inside_a_message(
         "¿cuándo me pueden atender?",
         "quiero agendar para mi abuelo que no sabe usar el teléfono",
         "please have someone reach out to my husband",
+        "Can y'all call my neighbor? She only speaks Spanish. Doña Carmen, best after 6pm.",
+        # Taglish is read as English.
+        "can i book po a consultation this sunday? sunday lang kasi day off ko. salamat po",
     ],
 )
 def test_asking_to_be_called_is_still_a_booking(matcher: Matcher, question: str) -> None:
@@ -602,6 +605,35 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
         ("I'm writing a short story where a character gets detained by ICE.", False),
         ("Estoy viendo en la tele una redada en Texas ahorita mismo, qué miedo.", False),
         ("I was deported before, in 2012. Is LA a sanctuary city?", False),
+        # How long something has gone on is not when it happened.
+        (
+            "mañana a las 8am tengo mi audiencia en la corte de inmigracion y mi abogado dejo "
+            "de contestar desde hace una semana. tengo que ir solo?",
+            True,
+        ),
+        # A reason is its own clause: "puede" of breathing does not make the arrest a "could".
+        (
+            "mi abuelita no puede respirar bien porque le hablaron que agarraron a mi tio hace "
+            "rato en el swap meet. Que hago?",
+            True,
+        ),
+        (
+            "I am driving right now and a car has been behind me for 20 minutes. It has "
+            "government plates and now it is flashing lights at me. Should I pull over??",
+            True,
+        ),
+        (
+            "We held a Know Your Rights drill after service today, role-playing agents knocking "
+            "at the door. Just sharing.",
+            False,
+        ),
+        # "Ahora trabajo en otro lugar" says it is now, but not that the past is.
+        (
+            "Hace un año en mi trabajo vino inmigración y se llevó a unos compañeros. Yo me "
+            "escondí y no me agarraron. Ahora trabajo en otro lugar. ¿Tienen mi nombre?",
+            False,
+        ),
+        ("a mi comadre la agarraron hace como seis meses. ya la deportaron.", False),
     ],
 )
 def test_a_crisis_is_where_the_agents_are_now(
