@@ -303,6 +303,12 @@ class Matcher:
             for word in self._words_of(phrase, "en")
         }
         self._whom = self._context - _TOPICS_OF_WHOM
+        self._relatives = {
+            word
+            for phrase in knowledge.intents.phrases("person")
+            if len(phrase.split()) == 1 and phrase not in STOPWORDS
+            for word in fold(phrase).split()
+        }
         self._concepts = set().union(*self._stated) | self._canonical_words
         self._outcome_words = self._group_words(knowledge, "outcome") | self._context
         # The firm's ways in ("email", "website", "phone number"), and the words of asking for a
@@ -624,6 +630,11 @@ class Matcher:
         # Of a story the question points back at, the places and agencies count ("he lives
         # in Glendale; does it protect him?", "my landlord...; does the law stop him?"), not
         # the days or papers of the story.
+        if CITY_WORD in content and _POINTS_AT_THEM.isdisjoint(raw_tokens):
+            # "My cousin in Texas keeps asking me if Los Angeles is a sanctuary city": where
+            # the one who asks lives, when the question is about Los Angeles, not about them
+            # ("my cousin in Texas, is she protected by the LA law?").
+            scope_tokens = self._without_whereabouts(scope_tokens)
         uncovered = _longest(
             self._scope.find(scope_tokens)
             + [
@@ -734,6 +745,23 @@ class Matcher:
             )
         reason = "ambiguous" if best_score >= self.thresholds.answer else "unsure"
         return self._not_answered(query, language, scored, intent, reason)
+
+    def _without_whereabouts(self, tokens: Sequence[str]) -> list[str]:
+        """Drop the place said right after a relative ("mi primo en Arizona")."""
+        kept: list[str] = []
+        skip = 0
+        for index, word in enumerate(tokens):
+            if skip:
+                skip -= 1
+                continue
+            kept.append(word)
+            if (
+                word in self._relatives
+                and index + 1 < len(tokens)
+                and tokens[index + 1] in _WHEREABOUTS
+            ):
+                skip = _ORIGIN_SPAN + 1
+        return kept
 
     def _claim_checked(
         self, text: str, focus_text: str, focus: Sequence[str], language: Language
@@ -1231,6 +1259,8 @@ _ORIGIN_VERBS = frozenset(
     {"soy", "es", "son", "somos", "vino", "vine", "viene", "vienen", "llego", "llegue", "llegaron"}
 )
 _ORIGIN_SPAN = 2
+_WHEREABOUTS = frozenset({"in", "en"})
+_POINTS_AT_THEM = frozenset({"he", "she", "him", "her", "hes", "shes", "ella", "ellos", "ellas"})
 _FROM = frozenset({"from", "desde"})
 
 

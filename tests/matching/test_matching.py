@@ -1024,3 +1024,12 @@ def test_words_of_how_a_question_is_put_are_not_what_it_asks(
 ) -> None:
     result = matcher.match(question)
     assert (result.outcome, result.entry_id) == ("answer", entry)
+
+
+def test_where_a_relative_lives_is_not_the_place_asked_about(matcher: Matcher) -> None:
+    asked = matcher.match(
+        "my cousin in texas keeps asking me if los angeles is one of those sanctuary citys"
+    )
+    assert (asked.outcome, asked.entry_id) == ("answer", "is-la-sanctuary-city")
+    # Asked about the relative there, it is the other place's question.
+    assert matcher.match("my cousin in texas, is she protected by the LA law?").outcome != "answer"
