@@ -654,6 +654,15 @@ class Matcher:
                 for index, score in scored
                 if all(self._mentions(index, term) for term in uncovered)
             ]
+            if (
+                not covering
+                and "bot" in query.content
+                and scored
+                and scored[0][0] in self._meta_entries
+            ):
+                # "Can this bot help me with employer stuff or just the sanctuary law?" asks what
+                # the assistant does, which its own entry says.
+                covering = scored[:1]
             if not covering:
                 if intent is None and any(term in self._gap_by_term for term in uncovered):
                     # "When does the ordinance take effect?": the article does not say, and

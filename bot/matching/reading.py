@@ -198,7 +198,7 @@ _SELF_WORDS = frozenset(["i", "im", "my", "me", "we", "our", "yo", "mi", "mis", 
 # scene; what is asked comes after the comma.
 # "When the critics spoke, what did the city say?" too, but not "when was it passed, ...".
 _OWN_CONDITION = re.compile(
-    r"^\W*(?P<condition>(?:if|si|(?:when|cuando)"
+    r"^\W*(?P<condition>(?:if|si|before|after|antes de|despues de|(?:when|cuando)"
     r"(?!\s+(?:was|were|is|did|does|do|will|can|fue|es|se)\b))\s+[^,]+),\s*(?P<asked>.+)$",
     re.IGNORECASE | re.DOTALL,
 )

@@ -1033,3 +1033,15 @@ def test_where_a_relative_lives_is_not_the_place_asked_about(matcher: Matcher) -
     assert (asked.outcome, asked.entry_id) == ("answer", "is-la-sanctuary-city")
     # Asked about the relative there, it is the other place's question.
     assert matcher.match("my cousin in texas, is she protected by the LA law?").outcome != "answer"
+
+
+def test_a_scene_set_before_the_question_is_not_what_it_asks(matcher: Matcher) -> None:
+    result = matcher.match(
+        "Before I share this chat with my members, what exactly can this assistant help with?"
+    )
+    assert (result.outcome, result.entry_id) == ("answer", "what-can-this-bot-do")
+
+
+def test_asking_whether_the_bot_covers_a_topic_offers_what_it_does(matcher: Matcher) -> None:
+    result = matcher.match("can this bot help me with employer stuff or just the sanctuary law?")
+    assert result.entry_id == "what-can-this-bot-do"
