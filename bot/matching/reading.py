@@ -691,6 +691,8 @@ class Reader:
             for size in range(1, min(self._longest, len(tokens) - start) + 1):
                 for window in _windows(tokens, generic, start, size):
                     for group in self._groups.get(window, ()):
+                        if group == "hypothetical" and _says_yes(tokens, start, size):
+                            continue
                         hits.append(_Hit(group, start, start + size))
         return hits
 
@@ -780,6 +782,21 @@ def _sets_in_the_past(clause: _Clause) -> bool:
 
 def _is_duration(clause: _Clause, hit: _Hit) -> bool:
     return bool(hit.start) and clause.tokens[hit.start - 1] in _DURATION_OPENERS
+
+
+# "Hola, sí, mire, están aquí afuera": "si" before a word said to the listener is "yes".
+_SAID_TO_THE_LISTENER = frozenset(
+    {"mire", "mira", "oiga", "oye", "fijese", "fijate", "senor", "senora", "senorita", "claro"}
+)
+
+
+def _says_yes(tokens: Sequence[str], start: int, size: int) -> bool:
+    return (
+        size == 1
+        and tokens[start] == "si"
+        and start + 1 < len(tokens)
+        and tokens[start + 1] in _SAID_TO_THE_LISTENER
+    )
 
 
 def _hypothetical(clause: _Clause, *events: str) -> bool:

@@ -634,6 +634,12 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
             False,
         ),
         ("a mi comadre la agarraron hace como seis meses. ya la deportaron.", False),
+        # "Sí, mire": a "yes" to the listener, not an "if".
+        (
+            "hola hola si mire están aquí afuera de la casa de mi mamá unos de inmigración y no "
+            "quieren irse qué hacemos",
+            True,
+        ),
     ],
 )
 def test_a_crisis_is_where_the_agents_are_now(
