@@ -608,6 +608,11 @@ class Matcher:
             return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
 
         scored = self._score(query.content)
+        if reading.personal and self._asks_whom_besides_me(asked_text):
+            # "This law protect me also, or only people with green card?" asks whom the law
+            # covers, which the article states: answered, with the line about one's own case.
+            reading = replace(reading, personal=False, framing=True)
+            query = _Query(reading, content, text)
         if reading.personal and not (
             scored
             and scored[0][0] in self._meta_entries
@@ -928,6 +933,14 @@ class Matcher:
         tokens = fold(asked_text).split()
         names_the_law = "city" in groups or not _THE_LAW_AS_PRONOUN.isdisjoint(tokens)
         return names_the_law or _names_people_by_status(tokens, uncovered)
+
+    def _asks_whom_besides_me(self, asked_text: str) -> bool:
+        """Whether a question about the writer sets them beside others the law may cover
+        ("does it protect me too, or only green card holders?")."""
+        folded = fold(asked_text)
+        return (
+            "covers" in self._reader.groups(asked_text) and _ONLY_OTHERS.search(folded) is not None
+        )
 
     def _mentions(self, entry_index: int, term: str) -> bool:
         return set(term.split()) <= self._entry_raw_words[entry_index]
@@ -1269,6 +1282,7 @@ _ORIGIN_VERBS = frozenset(
 )
 _ORIGIN_SPAN = 2
 _WHEREABOUTS = frozenset({"in", "en"})
+_ONLY_OTHERS = re.compile(r"\b(?:or|o)(?: es| is it| its)? (?:only|just|solo|nomas|nada mas)\b")
 _POINTS_AT_THEM = frozenset({"he", "she", "him", "her", "hes", "shes", "ella", "ellos", "ellas"})
 _FROM = frozenset({"from", "desde"})
 

@@ -873,6 +873,9 @@ def test_the_question_is_read_apart_from_its_story(
         "is the new law also for people like my grandma? she came on a tourist visa and stayed",
         "¿la ordenanza también es para gente como nosotros?",
         "does the law protect people like my parents or only citizens?",
+        # The writer set beside others the law may cover asks whom it covers.
+        "my visa finish long time already. this law protect me also or only people with green card?",
+        "¿Esta ley nueva me protege a mí también o es nada más para los jóvenes?",
     ],
 )
 def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
