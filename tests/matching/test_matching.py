@@ -874,7 +874,7 @@ def test_the_question_is_read_apart_from_its_story(
         "¿la ordenanza también es para gente como nosotros?",
         "does the law protect people like my parents or only citizens?",
         # The writer set beside others the law may cover asks whom it covers.
-        "my visa finish long time already. this law protect me also or only people with green card?",
+        "my visa finish long time. this law protect me also or only people with green card?",
         "¿Esta ley nueva me protege a mí también o es nada más para los jóvenes?",
     ],
 )
