@@ -242,6 +242,7 @@ class Matcher:
         self._gap_by_term = {
             term: name for name, gap in knowledge.scope.gaps.items() for term in gap.terms
         }
+        self._gap_terms = frozenset(self._gap_by_term)
         self._reader = Reader(knowledge.intents, this_year=this_year or datetime.now(UTC).year)
         self._meta_entries = frozenset(
             index
@@ -553,7 +554,10 @@ class Matcher:
                 if before_text != text and self._says_what_it_asks(before):
                     focus_text, focus_tokens, focus = before_text, before_tokens, before
             claim = self._claim_checked(text, focus_text, focus, language)
-            question_tokens = focus_tokens
+            question_tokens = _asked_tokens(questions_alone(focus_text))
+            # A sentence a question points back at ("...hand her address to ICE. Does the law
+            # stop the city from sharing info like that?") is read with it.
+            pointed_back = question_tokens != focus_tokens
             if claim is not None:
                 focus_text = f"{claim} {focus_text}"
                 focus_tokens, focus = self._tokens_and_content(focus_text, language)
@@ -576,13 +580,19 @@ class Matcher:
                 )
                 content = focus
                 asked_text = focus_text
-                # The claim a question checks says what it asks about, but its places and
-                # papers are the story's ("...like from business license").
+                # The claim a question checks, or the sentence it points back at, says what it
+                # asks about, but its places and papers are the story's ("...like from
+                # business license", "...the city rent help thing"); a fact the article does
+                # not give still counts there ("It takes effect in January. Is that true?").
                 scope_tokens = question_tokens
-                story_tokens = raw_tokens if refers_back or claim is not None else []
+                story_tokens = (
+                    raw_tokens if refers_back or claim is not None or pointed_back else []
+                )
                 if not in_its_place:
                     # "Mi cuñado vive en Lancaster y dice... ¿es lo que dicen los críticos?"
                     story_scope = self._story_agencies
+                if pointed_back or claim is not None:
+                    story_scope = story_scope | self._gap_terms
             else:
                 # "That doesn't sound right, what was the actual reason?" asks about the
                 # story: the whole message is read, but only a place or an agency of the story

@@ -1054,3 +1054,11 @@ def test_a_scene_set_before_the_question_is_not_what_it_asks(matcher: Matcher) -
 def test_asking_whether_the_bot_covers_a_topic_offers_what_it_does(matcher: Matcher) -> None:
     result = matcher.match("can this bot help me with employer stuff or just the sanctuary law?")
     assert result.entry_id == "what-can-this-bot-do"
+
+
+def test_the_papers_of_a_sentence_pointed_back_at_are_the_storys(matcher: Matcher) -> None:
+    result = matcher.match(
+        "my moms scared to sign up for the city rent help thing bc she thinks LA will hand her "
+        "address to ICE. does this new law actually stop the city from sharing info like that??"
+    )
+    assert (result.outcome, result.entry_id) == ("answer", "city-data-sharing")
