@@ -555,9 +555,9 @@ class Matcher:
                     focus_text, focus_tokens, focus = before_text, before_tokens, before
             claim = self._claim_checked(text, focus_text, focus, language)
             question_tokens = _asked_tokens(questions_alone(focus_text))
-            # A sentence a question points back at ("...hand her address to ICE. Does the law
-            # stop the city from sharing info like that?") is read with it.
-            pointed_back = question_tokens != focus_tokens
+            pointed_back = question_tokens != focus_tokens and self._says_what_it_asks(
+                self._content_of(question_tokens, language)
+            )
             if claim is not None:
                 focus_text = f"{claim} {focus_text}"
                 focus_tokens, focus = self._tokens_and_content(focus_text, language)
@@ -599,6 +599,14 @@ class Matcher:
                 # puts it out of scope, not its Sunday or its school.
                 scope_tokens = focus_tokens
                 story_tokens = raw_tokens
+        elif self._questions_point_back(text, language):
+            # Every sentence is read, the story's for the question that points back at it
+            # ("...hand her address to ICE. Does the law stop the city from sharing info like
+            # that?"): the question's topics count, and of the story's only its places, its
+            # agencies and a fact the article does not give ("It takes effect in January").
+            scope_tokens = _asked_tokens(questions_alone(text))
+            story_tokens = raw_tokens
+            story_scope = self._story_scope | self._gap_terms
         query = _Query(reading, content, text)
 
         if is_other_language(text):
@@ -769,6 +777,14 @@ class Matcher:
             )
         reason = "ambiguous" if best_score >= self.thresholds.answer else "unsure"
         return self._not_answered(query, language, scored, intent, reason)
+
+    def _questions_point_back(self, text: str, language: Language) -> bool:
+        """Whether `text` tells a story and asks, in sentences of their own that name what
+        they ask, about it."""
+        questions = questions_alone(text)
+        return questions != text and self._says_what_it_asks(
+            self._tokens_and_content(questions, language)[1]
+        )
 
     def _without_whereabouts(self, tokens: Sequence[str]) -> list[str]:
         """Drop the place said right after a relative ("mi primo en Arizona")."""
