@@ -553,6 +553,14 @@ class Matcher:
                 before_tokens, before = self._tokens_and_content(before_text, language)
                 if before_text != text and self._says_what_it_asks(before):
                     focus_text, focus_tokens, focus = before_text, before_tokens, before
+                else:
+                    # "Sus compañeros dicen que la ciudad va a ayudar en las deportaciones. Él
+                    # no sabe si creerles. ¿Qué dijo la ciudad sobre eso?": the claim is the
+                    # last sentence that names something.
+                    said = self._last_said_before(text, focus_text, language)
+                    if said is not None:
+                        focus_text = f"{said} {focus_text}"
+                        focus_tokens, focus = self._tokens_and_content(focus_text, language)
             claim = self._claim_checked(text, focus_text, focus, language)
             question_tokens = _asked_tokens(questions_alone(focus_text))
             pointed_back = question_tokens != focus_tokens and self._says_what_it_asks(
@@ -777,6 +785,17 @@ class Matcher:
             )
         reason = "ambiguous" if best_score >= self.thresholds.answer else "unsure"
         return self._not_answered(query, language, scored, intent, reason)
+
+    def _last_said_before(self, text: str, focus_text: str, language: Language) -> str | None:
+        """Return the last sentence before the question that names what it is about."""
+        told = sentences(text)
+        first_question = next((s for s in told if s in focus_text), None)
+        if first_question is None:
+            return None
+        for sentence in reversed(told[: told.index(first_question)]):
+            if self._says_what_it_asks(self._tokens_and_content(sentence, language)[1]):
+                return sentence
+        return None
 
     def _questions_point_back(self, text: str, language: Language) -> bool:
         """Whether `text` tells a story and asks, in sentences of their own that name what

@@ -1062,3 +1062,12 @@ def test_the_papers_of_a_sentence_pointed_back_at_are_the_storys(matcher: Matche
         "address to ICE. does this new law actually stop the city from sharing info like that??"
     )
     assert (result.outcome, result.entry_id) == ("answer", "city-data-sharing")
+
+
+def test_a_question_about_that_reads_the_last_sentence_naming_something(matcher: Matcher) -> None:
+    result = matcher.match(
+        "Mi suegro trabaja en un campo de golf. Sus compañeros dicen que la ciudad va a tener "
+        "que ponerse del lado del gobierno federal en las deportaciones. Él no sabe si "
+        "creerles. ¿Qué dijo la ciudad sobre eso?"
+    )
+    assert result.entry_id == "mass-deportations"
