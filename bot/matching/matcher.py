@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -807,20 +807,16 @@ class Matcher:
 
     def _without_whereabouts(self, tokens: Sequence[str]) -> list[str]:
         """Drop the place said right after a relative ("mi primo en Arizona")."""
-        kept: list[str] = []
-        skip = 0
-        for index, word in enumerate(tokens):
-            if skip:
-                skip -= 1
-                continue
-            kept.append(word)
-            if (
-                word in self._relatives
+        return _without_places_after(
+            tokens,
+            lambda index: (
+                tokens[index] in self._relatives
                 and index + 1 < len(tokens)
                 and tokens[index + 1] in _WHEREABOUTS
-            ):
-                skip = _ORIGIN_SPAN + 1
-        return kept
+            ),
+            # The "in" and the place itself.
+            _ORIGIN_SPAN + 1,
+        )
 
     def _claim_checked(
         self, text: str, focus_text: str, focus: Sequence[str], language: Language
@@ -1333,6 +1329,20 @@ _FROM = frozenset({"from", "desde"})
 
 
 def _without_origins(tokens: Sequence[str]) -> list[str]:
+    return _without_places_after(
+        tokens,
+        lambda index: (
+            tokens[index] in _FROM
+            or (tokens[index] == "de" and index > 0 and tokens[index - 1] in _ORIGIN_VERBS)
+        ),
+        _ORIGIN_SPAN,
+    )
+
+
+def _without_places_after(
+    tokens: Sequence[str], marks_a_place: Callable[[int], bool], span: int
+) -> list[str]:
+    """Drop the `span` words after each token that `marks_a_place` (by index)."""
     kept: list[str] = []
     skip = 0
     for index, word in enumerate(tokens):
@@ -1340,8 +1350,8 @@ def _without_origins(tokens: Sequence[str]) -> list[str]:
             skip -= 1
             continue
         kept.append(word)
-        if word in _FROM or (word == "de" and index > 0 and tokens[index - 1] in _ORIGIN_VERBS):
-            skip = _ORIGIN_SPAN
+        if marks_a_place(index):
+            skip = span
     return kept
 
 
