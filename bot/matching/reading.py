@@ -217,8 +217,8 @@ def own_conditions(text: str) -> str:
     ...", "si llamo a la ciudad, ..."): they set the scene, and the entry need not state their
     words."""
     found = []
-    sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
-    for sentence, following in zip(sentences, [*sentences[1:], ""], strict=True):
+    told = sentences(text)
+    for sentence, following in zip(told, [*told[1:], ""], strict=True):
         if _opens_on_a_condition(sentence, following):
             found.append(sentence)
             continue
@@ -244,7 +244,7 @@ def _without_own_reason(sentence: str) -> str:
 
 def asks_something(text: str) -> bool:
     """Whether a sentence of `text` is a question ("ICE just took my husband" is not)."""
-    return any(_asks(part.strip()) for part in _SENTENCE_BREAK.split(text) if part.strip())
+    return any(_asks(sentence) for sentence in sentences(text))
 
 
 def sentences(text: str) -> list[str]:
@@ -254,8 +254,7 @@ def sentences(text: str) -> list[str]:
 
 def questions_alone(text: str) -> str:
     """Return only the sentences of `text` that are questions, or all of it when none is."""
-    asked = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip() and _asks(part)]
-    return " ".join(asked) or text
+    return " ".join(sentence for sentence in sentences(text) if _asks(sentence)) or text
 
 
 def question_part(text: str, *, reach_back: bool = False) -> str:
@@ -269,25 +268,25 @@ def question_part(text: str, *, reach_back: bool = False) -> str:
     job) are not what the entry must state. Without a question mark, the sentences about the
     person writing ("yo hablo mixteco poquito español.") are the story.
     """
-    sentences = [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
+    told = sentences(text)
     asked = [
         sentence
-        for index, sentence in enumerate(sentences)
+        for index, sentence in enumerate(told)
         if _asks(sentence)
         or (
-            index + 1 < len(sentences)
+            index + 1 < len(told)
             and (
-                (reach_back and _asks(sentences[index + 1]))
-                or _points_back(sentences[index + 1])
-                or _follows_on(sentences[index + 1])
-                or _opens_on_a_condition(sentence, sentences[index + 1])
+                (reach_back and _asks(told[index + 1]))
+                or _points_back(told[index + 1])
+                or _follows_on(told[index + 1])
+                or _opens_on_a_condition(sentence, told[index + 1])
             )
         )
     ]
     if not asked:
-        asked = [sentence for sentence in sentences if not _tells_own_story(sentence)] or sentences
+        asked = [sentence for sentence in told if not _tells_own_story(sentence)] or told
     asked = [_without_own_reason(sentence) for sentence in asked]
-    if not asked or asked == sentences:
+    if not asked or asked == told:
         return text
     return " ".join(asked)
 
