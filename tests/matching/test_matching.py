@@ -698,6 +698,21 @@ def test_alternatives_of_which_the_article_names_one_are_answered(
         ("¿la ley de la ciudad refuerza la SB 54?", "mass-deportations"),
         ("can the police still help ICE?", "police-and-deportations"),
         ("¿LA sigue siendo santuario?", "is-la-sanctuary-city"),
+        # A wrong year is corrected by the entry that gives the date.
+        ("es verdad que la ley la aprobaron en 2017?", "la-law-approved"),
+        # "Something called SB 54" names it; "called" is not a phone call, nor "la nota" news.
+        ("¿qué es eso del SB 54 que mencionan en la nota?", "california-sb54"),
+        ("que es eso del sb 54 que dice ahi signo de interrogacion", "california-sb54"),
+        # Taglish is read as the English it mostly is.
+        (
+            "hello po, what can u help me with ba? first time ko gumamit nito",
+            "what-can-this-bot-do",
+        ),
+        (
+            "some people say this law is bad for safety. what they worry exactly?",
+            "reactions-to-the-law",
+        ),
+        ("quienes apoyaron la ley nueva", "reactions-to-the-law"),
     ],
 )
 def test_words_that_lean_toward_an_entry(matcher: Matcher, question: str, entry: str) -> None:
@@ -858,6 +873,37 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "the critics say?",
             "reactions-to-the-law",
         ),
+        # The sentence a question points back at says its subject; its employees are the
+        # story's, not what the answer must state.
+        (
+            "I own two taquerias in highland park with like 15 employees, most of them are "
+            "basically family. with all the talk about mass deportations, is the city going to "
+            "cooperate with that or not?",
+            "mass-deportations",
+        ),
+        # A short question that repeats a claim of the story checks that claim.
+        (
+            "mi tio dice que igual van a hacer deportaciones masivas y que la ciudad va a ayudar "
+            "a la migra. yo le dije que no pero no se bien. la ciudad va a ayudar o no?",
+            "mass-deportations",
+        ),
+        # Who asks is not what is asked.
+        (
+            "hello. I am owner of small market in koreatown 20 years. many my customer is from "
+            "mexico. they ask me, city give information to immigration? I want tell them correct",
+            "city-data-sharing",
+        ),
+        # "In plain English", "me preguntó": how it is asked, not what.
+        (
+            "my neighbors keep talking about this ordinance. in plain english, why does it "
+            "matter for the immigrant community?",
+            "what-it-means-for-immigrants",
+        ),
+        (
+            "Mi jefe tiene una fábrica de ropa. Me preguntó qué dice el artículo sobre el "
+            "compromiso de la ciudad con los inmigrantes. ¿Qué le digo?",
+            "what-it-means-for-immigrants",
+        ),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
@@ -950,50 +996,6 @@ def test_what_a_message_wants_besides_its_words(
     assert (result.outcome, result.entry_id, result.intent) == ("answer", entry, None)
 
 
-@pytest.mark.parametrize(
-    ("question", "entry"),
-    [
-        # The sentence a question points back at says its subject; its employees are the
-        # story's, not what the answer must state.
-        (
-            "I own two taquerias in highland park with like 15 employees, most of them are "
-            "basically family. with all the talk about mass deportations, is the city going to "
-            "cooperate with that or not?",
-            "mass-deportations",
-        ),
-        # A short question that repeats a claim of the story checks that claim.
-        (
-            "mi tio dice que igual van a hacer deportaciones masivas y que la ciudad va a ayudar "
-            "a la migra. yo le dije que no pero no se bien. la ciudad va a ayudar o no?",
-            "mass-deportations",
-        ),
-        # Who asks is not what is asked.
-        (
-            "hello. I am owner of small market in koreatown 20 years. many my customer is from "
-            "mexico. they ask me, city give information to immigration? I want tell them correct",
-            "city-data-sharing",
-        ),
-        # A wrong year is corrected by the entry that gives the date.
-        ("es verdad que la ley la aprobaron en 2017?", "la-law-approved"),
-        # Taglish is read as the English it mostly is.
-        (
-            "hello po, what can u help me with ba? first time ko gumamit nito",
-            "what-can-this-bot-do",
-        ),
-        (
-            "some people say this law is bad for safety. what they worry exactly?",
-            "reactions-to-the-law",
-        ),
-        ("quienes apoyaron la ley nueva", "reactions-to-the-law"),
-    ],
-)
-def test_a_question_is_read_with_the_claim_it_checks(
-    matcher: Matcher, question: str, entry: str
-) -> None:
-    result = matcher.match(question)
-    assert (result.outcome, result.entry_id) == ("answer", entry)
-
-
 def test_a_claim_checked_brings_no_place_of_the_story(matcher: Matcher) -> None:
     """ "...like from business license. Is true city share information?" asks about the city."""
     result = matcher.match(
@@ -1007,32 +1009,6 @@ def test_a_claim_checked_brings_no_place_of_the_story(matcher: Matcher) -> None:
 def test_a_fact_not_given_before_a_bare_check_stays_unanswered(matcher: Matcher) -> None:
     result = matcher.match("The law takes effect in January. Is that true?")
     assert result.outcome != "answer"
-
-
-@pytest.mark.parametrize(
-    ("question", "entry"),
-    [
-        # "Something called SB 54" names it; "called" is not a phone call.
-        ("¿qué es eso del SB 54 que mencionan en la nota?", "california-sb54"),
-        ("que es eso del sb 54 que dice ahi signo de interrogacion", "california-sb54"),
-        # "In plain English", "me preguntó", "llevo 20 años": how it is asked, not what.
-        (
-            "my neighbors keep talking about this ordinance. in plain english, why does it "
-            "matter for the immigrant community?",
-            "what-it-means-for-immigrants",
-        ),
-        (
-            "Mi jefe tiene una fábrica de ropa. Me preguntó qué dice el artículo sobre el "
-            "compromiso de la ciudad con los inmigrantes. ¿Qué le digo?",
-            "what-it-means-for-immigrants",
-        ),
-    ],
-)
-def test_words_of_how_a_question_is_put_are_not_what_it_asks(
-    matcher: Matcher, question: str, entry: str
-) -> None:
-    result = matcher.match(question)
-    assert (result.outcome, result.entry_id) == ("answer", entry)
 
 
 def test_where_a_relative_lives_is_not_the_place_asked_about(matcher: Matcher) -> None:
