@@ -279,7 +279,14 @@ class Dialogue:
                 reply = Reply(self._text(language, key))
             return self._then_step(state, language, reply).with_effect(asked)
         if result.intent == "book":
-            return self._start_booking(state, language, urgent=False).with_effect(asked)
+            shown = _entry_shown(result)
+            if shown is None or self._knowledge.entries[shown].intent:
+                return self._start_booking(state, language, urgent=False).with_effect(asked)
+            # "How do I make an appointment?": the firm's ways in first, then the booking
+            # here, which is one more of them.
+            state, answer = self._answer(state, shown, language)
+            booking = self._start_booking(state, language, urgent=False)
+            return Turn(booking.state, (Reply(answer.text), *booking.replies), (asked,))
         shown = _entry_shown(result)
         if shown is not None:
             state, answer = self._answer(state, shown, language)

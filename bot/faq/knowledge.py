@@ -302,6 +302,7 @@ RULE_GROUPS = (
     "channel",
     "covers",
     "about_you",
+    "the_way",
 )
 
 

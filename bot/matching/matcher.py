@@ -315,6 +315,15 @@ class Matcher:
         # The firm's ways in ("email", "website", "phone number"), and the words of asking for a
         # person ("set up a consultation"), which an entry giving the firm's contacts answers.
         self._channel_words = self._group_words(knowledge, "channel")
+        # The firm's entry that gives its ways in (phone, email, website): the meta entry,
+        # besides the booking's, that states the most of them. It answers "how do I make an
+        # appointment?" before the booking starts.
+        ways_in = [
+            (len(self._stated[index] & self._channel_words), entry_id)
+            for index, entry_id in enumerate(self._entry_ids)
+            if index in self._meta_entries and entry_id != self._book_entry
+        ]
+        self._ways_in_entry = max(ways_in)[1] if ways_in and max(ways_in)[0] else None
         self._booking_words = self._group_words(
             knowledge, "want", "talk", "counsel", "call_me"
         ) | {
@@ -646,15 +655,24 @@ class Matcher:
         ):
             # No article says what will happen to one person: show what it does say.
             return self._not_answered(query, language, scored, intent, "personal")
+        # "Kindly book me a consultation. Name: ... Phone 310-555-0148": a booking that gives
+        # the person's own phone, not a question for the firm's.
+        gives_contact = reading.book and strip_contacts(text) != text
         channel = (
             self._firm_channel(asked_text, language, scored)
-            if reading.channel and not (reading.book and self._reader.asks_to_book_apart(text))
+            if reading.channel and not gives_contact
             else None
         )
         if channel is not None:
-            # "Is there an email I can write to, to set up a consultation?" asks for the firm's
-            # email, which its contact entry gives: an answer, not the booking form.
+            # "What is your email?" asks for the firm's email, which its contact entry gives.
+            # "Is there an email I can write to, to set up a consultation?" and "quiero agendar,
+            # ¿cuál es su teléfono?" ask the way to a booking too: the firm's ways in, then the
+            # booking here, which is one more of them.
             entry_id = self._entry_ids[channel[0]]
+            if reading.book:
+                return self._result(
+                    query, language, "answer", entry_id, channel[1], (), BOOK, "the-way"
+                )
             return self._result(
                 query, language, "answer", entry_id, channel[1], (), None, "channel"
             )
@@ -708,6 +726,12 @@ class Matcher:
                 # (call or write to ask), not for a booking to start; "how much is it, and
                 # can I book one?" asks for both, and the booking comes first.
                 intent = None
+        if intent == BOOK and reading.the_way and self._ways_in_entry is not None:
+            # "How do I make an appointment?" asks the way: the firm's ways in answer it, and
+            # the booking starts after them.
+            return self._result(
+                query, language, "answer", self._ways_in_entry, 100.0, (), intent, "the-way"
+            )
         if intent == BOOK and self._book_entry is not None:
             return self._result(
                 query, language, "answer", self._book_entry, 100.0, (), intent, "intent"
@@ -898,9 +922,12 @@ class Matcher:
         channels = [word for word in content if word in self._channel_words]
         if not channels:
             return None
+        uncovered = self._scope.find(fold(strip_contacts(asked)).split())
         # The channel asked for decides, not how the rest of the message scores: "is there a
-        # form somewhere?" after "how do I schedule a consultation online".
-        for index, score in scored:
+        # form somewhere?" after "how do I schedule a consultation online". The entry of the
+        # firm's ways in is tried first.
+        ways_in = self._entry_ids.index(self._ways_in_entry) if self._ways_in_entry else None
+        for index, score in sorted(scored, key=lambda pair: pair[0] != ways_in):
             if index not in self._meta_entries or self._entry_ids[index] == self._book_entry:
                 continue
             stated = self._stated[index]
@@ -911,8 +938,11 @@ class Matcher:
                 and word not in stated
                 and word not in self._context
                 and word not in self._booking_words
+                and word not in _NEVER_UNSTATED
             ]
-            if all(word in stated for word in channels) and not beyond:
+            # "How to apply for citizenship online" asks about something else online.
+            elsewhere = [term for term in uncovered if not self._mentions(index, term)]
+            if all(word in stated for word in channels) and not beyond and not elsewhere:
                 return index, score
         return None
 

@@ -20,7 +20,8 @@ what could happen) and the rules below combine them within one clause:
 - **definition**: the question asks what a word means, which the article never defines;
 - **framing**: a general question framed personally ("is the law for people like me?"),
   which the article answers for everyone, not for one person's case;
-- **channel**: the question asks for the firm's email, website or phone, not for a person.
+- **channel**: the question asks for the firm's email, website or phone, not for a person;
+- **the_way**: the question asks how or where to book, which the firm's ways in answer.
 """
 
 from __future__ import annotations
@@ -390,11 +391,16 @@ class Reading:
     framing: bool = False
     # Asks for one of the firm's ways in (its email, website or phone), not for a person.
     channel: bool = False
+    # Asks how or where to find a lawyer or an appointment ("how do I make an appointment?");
+    # with a booking asked for, the firm's ways in answer it.
+    the_way: bool = False
 
 
 # At most this many words between the agents and where they are ("there are immigration
 # agents at the factory where I work right now").
 _PRESENCE_SPAN = 6
+# A clause this short with "how do I" in it asks nothing else ("¿cómo le hago?").
+_BARE_QUESTION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,6 +504,12 @@ class Reader:
             and any(clause.has("distress") for clause in clauses),
             framing=any(clause.has("framing") for clause in clauses),
             channel=any(clause.has("channel") for clause in clauses),
+            # "Quiero una consulta, ¿cómo le hago?": a bare "how do I?" asks the way too.
+            the_way=any(
+                clause.before("the_way", "book", "call_me", "counsel")
+                or (clause.has("the_way") and clause.length <= _BARE_QUESTION)
+                for clause in clauses
+            ),
         )
 
     def clauses_with(self, text: str, group: str) -> str:

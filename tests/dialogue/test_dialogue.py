@@ -304,6 +304,26 @@ def test_change_something_returns_to_the_summary(dialogue: Dialogue) -> None:
     assert "Ana López" in turn.replies[0].text
 
 
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [("how do i schedule a consultation?", "en"), ("¿cómo hago una cita con un abogado?", "es")],
+)
+def test_asking_the_way_to_book_gets_the_firm_s_ways_in_then_the_booking(
+    dialogue: Dialogue, knowledge: Knowledge, message: str, language: Language
+) -> None:
+    turn = say(dialogue, NEW_CHAT, TextMessage(message))
+    ways_in, consent = turn.replies
+    assert ways_in.text.startswith(knowledge.answer("contact-the-firm", language))
+    assert knowledge.firm.phone in ways_in.text
+    assert (
+        consent.text
+        == say(dialogue, NEW_CHAT, Command("book"), language_hint=language).replies[0].text
+    )
+    assert turn.state.step == "consent"
+    booked = say(dialogue, turn.state, ButtonPress("b:consent:yes"))
+    assert booked.state.step == "contact"
+
+
 def test_urgent_message_gives_the_phone_first(dialogue: Dialogue, knowledge: Knowledge) -> None:
     turn = say(dialogue, NEW_CHAT, TextMessage("la migra está afuera de mi casa"))
     (reply,) = turn.replies

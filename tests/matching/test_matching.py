@@ -451,7 +451,20 @@ def test_danger_to_life_with_agents_outside_is_medical_and_urgent(matcher: Match
             "contact-the-firm",
             "channel",
         ),
-        ("can I request a consultation on your website?", "answer", "contact-the-firm", "channel"),
+        # Asking the way to a booking: the firm's ways in answer it, and the booking starts.
+        ("can I request a consultation on your website?", "answer", "contact-the-firm", "the-way"),
+        ("how do i schedule a consultation?", "answer", "contact-the-firm", "the-way"),
+        ("quiero una consulta, ¿cómo le hago?", "answer", "contact-the-firm", "the-way"),
+        ("se puede pedir la consulta por internet?", "answer", "contact-the-firm", "channel"),
+        # A booking that gives the person's own phone asks for no phone of the firm's.
+        (
+            "Kindly book me a consultation. Name: Ana Ruiz. Phone 310-555-0148",
+            "answer",
+            "book-consultation",
+            "intent",
+        ),
+        # Something else done online is not the firm's website.
+        ("how to apply for citizenship online", "fallback", None, "not-covered"),
         # Two questions: the one the best entry states is answered, the other is pointed to.
         (
             "What's the reason behind the new sanctuary ordinance, and when was it passed?",
@@ -474,6 +487,7 @@ def test_what_is_asked_inside_a_message(
 ) -> None:
     result = matcher.match(question)
     assert (result.outcome, result.entry_id, result.reason) == (outcome, entry, reason)
+    assert (result.intent == "book") == (reason in ("the-way", "intent"))
 
 
 @pytest.mark.parametrize(
