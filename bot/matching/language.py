@@ -81,7 +81,7 @@ SPANISH_STOPWORDS = _word_set(
     correcto correcta incorrecto distrito principal principales citar boletin establece
     establecen ingles menciona mencionan mencionaron signo interrogacion coma
     llevo lleva llevamos llevan corto resumen breve pregunto preguntan preguntaron
-    preguntando
+    preguntando calle calles
     """
 )
 
@@ -149,9 +149,9 @@ _LATIN_RANGES = ((0, 0x024F), (0x1E00, 0x1EFF))
 # Letters only Vietnamese writes (with a horn, a breve, a bar, or a tone mark under a vowel).
 _VIETNAMESE = re.compile("[ăơưđ\u1ea0-\u1ef9]", re.IGNORECASE)
 _PORTUGUESE = re.compile("[ãõç]|\\b(voc[eê]s?|ol[aá]|n[aã]o|portugu[eê]s|obrigad[oa])\\b", re.I)
-# Tagalog's function words: three of them in a message, and more of them than English function
-# words, is Tagalog. Taglish ("can i book po a consult this sunday? sunday lang kasi day off ko")
-# is read as the English it mostly is.
+# Tagalog's function words: three of them in a message, and more of them than English words
+# (function words, and the FAQ's words counted twice), is Tagalog. Taglish ("can i book po a
+# consult this sunday? sunday lang kasi day off ko") is read as the English it mostly is.
 _TAGALOG = frozenset(
     [
         "ang",
@@ -184,11 +184,17 @@ _TAGALOG = frozenset(
     ]
 )
 _TAGALOG_WORDS = 3
+_CONTENT_WEIGHT = 2
 _OTHER_SCRIPT_SHARE = 0.5
 
 
-def is_other_language(text: str) -> bool:
-    """Whether `text` is written in a language other than English or Spanish."""
+def is_other_language(text: str, known: frozenset[str] = frozenset()) -> bool:
+    """Whether `text` is written in a language other than English or Spanish.
+
+    `known` holds English words the FAQ asks with ("city", "deportation"): in Taglish they
+    carry what is asked ("pag nag mass deportation si Trump, hindi tutulong ang LA?"), and
+    each weighs as two function words.
+    """
     letters = [char for char in text if char.isalpha()]
     if not letters:
         return False
@@ -202,4 +208,7 @@ def is_other_language(text: str) -> bool:
     words = re.findall(r"[a-z]+", text.lower())
     tagalog = sum(1 for word in words if word in _TAGALOG)
     english = sum(1 for word in words if word in ENGLISH_STOPWORDS)
+    english += _CONTENT_WEIGHT * sum(
+        1 for word in words if word in known and word not in ENGLISH_STOPWORDS
+    )
     return tagalog >= _TAGALOG_WORDS and tagalog > english

@@ -211,7 +211,12 @@ _OFFERS_THE_COUNCIL = re.compile(
 # still help ICE?" asks what the police may do.
 # "They ask me, does the city give information to immigration?": who asks is not what is asked;
 # "is this chat legal advice?" names the assistant, whatever it asks of it.
-_NEVER_UNSTATED = frozenset({"still", "strengthen", "role", "ask", "chat", "bot"})
+_NEVER_UNSTATED = frozenset(
+    # Words of how a question is put ("why did they decide this", "in the first place", "in
+    # one line", "is there a lawyer behind it"), not of what it asks.
+    {"still", "strengthen", "role", "ask", "chat", "bot", "dec", "first", "lin", "behind"}
+    | {"consider", "actual"}
+)
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
@@ -270,6 +275,7 @@ class Matcher:
             entry_texts.append(texts)
 
         self._entry_raw_words = entry_raw_words
+        self._english_words = frozenset(raw_vocabulary["en"] - raw_vocabulary["es"])
         self._detector = LanguageDetector(raw_vocabulary["en"], raw_vocabulary["es"])
         self._entry_vocabulary: list[set[str]] = []
         prepared: list[list[list[str]]] = []
@@ -626,7 +632,7 @@ class Matcher:
             story_scope = self._story_scope | self._gap_terms
         query = _Query(reading, content, text)
 
-        if is_other_language(text):
+        if is_other_language(text, self._english_words):
             # Neither English nor Spanish: say which languages the assistant reads.
             return self._result(query, language, "fallback", None, 0.0, (), None, "other-language")
 

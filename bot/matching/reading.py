@@ -187,6 +187,12 @@ _STORY_OPENERS = frozenset(
         "hola",
         "buenas",
         "buenos",
+        # "perdón, no escribo bien español", "sorry my english is bad": about the writing
+        "perdon",
+        "perdone",
+        "disculpe",
+        "disculpa",
+        "sorry",
     ]
 )
 # "...porque fui a sacar un permiso y me pidieron datos": a reason the person gives about

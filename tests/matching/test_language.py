@@ -60,3 +60,9 @@ def test_parse_language_codes(code: str | None, expected: Language | None) -> No
 )
 def test_other_languages(text: str, expected: bool) -> None:
     assert is_other_language(text) is expected
+
+
+def test_words_the_faq_knows_make_taglish_english() -> None:
+    text = "pag nag mass deportation si Trump, hindi tutulong ang LA? tama ba"
+    assert is_other_language(text)
+    assert not is_other_language(text, frozenset({"mass", "deportation", "trump"}))

@@ -727,6 +727,13 @@ def test_alternatives_of_which_the_article_names_one_are_answered(
             "reactions-to-the-law",
         ),
         ("quienes apoyaron la ley nueva", "reactions-to-the-law"),
+        # How a question is put is not what it asks.
+        ("why did city council decide this", "why-la-passed-the-law"),
+        ("what prompted it in the first place", "why-la-passed-the-law"),
+        ("why'd the council even do this? was it a reaction to trump", "why-la-passed-the-law"),
+        # Taglish whose English words carry the question.
+        ("pag nag mass deportation si Trump, hindi tutulong ang LA? tama ba", "mass-deportations"),
+        ("So yung city hindi magbibigay ng data sa immigration?", "city-data-sharing"),
     ],
 )
 def test_words_that_lean_toward_an_entry(matcher: Matcher, question: str, entry: str) -> None:
