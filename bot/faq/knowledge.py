@@ -303,6 +303,7 @@ RULE_GROUPS = (
     "covers",
     "about_you",
     "the_way",
+    "pretend",
 )
 
 

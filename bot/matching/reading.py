@@ -372,9 +372,23 @@ _SUB_QUESTION = re.compile(
 )
 
 
+_ALTERNATIVE = frozenset(["or", "o", "u"])
+
+
 def sub_questions(text: str) -> list[str]:
-    """Return the questions of `text` one by one ("who approved it", "and when?")."""
-    return [part.strip() for part in _SUB_QUESTION.split(text) if part and part.strip()]
+    """Return the questions of `text` one by one ("who approved it", "and when?"); an "or..."
+    asks the question before it another way ("¿ICE todavía puede arrestar gente? ¿o la ley
+    los para también?")."""
+    parts: list[str] = []
+    for part in _SUB_QUESTION.split(text):
+        if not part or not part.strip():
+            continue
+        words = fold(part).split()
+        if parts and words and words[0] in _ALTERNATIVE:
+            parts[-1] = f"{parts[-1]} {part.strip()}"
+        else:
+            parts.append(part.strip())
+    return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,6 +577,10 @@ class Reader:
         while in "I came ten years ago. ICE just took my husband" it is.
         """
         heard_of = any(clause.has("news", "hearsay") for clause in clauses)
+        if any(clause.has("pretend") for clause in clauses):
+            # "Anoche soñé que la migra se llevó a mi hija", "hicimos un role play de una
+            # detención": only a clause that says it is this very moment tells of a crisis.
+            return any(self._is_crisis(now) for now in map(self._after_pretending, clauses))
         stale = _stale(clauses)
         # "Mi mamá se desmayó y hay agentes": a danger to life with agents there; 911 first,
         # then the firm.
@@ -587,20 +605,33 @@ class Reader:
                     return True
         return False
 
+    def _after_pretending(self, clause: _Clause) -> _Clause:
+        """Return what `clause` says from this very moment on, after any dream or drill
+        ("anoche soñé con la migra y ahorita mismo están tocando"), or nothing."""
+        pretend = clause.first("pretend")
+        moments = [
+            hit.start for hit in clause.hits("moment") if pretend is None or hit.start > pretend
+        ]
+        if not moments:
+            return self._clause([])
+        return clause if pretend is None else self._clause(clause.tokens[min(moments) :])
+
     def _is_crisis(self, clause: _Clause, *, paired: bool = False, heard_of: bool = False) -> bool:
         if clause.starts_with("definition") or clause.has("news"):
             return False
-        if _long_past(clause):
-            return False
         # An immigration hearing or check-in days away is a crisis, however it is asked: for
         # someone named, with no lawyer ("court tomorrow 8am no lawyer"), or said alone
-        # ("hearing in 2 days, just got notice"), though not the city council's hearing.
+        # ("hearing in 2 days, just got notice"), though not the city council's hearing; and
+        # whatever else happened long ago ("check-in this Monday and his friend who went last
+        # week was detained").
         if (
             clause.has("appointment")
             and clause.has("soon")
             and (clause.has("person", "counsel") or not clause.has("city"))
         ):
             return not clause.has("later")
+        if _long_past(clause):
+            return False
         taken = (
             clause.has("taken")
             or (clause.has("detained") and clause.has("person", "federal"))

@@ -168,6 +168,12 @@ def test_json_shape(matcher: Matcher) -> None:
         "ICE arrested my dad once he got to work",
         # A story of years ago, then what happens today.
         "I came from Manila twelve years ago. ICE took my wife from the bus stop this morning",
+        # A check-in days away, whatever happened to a friend last week; a misspelt "agarró".
+        "My cousin has his ICE check-in this Monday and his friend who went last week was "
+        "detained on the spot.",
+        "migra agaro mi hermano hoy en la mañana en la esquina del home depot",
+        # A dream told first does not hide what is happening this very moment.
+        "anoche soñé con la migra y ahorita mismo están tocando la puerta, dicen que son de ICE",
     ],
 )
 def test_a_crisis_that_asks_nothing_else_is_urgent_and_not_answered_from_an_entry(
@@ -261,6 +267,10 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         "raids downtown rn?? someone posted it",
         "en la escuela vamos a simular que la migra está en la puerta, para practicar",
         "Yesterday someone knocked and I hid, but it was a delivery. What do I do next time?",
+        # A dream, a role play in class.
+        "anoche soñé que la migra entró a mi cuarto y se llevó a mi hija. es sueño nomás",
+        "hoy en clase hicimos un role play de una detención de ICE, a mí me tocó ser la persona "
+        "detenida",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
@@ -966,6 +976,12 @@ def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
         "if I ask the city for a permit, will they deport me?",
         # Reporting a crime is not something the article covers.
         "if I report domestic violence to the police, will they tell ICE?",
+        # How the law is enforced, and what befalls whoever breaks it, the article does not say;
+        # an "or..." asks the same question another way.
+        "¿La ordenanza establece sanciones para empleados de la ciudad que compartan información?",
+        "y q le pasa a un policia si ayuda a la migra? lo corren o le ponen multa?",
+        "pero entonces ICE todavía puede arrestar gente en LA? o la ley los para a ellos también?",
+        "this law start already or when it start? date pls",
     ],
 )
 def test_what_the_article_does_not_answer_stays_unanswered(
