@@ -304,6 +304,7 @@ RULE_GROUPS = (
     "about_you",
     "the_way",
     "pretend",
+    "to_come",
 )
 
 

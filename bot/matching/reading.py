@@ -632,6 +632,10 @@ class Reader:
             return not clause.has("later")
         if _long_past(clause):
             return False
+        # "En la escuela dicen que la migra se va a llevar a los papás": a taking still to
+        # come, unless it is this very moment.
+        if clause.has("to_come") and not clause.has("moment"):
+            return False
         taken = (
             clause.has("taken")
             or (clause.has("detained") and clause.has("person", "federal"))
@@ -643,6 +647,9 @@ class Reader:
             return False
         if taken and not _hypothetical(clause, "taken", "detained", "seized", "held"):
             return True
+        # "Están deteniendo gente en el Home Depot ahorita": whoever does it, this very moment.
+        if clause.has("seized") and clause.has("moment") and clause.has("person", "presence"):
+            return not (_hypothetical(clause, "seized") or clause.has("hearsay"))
         # "ICE is outside", "hay agentes afuera": the agents are where the presence is, not
         # the tamale stand "afuera de una estación" of a story that ends with "inmigración".
         if clause.near("presence", "federal", _PRESENCE_SPAN):

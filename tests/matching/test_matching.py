@@ -174,6 +174,8 @@ def test_json_shape(matcher: Matcher) -> None:
         "migra agaro mi hermano hoy en la mañana en la esquina del home depot",
         # A dream told first does not hide what is happening this very moment.
         "anoche soñé con la migra y ahorita mismo están tocando la puerta, dicen que son de ICE",
+        # People being taken this very moment, whoever takes them.
+        "están deteniendo gente en el Home Depot ahorita, yo estoy adentro",
     ],
 )
 def test_a_crisis_that_asks_nothing_else_is_urgent_and_not_answered_from_an_entry(
@@ -271,6 +273,10 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         "anoche soñé que la migra entró a mi cuarto y se llevó a mi hija. es sueño nomás",
         "hoy en clase hicimos un role play de una detención de ICE, a mí me tocó ser la persona "
         "detenida",
+        # A taking still to come, heard of; held for months; two weeks ago.
+        "mi hijo tiene miedo porque en la escuela dicen que la migra se va a llevar a los papás",
+        "my mom has been in detention since august, her next court date is in january",
+        "la semana antepasada se llevaron a un señor de mi trabajo, desde ese día no duermo",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
