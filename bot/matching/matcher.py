@@ -218,6 +218,7 @@ _NEVER_UNSTATED = frozenset(
     | {"consider", "actual"}
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_ASKS_FOR_CONTENT = frozenset({"what", "whats", "which", "que", "cual", "cuales"})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -858,7 +859,9 @@ class Matcher:
         whom the city would help.
         """
         asked = set(focus)
-        if not asked:
+        if not asked or _ASKS_FOR_CONTENT.intersection(fold(focus_text).split()[:2]):
+            # "¿Qué es lo que dicen los que están en contra?" asks what the article says, not
+            # whether the story's claim is true.
             return None
         before = sentences(text)
         before = before[: before.index(focus_text)] if focus_text in before else []

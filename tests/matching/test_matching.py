@@ -750,6 +750,16 @@ def test_alternatives_of_which_the_article_names_one_are_answered(
         # Taglish whose English words carry the question.
         ("pag nag mass deportation si Trump, hindi tutulong ang LA? tama ba", "mass-deportations"),
         ("So yung city hindi magbibigay ng data sa immigration?", "city-data-sharing"),
+        # A question asking what the critics say is not a check of the story's claim.
+        (
+            "vi comentarios de gente enojada con esa ley, decían que los federales ya no van a "
+            "poder trabajar con la policía. ¿Qué es lo que dicen los que están en contra?",
+            "reactions-to-the-law",
+        ),
+        (
+            "entonces que cambia para nosotros los que trabajamos aqui?",
+            "what-it-means-for-immigrants",
+        ),
     ],
 )
 def test_words_that_lean_toward_an_entry(matcher: Matcher, question: str, entry: str) -> None:
