@@ -30,7 +30,14 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.faq.knowledge import BOOK, LANGUAGES, OWN_SOURCES, Knowledge, Language
+from bot.faq.knowledge import (
+    ASSISTANT_SOURCE,
+    BOOK,
+    LANGUAGES,
+    OWN_SOURCES,
+    Knowledge,
+    Language,
+)
 from bot.matching.language import STOPWORDS, LanguageDetector, is_other_language
 from bot.matching.reading import (
     Reader,
@@ -219,6 +226,8 @@ _NEVER_UNSTATED = frozenset(
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _ASKS_FOR_CONTENT = frozenset({"what", "whats", "which", "que", "cual", "cuales"})
+# Words that name this assistant or this chat ("this bot", "lo que escribo aquí").
+_NAMES_THE_ASSISTANT = frozenset({"bot", "chat"})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -254,6 +263,11 @@ class Matcher:
             index
             for index, entry in enumerate(knowledge.entries.values())
             if entry.source in OWN_SOURCES
+        )
+        self._assistant_entries = frozenset(
+            index
+            for index, entry in enumerate(knowledge.entries.values())
+            if entry.source == ASSISTANT_SOURCE
         )
         self._book_entry = next(
             (entry.id for entry in knowledge.entries.values() if entry.intent == BOOK), None
@@ -712,12 +726,13 @@ class Matcher:
             ]
             if (
                 not covering
-                and "bot" in query.content
+                and _NAMES_THE_ASSISTANT.intersection(query.content)
                 and scored
-                and scored[0][0] in self._meta_entries
+                and scored[0][0] in self._assistant_entries
             ):
-                # "Can this bot help me with employer stuff or just the sanctuary law?" asks what
-                # the assistant does, which its own entry says.
+                # "Can this bot help me with employer stuff or just the sanctuary law?", "si
+                # escribo aquí que tengo DACA, ¿se queda guardado?" ask about the assistant,
+                # which its own entries answer, whatever else they name.
                 covering = scored[:1]
             if not covering:
                 if intent is None and any(term in self._gap_by_term for term in uncovered):

@@ -760,6 +760,11 @@ def test_alternatives_of_which_the_article_names_one_are_answered(
             "entonces que cambia para nosotros los que trabajamos aqui?",
             "what-it-means-for-immigrants",
         ),
+        # About this chat, whatever else it names.
+        (
+            "si yo escribo aquí que tengo DACA eso se queda guardado? lo puede ver ICE??",
+            "my-data-privacy",
+        ),
     ],
 )
 def test_words_that_lean_toward_an_entry(matcher: Matcher, question: str, entry: str) -> None:
