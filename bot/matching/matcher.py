@@ -228,6 +228,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _ASKS_FOR_CONTENT = frozenset({"what", "whats", "which", "que", "cual", "cuales"})
 # Words that name this assistant or this chat ("this bot", "lo que escribo aquí").
 _NAMES_THE_ASSISTANT = frozenset({"bot", "chat"})
+_NAMES_THE_CITY = frozenset({"city", CITY_WORD})
 # A message's question sentences are read alone when they hold this many words the FAQ knows.
 _FOCUS_KNOWN_WORDS = 2
 
@@ -565,6 +566,7 @@ class Matcher:
             reading = replace(reading, urgent=False, medical=False)
         intent: Intent | None = BOOK if reading.book else None
         content = self._content_of(raw_tokens, language)
+        whole_content = content
         # What the message asks is in its question sentences; its story is context. A crisis,
         # a danger to life or a wish to talk to someone counts wherever it is said.
         # A story's place or case still counts when the question points back at it ("does
@@ -664,6 +666,15 @@ class Matcher:
             return self._result(query, language, "fallback", None, 0.0, (), intent, "no-content")
 
         scored = self._score(query.content)
+        if (
+            scored
+            and scored[0][0] in self._assistant_entries
+            and _NAMES_THE_CITY.intersection(whole_content)
+            and _NAMES_THE_ASSISTANT.isdisjoint(whole_content)
+        ):
+            # "La ciudad tiene mis datos de la biblioteca. ¿Eso lo comparten con los
+            # federales?" asks what the city shares, not what this chat keeps.
+            scored = [pair for pair in scored if pair[0] not in self._assistant_entries]
         if reading.personal and self._asks_whom_besides_me(asked_text):
             # "This law protect me also, or only people with green card?" asks whom the law
             # covers, which the article states: answered, with the line about one's own case.

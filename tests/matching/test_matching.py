@@ -760,6 +760,12 @@ def test_alternatives_of_which_the_article_names_one_are_answered(
             "entonces que cambia para nosotros los que trabajamos aqui?",
             "what-it-means-for-immigrants",
         ),
+        # The city's data, not this chat's, when the message names the city and not the chat.
+        (
+            "la ciudad tiene datos de uno, por ejemplo cuando saqué la tarjeta de la "
+            "biblioteca. ¿Eso lo comparten con los federales de inmigración?",
+            "city-data-sharing",
+        ),
         # About this chat, whatever else it names.
         (
             "si yo escribo aquí que tengo DACA eso se queda guardado? lo puede ver ICE??",
