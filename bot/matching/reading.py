@@ -352,8 +352,13 @@ def _follows_on(sentence: str) -> bool:
 _CONDITION_WORDS = frozenset(["if", "si"])
 
 
+# "Entonces, si el gobierno hace esas deportaciones, ¿la ciudad va a ayudar?": words that lead
+# into a condition without being part of it.
+_LEAD_INS = frozenset(["entonces", "so", "and", "y", "pero", "but", "ok", "bueno", "then", "oye"])
+
+
 def _opens_on_a_condition(sentence: str, following: str) -> bool:
-    words = fold(sentence).split()
+    words = [word for word in fold(sentence).split()[:3] if word not in _LEAD_INS]
     return bool(words) and words[0] in _CONDITION_WORDS and following.startswith("¿")
 
 

@@ -766,6 +766,12 @@ def test_alternatives_of_which_the_article_names_one_are_answered(
             "biblioteca. ¿Eso lo comparten con los federales de inmigración?",
             "city-data-sharing",
         ),
+        # A condition led into with "entonces" sets the scene of the question after it.
+        (
+            "Entonces, si el gobierno federal hace esas deportaciones masivas que dice, ¿la "
+            "ciudad va a ayudar o no va a ayudar?",
+            "mass-deportations",
+        ),
         # About this chat, whatever else it names.
         (
             "si yo escribo aquí que tengo DACA eso se queda guardado? lo puede ver ICE??",
