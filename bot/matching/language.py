@@ -47,7 +47,7 @@ ENGLISH_STOPWORDS = _word_set(
     claimed swears swear honestly lol asking asks asked situation holder holders else
     officially read local along extra
     main biggest print printing bulletin newsletter cite called
-    english mention mentions mentioned describe describes
+    english mention mentions mentioned describe describes line
     """
 )
 
@@ -81,7 +81,7 @@ SPANISH_STOPWORDS = _word_set(
     correcto correcta incorrecto distrito principal principales citar boletin establece
     establecen ingles menciona mencionan mencionaron signo interrogacion coma
     llevo lleva llevamos llevan corto resumen breve pregunto preguntan preguntaron
-    preguntando calle calles
+    preguntando calle calles sige sigen
     """
 )
 
