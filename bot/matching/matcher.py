@@ -594,6 +594,17 @@ class Matcher:
                         focus_text = f"{said} {focus_text}"
                         focus_tokens, focus = self._tokens_and_content(focus_text, language)
             claim = self._claim_checked(text, focus_text, focus, language)
+            if (
+                claim is not None
+                and self._decisive(focus)
+                and not self._decisive(
+                    self._tokens_and_content(f"{claim} {focus_text}", language)[1]
+                )
+            ):
+                # "Mi primo dice que la ley es nomás para los que tienen permiso de trabajo.
+                # ¿La ley es también para nosotros o no?": the question is answered on its own,
+                # and the claim's words would only blur it.
+                claim = None
             question_tokens = _asked_tokens(questions_alone(focus_text))
             pointed_back = question_tokens != focus_tokens and self._says_what_it_asks(
                 self._content_of(question_tokens, language)
@@ -1152,6 +1163,16 @@ class Matcher:
         stated = self._stated[entry_index]
         return any(
             word in stated and word in self._idf and word not in self._whom for word in content
+        )
+
+    def _decisive(self, content: Sequence[str]) -> bool:
+        """Whether `content` alone scores one entry high enough, and far enough ahead, to be
+        answered."""
+        scored = self._score(content)
+        runner_up = scored[1][1] if len(scored) > 1 else 0.0
+        return bool(scored) and (
+            scored[0][1] >= self.thresholds.answer
+            and scored[0][1] - runner_up >= self.thresholds.margin
         )
 
     def _says_what_it_asks(self, content: Sequence[str]) -> bool:

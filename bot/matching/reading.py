@@ -197,7 +197,7 @@ _STORY_OPENERS = frozenset(
 )
 # "...porque fui a sacar un permiso y me pidieron datos": a reason the person gives about
 # themselves closes the question; what it asks is before it.
-_OWN_REASON = re.compile(r"\s(?:because|since|porque|ya que|pues)\s", re.IGNORECASE)
+_OWN_REASON = re.compile(r"\s(?:because|since|porque|ya que)\s", re.IGNORECASE)
 _SELF_WORDS = frozenset(["i", "im", "my", "me", "we", "our", "yo", "mi", "mis", "me", "nos"])
 
 

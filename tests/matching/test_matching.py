@@ -772,6 +772,17 @@ def test_alternatives_of_which_the_article_names_one_are_answered(
             "ciudad va a ayudar o no va a ayudar?",
             "mass-deportations",
         ),
+        # A question answered on its own is not blurred by the claim it checks.
+        (
+            "mi primo dice que la ley nueva de la ciudad es nomas para los que tienen papel de "
+            "trabajo. nosotros no tenemos ningun papel. la ley es tambien para nosotros o no es?",
+            "who-is-protected",
+        ),
+        (
+            "Mi vecina es de Honduras. ¿Esta ley de Los Ángeles la protege a ella aunque no tenga "
+            "ningún documento?",
+            "who-is-protected",
+        ),
         # About this chat, whatever else it names.
         (
             "si yo escribo aquí que tengo DACA eso se queda guardado? lo puede ver ICE??",
