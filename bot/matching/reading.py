@@ -548,19 +548,6 @@ class Reader:
             if _GIVEN_CONTACT not in part.split() and group in self.groups(part)
         )
 
-    def asks_to_book_apart(self, text: str) -> bool:
-        """Whether a clause of `text` asks for a booking and names no channel before it: "¿se
-        puede hacer la consulta por teléfono? quiero agendar una" wants the consultation."""
-        parts = _CLAUSE_BREAK.split(strip_contacts(text))
-        clauses = [self._clause(fold(part).split()) for part in parts]
-        # "Quiero agendar para mi tía que no sabe usar el teléfono": the booking comes first.
-        return any(
-            clause.has("book")
-            and clause.has("want")
-            and (not clause.has("channel") or clause.before("book", "channel"))
-            for clause in clauses
-        )
-
     @property
     def words(self) -> set[str]:
         """Every word of every phrase the rules look for."""
