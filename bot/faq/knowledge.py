@@ -299,6 +299,7 @@ RULE_GROUPS = (
     "counsel",
     "call_me",
     "framing",
+    "framing_self",
     "channel",
     "covers",
     "about_you",

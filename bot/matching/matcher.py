@@ -837,13 +837,14 @@ class Matcher:
                 BOOK if self._knowledge.entries[entry_id].intent else intent
             )
             if (
-                reading.framing
+                reading.own_framing
                 and best_score < self.thresholds.sure
                 and not by_status
                 and _COVERS not in query.content
             ):
                 # "What does it change for someone like me?" asks about one person's life;
-                # "is the law for people like me?" asks whom it covers, which is stated.
+                # "is the law for people like me?" asks whom it covers, which is stated, and
+                # "can people like her feel safer now?" what the article says of them all.
                 return self._not_answered(query, language, scored, intent, "personal")
             # "Are undocumented people like me protected?" asks what the article states for
             # everyone: answered, with one line that no one's own case is assessed.

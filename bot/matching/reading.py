@@ -414,6 +414,8 @@ class Reading:
     # A general question framed personally ("is the law for people like me?"): answered with
     # one line that no one's own case is assessed.
     framing: bool = False
+    # The framing names the one who asks ("someone like me"), not a group ("people like her").
+    own_framing: bool = False
     # Asks for one of the firm's ways in (its email, website or phone), not for a person.
     channel: bool = False
     # Asks how or where to find a lawyer or an appointment ("how do I make an appointment?");
@@ -528,6 +530,7 @@ class Reader:
             and not QUESTION_OPENERS.intersection(everything[:1])
             and any(clause.has("distress") for clause in clauses),
             framing=any(clause.has("framing") for clause in clauses),
+            own_framing=any(clause.has("framing_self") for clause in clauses),
             channel=any(clause.has("channel") for clause in clauses),
             # "Quiero una consulta, ¿cómo le hago?": a bare "how do I?" asks the way too.
             the_way=any(

@@ -1012,6 +1012,29 @@ def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
 
 
 @pytest.mark.parametrize(
+    ("question", "outcome", "reason"),
+    [
+        # A group the person sets themselves among: what the article says of everyone.
+        (
+            "so bottom line, can people like her feel a bit safer in LA now or not",
+            "answer",
+            "framed",
+        ),
+        ("¿qué cambia esta ley para gente como nosotros?", "answer", "framed"),
+        # The one who asks: their own life, which no article settles.
+        ("what does this change for someone like me living in LA", "suggest", "personal"),
+        ("qué cambia esto para alguien como yo que vive en LA", "suggest", "personal"),
+    ],
+)
+def test_a_framing_of_a_group_is_answered_and_of_oneself_is_not(
+    matcher: Matcher, question: str, outcome: str, reason: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.reason) == (outcome, reason)
+    assert result.entry_id == "what-it-means-for-immigrants"
+
+
+@pytest.mark.parametrize(
     "question",
     [
         # Only whom the question is about ("my wife") is shared with an entry.
