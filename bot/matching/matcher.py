@@ -686,7 +686,7 @@ class Matcher:
             # "La ciudad tiene mis datos de la biblioteca. ¿Eso lo comparten con los
             # federales?" asks what the city shares, not what this chat keeps.
             scored = [pair for pair in scored if pair[0] not in self._assistant_entries]
-        if reading.personal and self._asks_whom_besides_me(asked_text):
+        if reading.personal and self._asks_whom_besides_me(asked_text, language):
             # "This law protect me also, or only people with green card?" asks whom the law
             # covers, which the article states: answered, with the line about one's own case.
             reading = replace(reading, personal=False, framing=True)
@@ -1052,13 +1052,20 @@ class Matcher:
         names_the_law = "city" in groups or not _THE_LAW_AS_PRONOUN.isdisjoint(tokens)
         return names_the_law or _names_people_by_status(tokens, uncovered)
 
-    def _asks_whom_besides_me(self, asked_text: str) -> bool:
+    def _asks_whom_besides_me(self, asked_text: str, language: Language) -> bool:
         """Whether a question about the writer sets them beside others the law may cover
-        ("does it protect me too, or only green card holders?")."""
+        ("does it protect me too, or only green card holders?", "sin papeles también me
+        protege esa ley?")."""
+        if "covers" not in self._reader.groups(asked_text):
+            return False
         folded = fold(asked_text)
-        return (
-            "covers" in self._reader.groups(asked_text) and _ONLY_OTHERS.search(folded) is not None
+        if _ONLY_OTHERS.search(folded) is not None:
+            return True
+        tokens = folded.split()
+        names_a_status = not self._statuses.isdisjoint(self._scope.find(tokens)) or (
+            _UNDOCUMENTED in self._words_of(asked_text, language)
         )
+        return names_a_status and not _TOO.isdisjoint(tokens)
 
     def _mentions(self, entry_index: int, term: str) -> bool:
         return set(term.split()) <= self._entry_raw_words[entry_index]
@@ -1410,6 +1417,10 @@ _ORIGIN_VERBS = frozenset(
 )
 _ORIGIN_SPAN = 2
 _WHEREABOUTS = frozenset({"in", "en"})
+# "Me protege también a mí, sin papeles?": the writer among others the law covers.
+_TOO = frozenset({"too", "also", "tambien", "tanbien"})
+# The canonical word of synonyms.yaml for "sin papeles", "indocumentado", "no papers".
+_UNDOCUMENTED = "undocumented"
 _ONLY_OTHERS = re.compile(r"\b(?:or|o)(?: es| is it| its)? (?:only|just|solo|nomas|nada mas)\b")
 _POINTS_AT_THEM = frozenset({"he", "she", "him", "her", "hes", "shes", "ella", "ellos", "ellas"})
 _FROM = frozenset({"from", "desde"})

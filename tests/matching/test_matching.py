@@ -44,6 +44,7 @@ CASES: list[tuple[str, str | None]] = [
     ("ice", None),
     # A person's own case: no article says what will happen to someone.
     ("no tengo papeles, la ley me protege?", None),
+    ("¿me pueden deportar aunque también soy indocumentado?", None),
     ("can I be deported if I overstayed my visa?", None),
     ("am I safe in LA?", None),
     ("I have a deportation order, can they take me from my home?", None),
@@ -997,6 +998,9 @@ def test_the_question_is_read_apart_from_its_story(
         # The writer set beside others the law may cover asks whom it covers.
         "my visa finish long time. this law protect me also or only people with green card?",
         "¿Esta ley nueva me protege a mí también o es nada más para los jóvenes?",
+        # ...and so does the writer who names a status the law may cover.
+        "sin papeles también me protege esa ley?",
+        "does this protect me too? I am undocumented",
     ],
 )
 def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
