@@ -980,6 +980,16 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "compromiso de la ciudad con los inmigrantes. ¿Qué le digo?",
             "what-it-means-for-immigrants",
         ),
+        # Who made the law is who approved it; "the reporting" is the article's source, not a
+        # misspelt "deporting"; the state's protection is what SB 54 stands for.
+        ("who made this law?", "la-law-approved"),
+        ("¿quién hizo esa ley?", "la-law-approved"),
+        (
+            "I'm fact-checking a piece for a community paper. Which outlet did you rely on for "
+            "the reporting?",
+            "news-source",
+        ),
+        ("and does California protect immigrants too?", "california-sb54"),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
