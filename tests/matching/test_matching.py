@@ -990,6 +990,13 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "news-source",
         ),
         ("and does California protect immigrants too?", "california-sb54"),
+        # Information "passed to" someone is information shared; "sige" is a misspelt "sigue".
+        (
+            "If families from the church write to this chat, is their information passed to "
+            "anyone?",
+            "my-data-privacy",
+        ),
+        ("LA sige siendo santuario??", "is-la-sanctuary-city"),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
