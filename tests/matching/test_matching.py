@@ -681,6 +681,17 @@ def test_a_crisis_is_where_the_agents_are_now(
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "how is the law enforced in practice?",
+        "what happens in practice if police call ICE anyway?",
+    ],
+)
+def test_how_the_law_works_in_practice_is_not_answered(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).outcome != "answer"
+
+
+@pytest.mark.parametrize(
     ("question", "gap", "first"),
     [
         ("when does the ordinance take effect?", "take_effect", "la-law-approved"),
@@ -997,6 +1008,11 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "my-data-privacy",
         ),
         ("LA sige siendo santuario??", "is-la-sanctuary-city"),
+        # What the law means "in practice" is what it means; how it is enforced is below.
+        (
+            "en la práctica, ¿qué significa esta ley para la gente como nosotros?",
+            "what-it-means-for-immigrants",
+        ),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
