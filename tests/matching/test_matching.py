@@ -426,6 +426,9 @@ def test_the_question_not_the_story(
         ),
         ("am I safe?", "personal"),
         ("¿estoy seguro?", "personal"),
+        # Whether agents will take one's family is an outcome, not what the city does.
+        ("I'm afraid ICE will take my mom", "personal"),
+        ("¿se pueden llevar a mi esposo aunque la ciudad sea santuario?", "personal"),
         # A story's case or place counts when the question points back at it.
         (
             "Mi esposo tiene una orden de deportación. ¿La ley de la ciudad lo protege?",
@@ -665,6 +668,16 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
             False,
         ),
         ("a mi comadre la agarraron hace como seis meses. ya la deportaron.", False),
+        # People being taken where the writer is, said as it happens, whoever is named.
+        ("van outside my job. they taking people", True),
+        ("they're taking people at the car wash right now", True),
+        ("estan agarrando gente afuera de la fabrica ahorita", True),
+        ("my group chat says they are grabbing people at the swap meet", False),
+        ("last week they were taking people at the car wash", False),
+        # "Just take" is the past said in the present; someone asked for by name is at the door.
+        ("they just take my husband outside the Home Depot", True),
+        ("do they just take my information and keep it?", False),
+        ("two men are at the gate asking for her by name and she is inside with the baby", True),
         # "Sí, mire": a "yes" to the listener, not an "if".
         (
             "hola hola si mire están aquí afuera de la casa de mi mamá unos de inmigración y no "
