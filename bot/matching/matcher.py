@@ -46,6 +46,7 @@ from bot.matching.reading import (
     own_conditions,
     question_part,
     questions_alone,
+    reported_speakers,
     sentences,
     sub_questions,
 )
@@ -223,6 +224,8 @@ _NEVER_UNSTATED = frozenset(
     # one line", "is there a lawyer behind it"), not of what it asks.
     {"still", "strengthen", "role", "ask", "chat", "bot", "dec", "first", "lin", "behind"}
     | {"consider", "actual"}
+    # "The city cannot share data?": how a claim is put, not what it is about.
+    | {"cannot"}
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _ASKS_FOR_CONTENT = frozenset({"what", "whats", "which", "que", "cual", "cuales"})
@@ -788,6 +791,8 @@ class Matcher:
         asks_beyond = reading.enforcement or reading.definition
         # "If I call the city for help, ...": the scene a person sets is not what is asked.
         scene = set(self._words_of(own_conditions(asked_text), language))
+        # "En la junta del distrito alguien dijo que...": who said it, and where, is the scene.
+        scene |= self._words_of(reported_speakers(asked_text), language)
         # A sentence read with the question it leads to ("I own two taquerias... 15 employees.
         # With all the talk about mass deportations, will the city cooperate with that?") gives
         # its subject, not something the answer must state, unless the question asks nothing

@@ -239,6 +239,26 @@ def own_conditions(text: str) -> str:
     return " ".join(found)
 
 
+# "En la junta del distrito alguien dijo que California es santuario desde 2017": who said a
+# claim, and where, is the story; what they said is what is checked.
+_REPORTED = re.compile(
+    r"^\W*(?P<speaker>[^.?!¿]{0,80}?)\s(?:me |nos |le |les )?(?:dijo|dice|dicen|decia|dijeron|"
+    r"comento|conto|said|says|say|told me|told us|heard|oi|escuche)\s(?:que|that)\s",
+    re.IGNORECASE,
+)
+
+
+def reported_speakers(text: str) -> str:
+    """Return who reports the claims of `text`, and where ("my uncle at church", "en la junta
+    del distrito alguien"): they set the scene, and the entry need not state their words."""
+    found = []
+    for sentence in sentences(text):
+        reported = _REPORTED.match(fold(sentence))
+        if reported is not None:
+            found.append(reported["speaker"])
+    return " ".join(found)
+
+
 def _without_own_reason(sentence: str) -> str:
     found = _OWN_REASON.search(sentence)
     if found is None:

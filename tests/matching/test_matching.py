@@ -1026,6 +1026,17 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "en la práctica, ¿qué significa esta ley para la gente como nosotros?",
             "what-it-means-for-immigrants",
         ),
+        # Who reported a claim, and where, is the story; "cannot" is how the claim is put.
+        (
+            "En la junta de vecinos alguien dijo que California es estado santuario desde 2017. "
+            "¿Es correcto?",
+            "california-sb54",
+        ),
+        (
+            "A lady at the bus stop on Vermont told me that the city cannot share data with ICE "
+            "anymore. Is that right?",
+            "city-data-sharing",
+        ),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
