@@ -1037,6 +1037,12 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "anymore. Is that right?",
             "city-data-sharing",
         ),
+        # "A fin de cuentas" is how it is asked; "lo mismo que" compares two laws.
+        (
+            "a fin de cuentas que cambia para los vecinos que viven aqui?",
+            "what-it-means-for-immigrants",
+        ),
+        ("¿la ley de la ciudad es lo mismo que la SB 54 o es aparte?", "california-sb54"),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
