@@ -1064,6 +1064,9 @@ def test_the_question_is_read_apart_from_its_story(
         # ...and so does the writer who names a status the law may cover.
         "sin papeles también me protege esa ley?",
         "does this protect me too? I am undocumented",
+        # A status a story gives is whom the question asks about.
+        "la ley protege tambien si el asilo esta pendiente?",
+        "does the law also protect people whose asylum is pending?",
     ],
 )
 def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
