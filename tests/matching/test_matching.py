@@ -1043,6 +1043,14 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "what-it-means-for-immigrants",
         ),
         ("¿la ley de la ciudad es lo mismo que la SB 54 o es aparte?", "california-sb54"),
+        # "Sigue protegiendo" asks whether LA still is what it was; "CA" is California; "me
+        # para la policía" keeps the police it names.
+        ("¿Es verdad que LA sigue protegiendo a los inmigrantes por ley?", "is-la-sanctuary-city"),
+        ("CA ya era santuario antes de esta ley?", "california-sb54"),
+        (
+            "y si me para la policia por una luz fundida, ellos me entregan a la migra?",
+            "police-and-deportations",
+        ),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
