@@ -219,6 +219,10 @@ _TRAILING_CONDITION = re.compile(
 )
 
 
+# "¿Puede entrar la migra?": the words between a verb of what agents do and the agents.
+_AGENTS_AFTER_THE_VERB = 1
+
+
 def own_conditions(text: str) -> str:
     """Return the conditions that open the questions of `text` ("if I ask the city for help,
     ...", "si llamo a la ciudad, ..."): they set the scene, and the entry need not state their
@@ -743,7 +747,15 @@ class Reader:
     def _asks_about_enforcement(self, clause: _Clause) -> bool:
         if not clause.has("enforce") or clause.before("assist", "enforce"):
             return False
-        return clause.before("federal", "enforce") or clause.before("city", "enforce")
+        if clause.has("assist") and clause.has("city"):
+            # "¿La policía todavía puede ayudar a la migra?" asks what the city's police do.
+            return False
+        # "¿Qué puede hacer ICE todavía?": in Spanish the agents often follow the verb.
+        return (
+            clause.before("federal", "enforce")
+            or clause.before("city", "enforce")
+            or clause.near("enforce", "federal", _AGENTS_AFTER_THE_VERB)
+        )
 
     # --- finding the groups ------------------------------------------------------------------
 

@@ -713,6 +713,9 @@ def test_how_the_law_works_in_practice_is_not_answered(matcher: Matcher, questio
         ("are there exceptions for people with a criminal record?", "exceptions", None),
         ("who signed it, the mayor?", "approval", "la-law-approved"),
         ("So does this mean ICE can't arrest anyone in LA anymore?", "ice_actions", None),
+        # The agents after the verb, as Spanish often puts them.
+        ("¿Entonces qué puede hacer ICE todavía en la ciudad?", "ice_actions", None),
+        ("what can ICE still do in LA?", "ice_actions", None),
     ],
 )
 def test_what_the_article_does_not_say_is_named(
@@ -1046,6 +1049,8 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
         # "Sigue protegiendo" asks whether LA still is what it was; "CA" is California; "me
         # para la policía" keeps the police it names.
         ("¿Es verdad que LA sigue protegiendo a los inmigrantes por ley?", "is-la-sanctuary-city"),
+        # What the police may do to help is what the article states, however it is asked.
+        ("¿la policía todavía puede ayudar a la migra?", "police-and-deportations"),
         ("CA ya era santuario antes de esta ley?", "california-sb54"),
         (
             "y si me para la policia por una luz fundida, ellos me entregan a la migra?",
