@@ -674,6 +674,9 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
         ("estan agarrando gente afuera de la fabrica ahorita", True),
         ("my group chat says they are grabbing people at the swap meet", False),
         ("last week they were taking people at the car wash", False),
+        # What happens "every time" is a habit, not this moment.
+        ("cada vez que oigo un carro afuera pienso que es la migra", False),
+        ("every time a car parks outside I think it's ICE", False),
         # "Just take" is the past said in the present; someone asked for by name is at the door.
         ("they just take my husband outside the Home Depot", True),
         ("do they just take my information and keep it?", False),
