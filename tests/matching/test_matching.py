@@ -438,6 +438,11 @@ def test_the_question_not_the_story(
             "Vivo en el Este de Los Ángeles, en el condado, no en la ciudad. ¿Me aplica esta ley?",
             "not-covered",
         ),
+        # Unpaid wages are not what the article is about, whoever asks.
+        (
+            "un contratista no me pagó tres días, ¿a dónde puedo ir a reclamar si no tengo papeles?",
+            "not-covered",
+        ),
     ],
 )
 def test_reading_reasons(matcher: Matcher, question: str, reason: str) -> None:
