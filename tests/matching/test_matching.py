@@ -440,7 +440,8 @@ def test_the_question_not_the_story(
         ),
         # Unpaid wages are not what the article is about, whoever asks.
         (
-            "un contratista no me pagó tres días, ¿a dónde puedo ir a reclamar si no tengo papeles?",
+            "un contratista no me pagó tres días, ¿a dónde puedo ir a reclamar si no tengo "
+            "papeles?",
             "not-covered",
         ),
     ],
