@@ -680,6 +680,23 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
         ("estan agarrando gente afuera de la fabrica ahorita", True),
         ("my group chat says they are grabbing people at the swap meet", False),
         ("last week they were taking people at the car wash", False),
+        # As people type it: "yevaron", "detension", the past in the present with its
+        # morning, hiding "since one hour", agents across from the gate or standing over
+        # someone hurt.
+        ("se la yevaron a mi tia hace rato", True),
+        ("They take her this morning in front of the laundromat, please help", True),
+        ("mi primo me hablo de detension, dice que lo van a mandar", True),
+        ("tengo cita en ICE mañana y no tengo abogado", True),
+        ("tengo cita en ICE en marzo, que llevo?", False),
+        ("ICE truck parked across from our building since 6am", True),
+        ("my dishwasher hide from ICE in back room since one hour, they still in front", True),
+        ("how do I hide from ICE if they come?", False),
+        (
+            "a man fell from the roof running from ICE, bone sticking out, agents standing "
+            "over him",
+            True,
+        ),
+        ("my son broke his leg, can the hospital ask for papers?", False),
         # What happens "every time" is a habit, not this moment.
         ("cada vez que oigo un carro afuera pienso que es la migra", False),
         ("every time a car parks outside I think it's ICE", False),
