@@ -428,6 +428,8 @@ def test_the_question_not_the_story(
         ("¿estoy seguro?", "personal"),
         # Whether agents will take one's family is an outcome, not what the city does.
         ("I'm afraid ICE will take my mom", "personal"),
+        ("Will this law protect her from getting deported?", "personal"),
+        ("tengo una orden de deportación de hace años, ¿ya no me pueden sacar?", "personal"),
         ("¿se pueden llevar a mi esposo aunque la ciudad sea santuario?", "personal"),
         # A story's case or place counts when the question points back at it.
         (
@@ -1075,6 +1077,13 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
         # "Sigue protegiendo" asks whether LA still is what it was; "CA" is California; "me
         # para la policía" keeps the police it names.
         ("¿Es verdad que LA sigue protegiendo a los inmigrantes por ley?", "is-la-sanctuary-city"),
+        ("seguimos siendo ciudad santuario o ya no?", "is-la-sanctuary-city"),
+        ("this law is only for mexican people or also for ethiopian?", "who-is-protected"),
+        # "Yo misma" is who calls, not what is asked.
+        (
+            "me pasa el número de teléfono de ustedes para llamar yo misma por favor",
+            "contact-the-firm",
+        ),
         # What the police may do to help is what the article states, however it is asked.
         ("¿la policía todavía puede ayudar a la migra?", "police-and-deportations"),
         ("CA ya era santuario antes de esta ley?", "california-sb54"),
@@ -1106,6 +1115,7 @@ def test_the_question_is_read_apart_from_its_story(
         # A status a story gives is whom the question asks about.
         "la ley protege tambien si el asilo esta pendiente?",
         "does the law also protect people whose asylum is pending?",
+        "does it cover people with pending cases, like a relative waiting on asylum?",
     ],
 )
 def test_a_personal_framing_of_whom_the_law_covers_is_answered_with_the_line(
