@@ -624,6 +624,15 @@ class Reader:
                     return True
         return False
 
+    def _helps_to(self, clause: _Clause) -> bool:
+        """Whether a taking word is what the city would help agents do ("¿la policía ayuda a
+        la migra a agarrar gente?"), asked of no moment: a question, not a crisis."""
+        return (
+            clause.has("city")
+            and clause.before("assist", "seized")
+            and not clause.has("moment", "recent")
+        )
+
     def _after_pretending(self, clause: _Clause) -> _Clause:
         """Return what `clause` says from this very moment on, after any dream or drill
         ("anoche soñé con la migra y ahorita mismo están tocando"), or nothing."""
@@ -659,7 +668,7 @@ class Reader:
             clause.has("taken")
             or (clause.has("detained") and clause.has("person", "federal"))
             or (clause.has("held") and clause.has("person"))
-            or (clause.has("seized") and clause.has("federal"))
+            or (clause.has("seized") and clause.has("federal") and not self._helps_to(clause))
         )
         # "She is now in detention and her hearing is in three months": held, not a crisis yet.
         if clause.has("held") and clause.has("later"):

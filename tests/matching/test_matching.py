@@ -699,6 +699,9 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
             True,
         ),
         ("my son broke his leg, can the hospital ask for papers?", False),
+        # What the police would help agents do is a question; a taking this morning is not.
+        ("policia de los angeles ayuda a la migra agarrar gente?", False),
+        ("la policia ayudo a la migra a agarrar a mi hermano esta mañana", True),
         # What happens "every time" is a habit, not this moment.
         ("cada vez que oigo un carro afuera pienso que es la migra", False),
         ("every time a car parks outside I think it's ICE", False),
