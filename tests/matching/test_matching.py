@@ -702,6 +702,9 @@ def test_a_status_or_a_day_in_the_story_is_not_what_is_asked(
         # What the police would help agents do is a question; a taking this morning is not.
         ("policia de los angeles ayuda a la migra agarrar gente?", False),
         ("la policia ayudo a la migra a agarrar a mi hermano esta mañana", True),
+        # A prior deportation sets the story in the past; agents at the door now do not.
+        ("Tengo deportación previa del 2015, me agarraron en Texas y me sacaron.", False),
+        ("tengo una deportacion previa y ahorita la migra esta en la puerta", True),
         # What happens "every time" is a habit, not this moment.
         ("cada vez que oigo un carro afuera pienso que es la migra", False),
         ("every time a car parks outside I think it's ICE", False),
