@@ -81,7 +81,7 @@ SPANISH_STOPWORDS = _word_set(
     correcto correcta incorrecto distrito principal principales citar boletin establece
     establecen ingles menciona mencionan mencionaron signo interrogacion coma
     llevo lleva llevamos llevan corto resumen breve pregunto preguntan preguntaron
-    preguntando calle calles sige sigen fin cuentas misma mismo
+    preguntando calle calles sige sigen fin cuentas misma mismo despues
     """
 )
 

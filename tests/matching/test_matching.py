@@ -1084,6 +1084,12 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
         # para la policía" keeps the police it names.
         ("¿Es verdad que LA sigue protegiendo a los inmigrantes por ley?", "is-la-sanctuary-city"),
         ("seguimos siendo ciudad santuario o ya no?", "is-la-sanctuary-city"),
+        # "Después de las elecciones", "for immigration purposes": how and when it is asked.
+        ("¿LA sigue siendo ciudad santuario después de las elecciones?", "is-la-sanctuary-city"),
+        (
+            "does the city hand over resident info to the feds for immigration purposes?",
+            "city-data-sharing",
+        ),
         ("this law is only for mexican people or also for ethiopian?", "who-is-protected"),
         # "Yo misma" is who calls, not what is asked.
         (
