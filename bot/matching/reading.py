@@ -245,10 +245,10 @@ def own_conditions(text: str) -> str:
 
 # "En la junta del distrito alguien dijo que California es santuario desde 2017": who said a
 # claim, and where, is the story; what they said is what is checked.
+# Matched on folded text: lower case, without punctuation.
 _REPORTED = re.compile(
-    r"^\W*(?P<speaker>[^.?!¿]{0,80}?)\s(?:me |nos |le |les )?(?:dijo|dice|dicen|decia|dijeron|"
-    r"comento|conto|said|says|say|told me|told us|heard|oi|escuche)\s(?:que|that)\s",
-    re.IGNORECASE,
+    r"^(?P<speaker>.{0,80}?)\s(?:me |nos |le |les )?(?:dijo|dice|dicen|decia|dijeron|"
+    r"comento|conto|said|says|say|told me|told us|heard|oi|escuche)\s(?:que|that)\s"
 )
 
 
@@ -624,15 +624,6 @@ class Reader:
                     return True
         return False
 
-    def _helps_to(self, clause: _Clause) -> bool:
-        """Whether a taking word is what the city would help agents do ("¿la policía ayuda a
-        la migra a agarrar gente?"), asked of no moment: a question, not a crisis."""
-        return (
-            clause.has("city")
-            and clause.before("assist", "seized")
-            and not clause.has("moment", "recent")
-        )
-
     def _after_pretending(self, clause: _Clause) -> _Clause:
         """Return what `clause` says from this very moment on, after any dream or drill
         ("anoche soñé con la migra y ahorita mismo están tocando"), or nothing."""
@@ -668,7 +659,7 @@ class Reader:
             clause.has("taken")
             or (clause.has("detained") and clause.has("person", "federal"))
             or (clause.has("held") and clause.has("person"))
-            or (clause.has("seized") and clause.has("federal") and not self._helps_to(clause))
+            or (clause.has("seized") and clause.has("federal") and not _helps_to(clause))
         )
         # "She is now in detention and her hearing is in three months": held, not a crisis yet.
         if clause.has("held") and clause.has("later"):
@@ -887,6 +878,16 @@ def _says_yes(tokens: Sequence[str], start: int, size: int) -> bool:
         and tokens[start] == "si"
         and start + 1 < len(tokens)
         and tokens[start + 1] in _SAID_TO_THE_LISTENER
+    )
+
+
+def _helps_to(clause: _Clause) -> bool:
+    """Whether a taking word is what the city would help agents do ("¿la policía ayuda a la
+    migra a agarrar gente?"), asked of no moment: a question, not a crisis."""
+    return (
+        clause.has("city")
+        and clause.before("assist", "seized")
+        and not clause.has("moment", "recent")
     )
 
 

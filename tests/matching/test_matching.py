@@ -1080,28 +1080,29 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "what-it-means-for-immigrants",
         ),
         ("¿la ley de la ciudad es lo mismo que la SB 54 o es aparte?", "california-sb54"),
-        # "Sigue protegiendo" asks whether LA still is what it was; "CA" is California; "me
-        # para la policía" keeps the police it names.
+        # "Sigue protegiendo", "seguimos siendo" ask whether LA still is what it was; "CA" is
+        # California; "me para la policía" keeps the police it names.
         ("¿Es verdad que LA sigue protegiendo a los inmigrantes por ley?", "is-la-sanctuary-city"),
         ("seguimos siendo ciudad santuario o ya no?", "is-la-sanctuary-city"),
+        ("CA ya era santuario antes de esta ley?", "california-sb54"),
+        (
+            "y si me para la policia por una luz fundida, ellos me entregan a la migra?",
+            "police-and-deportations",
+        ),
+        # What the police may do to help is what the article states, however it is asked.
+        ("¿la policía todavía puede ayudar a la migra?", "police-and-deportations"),
         # "Después de las elecciones", "for immigration purposes": how and when it is asked.
         ("¿LA sigue siendo ciudad santuario después de las elecciones?", "is-la-sanctuary-city"),
         (
             "does the city hand over resident info to the feds for immigration purposes?",
             "city-data-sharing",
         ),
+        # Whether the law is for one nationality asks whom it protects.
         ("this law is only for mexican people or also for ethiopian?", "who-is-protected"),
         # "Yo misma" is who calls, not what is asked.
         (
             "me pasa el número de teléfono de ustedes para llamar yo misma por favor",
             "contact-the-firm",
-        ),
-        # What the police may do to help is what the article states, however it is asked.
-        ("¿la policía todavía puede ayudar a la migra?", "police-and-deportations"),
-        ("CA ya era santuario antes de esta ley?", "california-sb54"),
-        (
-            "y si me para la policia por una luz fundida, ellos me entregan a la migra?",
-            "police-and-deportations",
         ),
     ],
 )
