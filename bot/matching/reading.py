@@ -217,6 +217,12 @@ _TRAILING_CONDITION = re.compile(
     r"someone|people|la gente)\s[^.?!¿]*)",
     re.IGNORECASE,
 )
+# "What's your email so I can print it on our resource sheet?", "...para poder mandarle mis
+# papeles": what the person will do with the answer, not what is asked.
+_TRAILING_PURPOSE = re.compile(
+    r"\s(?P<condition>(?:so(?: that)? (?:i|we) (?:can|could)|para poder)\s[^.?!¿]*)",
+    re.IGNORECASE,
+)
 
 
 # "¿Puede entrar la migra?": the words between a verb of what agents do and the agents.
@@ -237,9 +243,13 @@ def own_conditions(text: str) -> str:
         if condition is not None and len(condition["asked"].split()) >= _MIN_ASKED_WORDS:
             found.append(condition["condition"])
             continue
-        trailing = _TRAILING_CONDITION.search(sentence)
-        if trailing is not None and len(sentence[: trailing.start()].split()) >= _MIN_ASKED_WORDS:
-            found.append(trailing["condition"])
+        for trailing in (_TRAILING_CONDITION.search(sentence), _TRAILING_PURPOSE.search(sentence)):
+            if (
+                trailing is not None
+                and len(sentence[: trailing.start()].split()) >= _MIN_ASKED_WORDS
+            ):
+                found.append(trailing["condition"])
+                break
     return " ".join(found)
 
 
@@ -671,8 +681,9 @@ class Reader:
             return not (_hypothetical(clause, "seized") or clause.has("hearsay"))
         # "ICE is outside", "hay agentes afuera": the agents are where the presence is, not
         # the tamale stand "afuera de una estación" of a story that ends with "inmigración".
+        # "En la esquina dicen que cuando llega la migra...": a habit, wherever it is told.
         if clause.near("presence", "federal", _PRESENCE_SPAN):
-            return not _hypothetical(clause, "presence")
+            return not (_hypothetical(clause, "presence") or _hypothetical(clause, "federal"))
         # Agents there this very moment ("ICE en mi restaurante ahora mismo", "agents at the
         # church door now"), said in one clause ("ICE came three months ago. Now they are
         # deported" tells of two times), unless someone else says so ("my group chat says ICE

@@ -278,6 +278,9 @@ def test_a_crisis_that_asks_what_becomes_of_its_people_is_not_answered(
         "mi hijo tiene miedo porque en la escuela dicen que la migra se va a llevar a los papás",
         "my mom has been in detention since august, her next court date is in january",
         "la semana antepasada se llevaron a un señor de mi trabajo, desde ese día no duermo",
+        # What people say happens whenever agents come is a habit, not a scene.
+        "aqui en la esquina los compas dicen que cuando llega la migra la policia viene atras "
+        "cuidandolos. la neta los de lapd ayudan a la migra o no",
     ],
 )
 def test_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
@@ -891,6 +894,7 @@ def test_who_approved_it_is_the_approval(matcher: Matcher, question: str) -> Non
         ("are you a real person?", "what-can-this-bot-do", None),
         ("oye, ¿tú eres una persona o una máquina?", "what-can-this-bot-do", None),
         ("am i talking to a real person or a bot?", "what-can-this-bot-do", None),
+        ("oiga usted es persona o maquina?", "what-can-this-bot-do", None),
         ("are you a real person? I want to talk to a lawyer", "book-consultation", "book"),
         ("can i talk to a real person", "book-consultation", "book"),
     ],
@@ -1104,6 +1108,15 @@ def test_asking_what_the_assistant_is_is_not_asking_for_a_person(
             "me pasa el número de teléfono de ustedes para llamar yo misma por favor",
             "contact-the-firm",
         ),
+        # People named by where they come from, or by having papers, are whom it covers; "lei"
+        # is how a Brazilian writes "ley".
+        ("esa lei es solo para latinos o tambien para los brasilenos?", "who-is-protected"),
+        (
+            "mi primo dice que esa ley solo protege a los que tienen papeles. es verdad?",
+            "who-is-protected",
+        ),
+        # What the person will do with the answer ("so I can print it") is not what is asked.
+        ("whats the firm's email so I can print it on our resource sheet", "contact-the-firm"),
     ],
 )
 def test_the_question_is_read_apart_from_its_story(
