@@ -654,7 +654,7 @@ class Reader:
         # whatever else happened long ago ("check-in this Monday and his friend who went last
         # week was detained").
         if (
-            clause.has("appointment")
+            _names_an_appointment(clause)
             and clause.has("soon")
             and (clause.has("person", "counsel") or not clause.has("city"))
         ):
@@ -669,7 +669,14 @@ class Reader:
             clause.has("taken")
             or (clause.has("detained") and clause.has("person", "federal"))
             or (clause.has("held") and clause.has("person"))
-            or (clause.has("seized") and clause.has("federal") and not _helps_to(clause))
+            # "They said on TV that ICE is arresting people in Glendale": heard of, and
+            # about no one the person names.
+            or (
+                clause.has("seized")
+                and clause.has("federal")
+                and not _helps_to(clause)
+                and not (heard_of and not clause.has("self"))
+            )
         )
         # "She is now in detention and her hearing is in three months": held, not a crisis yet.
         if clause.has("held") and clause.has("later"):
@@ -833,14 +840,45 @@ def _stale(clauses: Sequence[_Clause]) -> list[bool]:
     now ("Hace un año vino la migra. Se llevaron a dos compañeros")."""
     stale: list[bool] = []
     in_the_past = False
-    for clause in clauses:
+    for index, clause in enumerate(clauses):
         current = clause.has("recent", "moment")
         stale.append(in_the_past and not current)
         if _sets_in_the_past(clause):
             in_the_past = True
+            # "Me tuvieron detenida meses, pero eso pasó hace mucho": the date points back.
+            if (
+                index
+                and _dates_the_one_before(clause)
+                and not clauses[index - 1].has("recent", "moment")
+            ):
+                stale[index - 1] = True
         elif current:
             in_the_past = False
     return stale
+
+
+def _dates_the_one_before(clause: _Clause) -> bool:
+    """Whether the clause opens by pointing at the one before ("that was years ago")."""
+    words = [word for word in clause.tokens[: _CLAUSE_START + 1] if word not in _LEAD_INS]
+    return bool(words) and words[0] in _POINTING_BACK
+
+
+def _names_an_appointment(clause: _Clause) -> bool:
+    """Whether the clause names a hearing or check-in, not "I keep hearing that..."."""
+    return any(
+        not (
+            clause.tokens[hit.start : hit.end] == ["hearing"]
+            and hit.start
+            and clause.tokens[hit.start - 1] in _HEARING_AS_A_VERB_AFTER
+        )
+        for hit in clause.hits("appointment")
+    )
+
+
+# "I keep hearing", "we've been hearing", "I'm hearing": hearing of something.
+_HEARING_AS_A_VERB_AFTER = frozenset(
+    {"keep", "keeps", "kept", "been", "im", "am", "are", "were", "was", "is", "start", "started"}
+)
 
 
 def _long_past(clause: _Clause) -> bool:

@@ -1296,3 +1296,58 @@ def test_a_question_about_that_reads_the_last_sentence_naming_something(matcher:
         "creerles. ¿Qué dijo la ciudad sobre eso?"
     )
     assert result.entry_id == "mass-deportations"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "grandpa fell in the shower, hit his head, lots of blood",
+        "cook cut hand very deep, blood not stop",
+        "my roommate not wake up, he took something last night",
+        "student having an asthma attack, inhaler not working",
+        "man in my car has a knife, he says keep driving",
+        "He'll kill her, he is out in the parking lot",
+        "mi niño se tragó unas pastillas y se está poniendo morado",
+        "a mi compa le dio un dolor en el pecho y se cayó al piso",
+        "me chocaron en la moto y no siento la pierna",
+        "hombre con cuchillo en la puerta de mi cuarto",
+    ],
+)
+def test_a_danger_to_life_in_other_words_is_medical(matcher: Matcher, message: str) -> None:
+    result = matcher.match(message)
+    assert result.medical, result
+    assert result.outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "mañana tengo cita con la migra y no tengo abogado",
+        "mi esposo llamo de la carcel de migracion. dice mañana lo mandan a guatemala en avion",
+        "un patrón no me deja salir de su casa y dice que si me voy llama a migración",
+        "ahorita hay unos carros negros afuera de la casa de la vecina y la están sacando "
+        "esposada",
+        "la border está en el parking de la tienda en Tweedy ahorita",
+    ],
+)
+def test_a_crisis_in_other_words_is_urgent(matcher: Matcher, message: str) -> None:
+    assert matcher.match(message).urgent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # A clause that dates the one before it ("eso pasó hace mucho").
+        "Cuando llegué me tuvieron detenida meses, pero eso pasó hace mucho. ¿Los cubanos con "
+        "el I-220A pueden sacar la residencia?",
+        "A una compañera la agarraron hace año y medio, estuvo seis meses detenida. ¿Ustedes "
+        "ven casos de gente que trabaja en casas?",
+        # Hearing of something is not a hearing; TV and news about no one the person names.
+        "I keep hearing from other caregivers that ICE will raid nursing homes next week. Is "
+        "that true?",
+        "Grandpa watches Armenian TV and they said ICE is arresting people in Glendale this "
+        "week. I checked the news and couldn't find anything.",
+    ],
+)
+def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
+    assert not matcher.match(message).urgent
