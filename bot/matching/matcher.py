@@ -440,6 +440,10 @@ class Matcher:
                 if term is not None:
                     index += len(term)
                     found = priced = True
+                    # "What does a consultation cost?": the consultation it is the cost of.
+                    if kept and kept[-1] in _CONSULTATION_WORDS:
+                        kept.pop()
+                        priced = False
                     continue
                 if priced and words[index] in _CONSULTATION_WORDS:
                     priced = False  # what the cost is asked of
@@ -743,6 +747,15 @@ class Matcher:
             # "Is it only for green card holders, or for people with no papers too?" asks
             # whom the law covers; the statuses say who is asked about.
             uncovered = []
+        if (
+            intent == BOOK
+            and not self._money.isdisjoint(uncovered)
+            and not self._books_besides_cost(text)
+        ):
+            # "How much is a consultation?" asks what one costs, which an entry answers
+            # (call or write to ask), not for a booking to start; "how much is it, and can I
+            # book one?" asks for both, and the booking comes first.
+            intent = None
         if uncovered:
             covering = [
                 (index, score)
@@ -768,11 +781,6 @@ class Matcher:
                     query, language, "fallback", None, 0.0, (), intent, "not-covered"
                 )
             scored = covering
-            if not self._money.isdisjoint(uncovered) and not self._books_besides_cost(text):
-                # "How much is a consultation?" asks what one costs, which an entry answers
-                # (call or write to ask), not for a booking to start; "how much is it, and
-                # can I book one?" asks for both, and the booking comes first.
-                intent = None
         if intent == BOOK and reading.the_way and self._ways_in_entry is not None:
             # "How do I make an appointment?" asks the way: the firm's ways in answer it, and
             # the booking starts after them.

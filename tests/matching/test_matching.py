@@ -580,6 +580,14 @@ def test_answered_in_part_offers_the_other_questions_entry(
         ("how much is a consultation", None, "firm-fees-and-office"),
         ("cuanto cuesta una consulta", None, "firm-fees-and-office"),
         ("how much does it cost and where is your office", None, "firm-fees-and-office"),
+        # The consultation it is the cost of, named before the cost; a place beside it.
+        ("what does a consultation cost", None, "firm-fees-and-office"),
+        (
+            "How much do you charge for a consultation and where is your office located?",
+            None,
+            "firm-fees-and-office",
+        ),
+        ("what does a consultation cost? I want to book one", "book", "book-consultation"),
         ("how much for a consult and can i get one this week", "book", "book-consultation"),
         ("cuanto cobran la consulta quiero una cita", "book", "book-consultation"),
         ("oiga y cuanto cobran por la consulta? quisiera sacar cita", "book", "book-consultation"),
