@@ -79,6 +79,7 @@ SPANISH_STOPWORDS = _word_set(
     anda diciendo platica neta solo oficialmente tiempo local extra digo leer lee leen leyendo
     confirmar confirmarme confirme confirmen explicarle expliquenlo explicarselo
     correcto correcta incorrecto distrito principal principales citar boletin establece
+    facilito clarito
     establecen ingles menciona mencionan mencionaron signo interrogacion coma
     llevo lleva llevamos llevan corto resumen breve pregunto preguntan preguntaron
     preguntando calle calles sige sigen fin cuentas misma mismo despues

@@ -226,6 +226,8 @@ _NEVER_UNSTATED = frozenset(
     | {"consider", "actual"}
     # "The city cannot share data?": how a claim is put, not what it is about.
     | {"cannot"}
+    # "¿Me puedes explicar...?", "si les pongo aquí...": asking and telling, not a topic.
+    | {"pued", "pong"}
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _ASKS_FOR_CONTENT = frozenset({"what", "whats", "which", "que", "cual", "cuales"})
@@ -1407,7 +1409,40 @@ _HELPED_WITH = (
 def _asked_tokens(text: str) -> list[str]:
     """The folded words of a question, without the contacts it gives (which say nothing of
     what it asks) or a request to the assistant for help."""
-    return _without_requests_for_help(fold(strip_contacts(text)).split())
+    return _without_manner(_without_requests_for_help(fold(strip_contacts(text)).split()))
+
+
+# How a question asks to be answered ("in plain language", "en palabras sencillas") or whom
+# it hails ("oe causa": Peru, "hey, friend"), not what it asks.
+_MANNER = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "in plain language",
+        "in plain english",
+        "plain language",
+        "in simple words",
+        "in easy words",
+        "easy words",
+        "easy word",
+        "en palabras sencillas",
+        "con palabras sencillas",
+        "en palabras faciles",
+        "oe causa",
+    )
+)
+
+
+def _without_manner(tokens: list[str]) -> list[str]:
+    kept: list[str] = []
+    index = 0
+    while index < len(tokens):
+        phrase = next((p for p in _MANNER if tuple(tokens[index : index + len(p)]) == p), None)
+        if phrase is None:
+            kept.append(tokens[index])
+            index += 1
+        else:
+            index += len(phrase)
+    return kept
 
 
 def _without_requests_for_help(tokens: Sequence[str]) -> list[str]:

@@ -1359,3 +1359,31 @@ def test_a_crisis_in_other_words_is_urgent(matcher: Matcher, message: str) -> No
 )
 def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> None:
     assert not matcher.match(message).urgent
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        # A wrong premise the answer corrects; "or is it over?" (Peru) asks the same.
+        (
+            "is it true LA stopped being a sanctuary city? my tita saw it on facebook",
+            "is-la-sanctuary-city",
+        ),
+        ("oe causa, LA sigue siendo santuario no? o eso ya fue", "is-la-sanctuary-city"),
+        # How the answer is asked for is not what is asked.
+        ("What are the key provisions, in plain language?", "la-law-approved"),
+        ("¿Me puedes explicar facilito cuáles son los puntos principales?", "la-law-approved"),
+        # Handing data over, however it is said.
+        (
+            "decime una cosa, la ciudad le pasa nuestros datos a migracion o no?",
+            "city-data-sharing",
+        ),
+        ("will my messages be sent to ICE?", "my-data-privacy"),
+        ("si les pongo aquí los nombres de mis inquilinos eso se guarda?", "my-data-privacy"),
+    ],
+)
+def test_how_a_question_is_put_does_not_stop_its_answer(
+    matcher: Matcher, question: str, entry: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.outcome, result.entry_id) == ("answer", entry), result
