@@ -1412,8 +1412,9 @@ def _asked_tokens(text: str) -> list[str]:
     return _without_manner(_without_requests_for_help(fold(strip_contacts(text)).split()))
 
 
-# How a question asks to be answered ("in plain language", "en palabras sencillas") or whom
-# it hails ("oe causa": Peru, "hey, friend"), not what it asks.
+# How a question asks to be answered ("in plain language", "en palabras sencillas"), whom it
+# hails ("oe causa": Peru, "hey, friend"), or how sure the one asking is ("no estoy seguro",
+# "¿quién tiene la razón?" of two claims), not what it asks.
 _MANNER = tuple(
     tuple(phrase.split())
     for phrase in (
@@ -1428,6 +1429,14 @@ _MANNER = tuple(
         "con palabras sencillas",
         "en palabras faciles",
         "oe causa",
+        "no estoy seguro",
+        "no estoy segura",
+        "no estamos seguros",
+        "im not sure",
+        "i am not sure",
+        "quien tiene la razon",
+        "quien tiene razon",
+        "who is right",
     )
 )
 

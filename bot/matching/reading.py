@@ -793,6 +793,8 @@ class Reader:
                     for group in self._groups.get(window, ()):
                         if group == "hypothetical" and _says_yes(tokens, start, size):
                             continue
+                        if group == "outcome" and _not_sure(tokens, start, size):
+                            continue
                         hits.append(_Hit(group, start, start + size))
         return hits
 
@@ -927,6 +929,20 @@ def _says_yes(tokens: Sequence[str], start: int, size: int) -> bool:
         and tokens[start] == "si"
         and start + 1 < len(tokens)
         and tokens[start + 1] in _SAID_TO_THE_LISTENER
+    )
+
+
+# "Yo le dije que no es cierto pero no estoy seguro": not sure, not "am I safe?".
+_SURE = frozenset({"seguro", "segura", "seguros", "seguras"})
+
+
+def _not_sure(tokens: Sequence[str], start: int, size: int) -> bool:
+    return (
+        size == 2
+        and start > 0
+        and tokens[start - 1] == "no"
+        and tokens[start] in {"estoy", "estamos"}
+        and tokens[start + 1] in _SURE
     )
 
 

@@ -1380,6 +1380,13 @@ def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> No
         ),
         ("will my messages be sent to ICE?", "my-data-privacy"),
         ("si les pongo aquí los nombres de mis inquilinos eso se guarda?", "my-data-privacy"),
+        # Not sure, of two claims, is not "am I safe?".
+        ("no estoy seguro si la policía ayuda a ICE", "police-and-deportations"),
+        (
+            "Un compa dice que ahora la LAPD tiene que entregar a la gente a migracion. Yo le "
+            "dije que no es cierto pero no estoy seguro. Quien tiene la razon?",
+            "police-and-deportations",
+        ),
     ],
 )
 def test_how_a_question_is_put_does_not_stop_its_answer(
