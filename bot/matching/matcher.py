@@ -1420,6 +1420,10 @@ _MANNER = tuple(
     for phrase in (
         "in plain language",
         "in plain english",
+        "in simple english",
+        "simple english",
+        "in simple terms",
+        "my matter",
         "plain language",
         "in simple words",
         "in easy words",

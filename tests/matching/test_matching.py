@@ -1380,6 +1380,11 @@ def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> No
         ),
         ("will my messages be sent to ICE?", "my-data-privacy"),
         ("si les pongo aquí los nombres de mis inquilinos eso se guarda?", "my-data-privacy"),
+        (
+            "Abeg, before I explain my matter I want to know who reads this chat. Will my "
+            "messages be sent to ICE?",
+            "my-data-privacy",
+        ),
         # Not sure, of two claims, is not "am I safe?".
         ("no estoy seguro si la policía ayuda a ICE", "police-and-deportations"),
         (
