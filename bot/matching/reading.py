@@ -293,6 +293,12 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_BREAK.split(text) if part.strip()]
 
 
+_REPORTED_QUESTION = re.compile(
+    r"\b(?:(?:they|he|she|people|members|families) (?:ask|asks|asked|are asking|keep asking)"
+    r"(?: me| us)? (?:if|whether)|(?:preguntan|pregunta|preguntaron) si)\b"
+)
+
+
 def questions_alone(text: str) -> str:
     """Return only the sentences of `text` that are questions, or all of it when none is."""
     return " ".join(sentence for sentence in sentences(text) if _asks(sentence)) or text
@@ -324,6 +330,10 @@ def question_part(text: str, *, reach_back: bool = False) -> str:
             )
         )
     ]
+    if not asked:
+        # "They ask if LA city give their information to immigration office.": a question
+        # told of, in a message that asks none itself.
+        asked = [sentence for sentence in told if _REPORTED_QUESTION.search(fold(sentence))]
     if not asked:
         asked = [sentence for sentence in told if not _tells_own_story(sentence)] or told
     asked = [_without_own_reason(sentence) for sentence in asked]

@@ -1385,6 +1385,12 @@ def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> No
             "messages be sent to ICE?",
             "my-data-privacy",
         ),
+        # A question told of, in a message that asks none itself.
+        (
+            "I am deacon at Korean church. Some of our members have visa overstay problem. "
+            "They ask if LA city give their name and address information to immigration office.",
+            "city-data-sharing",
+        ),
         # Not sure, of two claims, is not "am I safe?".
         ("no estoy seguro si la policía ayuda a ICE", "police-and-deportations"),
         (
