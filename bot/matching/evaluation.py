@@ -118,7 +118,10 @@ def is_correct(question: EvalQuestion, result: MatchResult) -> bool:
         return not result.urgent
     if kind == "reversal":
         return result.outcome != "answer" or result.entry_id == question.expect
-    return result.outcome == "answer" and result.entry_id == question.expect
+    # An entry that declines (the fees entry: "the article does not give the firm's fees; call")
+    # is never an answer, yet it is the right reply to the question it declines.
+    given = result.outcome == "answer" or result.reason == "declined"
+    return given and result.entry_id == question.expect
 
 
 def percentile(samples: Sequence[float], percent: float) -> float:
@@ -239,7 +242,8 @@ def evaluate(matcher: Matcher, questions: Sequence[EvalQuestion]) -> EvalReport:
             report.false_alarms.add(result.urgent)
         if question.kind == "in-scope":
             report.offered.setdefault(question.lang, Score()).add(
-                result.entry_id == question.expect and result.outcome in ("answer", "suggest")
+                result.entry_id == question.expect
+                and (result.outcome in ("answer", "suggest") or result.reason == "declined")
             )
         if result.outcome == "answer" and result.entry_id is not None:
             answer = knowledge.answer(result.entry_id, result.language)

@@ -150,3 +150,23 @@ def test_an_entry_offered_first_counts_as_offered_not_as_answered(matcher: Match
     report = evaluate(matcher, questions)
     assert (report.score("in-scope").right, report.offered["en"].right) == (1, 2)
     assert any("answered or offered first" in line and "2/3" in line for line in report.lines())
+
+
+def test_the_fees_entry_declining_is_the_right_reply_to_a_question_about_fees(
+    matcher: Matcher,
+) -> None:
+    """The fees entry never answers (the article gives no fees), so `ask` reports it as not
+    answered; a question labelled with it is still right when that reply is the one given,
+    and wrong when another entry's is."""
+    fees = "How much do you charge for a consultation?"
+    declined = matcher.match(fees)
+    assert (declined.outcome, declined.entry_id) == ("fallback", "firm-fees-and-office")
+    questions = [
+        EvalQuestion(q=fees, lang="en", expect="firm-fees-and-office"),
+        EvalQuestion(q="What did Los Angeles approve?", lang="en", expect="firm-fees-and-office"),
+        EvalQuestion(q=fees, lang="en", expect="out-of-scope", category="out-of-scope"),
+    ]
+    report = evaluate(matcher, questions)
+    assert report.score("in-scope").right == 1
+    assert report.offered["en"].right == 1
+    assert report.score("out-of-scope").right == 1
