@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -402,4 +403,13 @@ def ask_text(dialogue: Dialogue, question: str, language: Language | None) -> st
 
 def run() -> None:
     """Console-script entry point: exit with the command's status."""
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `faq eval | head`: the reader has what it wanted. Python would print a traceback
+        # on flushing standard output at exit; point it at /dev/null instead.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = EXIT_PROBLEMS
+    sys.exit(status)

@@ -211,6 +211,26 @@ def test_faq_eval_reports_rates_and_latency() -> None:
     assert "p99" in done.stdout
 
 
+def test_faq_eval_read_only_in_part_ends_without_a_traceback() -> None:
+    """`python -m bot faq eval | head -3`: the reader closes the pipe after a few lines."""
+    environment = {**os.environ, "FAQ_DIR": str(FAQ_DIR), "PYTHONIOENCODING": "utf-8"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "faq", "eval"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=PROJECT_ROOT,
+        env=environment,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        process.wait(timeout=60)
+    assert first.startswith(b"evaluation sets: ")
+    assert "Traceback" not in errors, errors
+
+
 def test_run_without_token_explains_how_to_get_one() -> None:
     done = _run("run")
     assert done.returncode == 2
