@@ -228,6 +228,9 @@ _NEVER_UNSTATED = frozenset(
     | {"cannot"}
     # "¿Me puedes explicar...?", "si les pongo aquí...": asking and telling, not a topic.
     | {"pued", "pong"}
+    # Synonyms' keys that only keep a story's words from reading as a topic (synonyms.yaml):
+    # where a rumour was read, agents showing up, deportations ordered.
+    | {"socialmedia", "arrive", "orders"}
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _ASKS_FOR_CONTENT = frozenset({"what", "whats", "which", "que", "cual", "cuales"})

@@ -761,6 +761,13 @@ def test_how_the_law_works_in_practice_is_not_answered(matcher: Matcher, questio
         # The agents after the verb, as Spanish often puts them.
         ("¿Entonces qué puede hacer ICE todavía en la ciudad?", "ice_actions", None),
         ("what can ICE still do in LA?", "ice_actions", None),
+        # The law's bar on sharing says nothing of a court's order.
+        (
+            "can the city give my data to ICE if they have a court order?",
+            "exceptions",
+            "who-is-protected",
+        ),
+        ("¿la ciudad le da mis datos a migración si hay una orden judicial?", "exceptions", None),
     ],
 )
 def test_what_the_article_does_not_say_is_named(
@@ -1397,6 +1404,26 @@ def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> No
             "Un compa dice que ahora la LAPD tiene que entregar a la gente a migracion. Yo le "
             "dije que no es cierto pero no estoy seguro. Quien tiene la razon?",
             "police-and-deportations",
+        ),
+        # Words of the story that only look like a topic: where a rumour was read, agents
+        # showing up (not what a decision shows), deportations ordered (not data sent), a
+        # decision as the approval.
+        (
+            "neta, ¿de dónde sacaron esto? ¿es de un periódico de verdad o de un grupo de "
+            "WhatsApp de la tía?",
+            "news-source",
+        ),
+        (
+            "If LAPD shows up while ICE is raiding my block are they gonna help grab people",
+            "police-and-deportations",
+        ),
+        (
+            "o sea que si el trump manda hacer deportaciones en masa la ciudad no le va a ayudar?",
+            "mass-deportations",
+        ),
+        (
+            "Mi mamá vio en la tele la noticia. ¿Por qué la ciudad decidió hacer esa ley?",
+            "why-la-passed-the-law",
         ),
     ],
 )
