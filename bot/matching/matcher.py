@@ -233,6 +233,11 @@ _NEVER_UNSTATED = frozenset(
     | {"socialmedia", "arrive", "orders"}
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
+# "Can the sheriff help ICE? Does the new law say anything about that?": the second question
+# asks the first again, not a question of its own.
+_ABOUT_THAT = re.compile(
+    r"\b(?:about (?:that|this|it)|de eso|sobre eso|de esto|sobre esto|al respecto)\b"
+)
 _ASKS_FOR_CONTENT = frozenset({"what", "whats", "which", "que", "cual", "cuales"})
 # Words that name this assistant or this chat ("this bot", "lo que escribo aquí").
 _NAMES_THE_ASSISTANT = frozenset({"bot", "chat"})
@@ -548,7 +553,7 @@ class Matcher:
         if len(parts) < 2:
             return None
         for part in parts:
-            if self._gap_of(part) is None:
+            if self._gap_of(part) is None and not _ABOUT_THAT.search(fold(part)):
                 result = self._decide(part, language_hint)
                 # Read alone, "...y quién la impulsó?" loses what "la" is: only a sure answer.
                 if (

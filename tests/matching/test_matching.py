@@ -768,6 +768,18 @@ def test_how_the_law_works_in_practice_is_not_answered(matcher: Matcher, questio
             "who-is-protected",
         ),
         ("¿la ciudad le da mis datos a migración si hay una orden judicial?", "exceptions", None),
+        # A second question that asks the first again is not answered on its own.
+        (
+            "Can the sheriff help ICE? Does the new city law say anything about that?",
+            "county",
+            "police-and-deportations",
+        ),
+        (
+            "Si vienen agentes de ICE, ¿pueden entrar a los pasillos sin orden judicial? ¿La "
+            "nueva ley de la ciudad dice algo de eso?",
+            "exceptions",
+            None,
+        ),
     ],
 )
 def test_what_the_article_does_not_say_is_named(
