@@ -1355,6 +1355,10 @@ def test_a_danger_to_life_in_other_words_is_medical(matcher: Matcher, message: s
         "ahorita hay unos carros negros afuera de la casa de la vecina y la están sacando "
         "esposada",
         "la border está en el parking de la tienda en Tweedy ahorita",
+        # The past in the present, as ESL English often gives it.
+        "Urgent please. One hour ago ICE officers arrest the son of our church member in front "
+        "of his apartment. We do not know where they take him. We need lawyer call us now.",
+        "ICE arrest my husband this morning",
     ],
 )
 def test_a_crisis_in_other_words_is_urgent(matcher: Matcher, message: str) -> None:
@@ -1369,6 +1373,12 @@ def test_a_crisis_in_other_words_is_urgent(matcher: Matcher, message: str) -> No
         "el I-220A pueden sacar la residencia?",
         "A una compañera la agarraron hace año y medio, estuvo seis meses detenida. ¿Ustedes "
         "ven casos de gente que trabaja en casas?",
+        # A video from another state; a season gone by, and the one detained then released.
+        "Grandpa watched a WeChat video of ICE agents arresting people in some other state and "
+        "now he won't go to the park. How do I explain to him what a raid is?",
+        "Last spring one of my students got pulled out of class because his dad had been "
+        "detained. The dad was released after a few weeks. Where should I start a plan?",
+        "el verano pasado detuvieron a mi tío, ya salió. ¿qué hacemos si pasa otra vez?",
         # Hearing of something is not a hearing; TV and news about no one the person names.
         "I keep hearing from other caregivers that ICE will raid nursing homes next week. Is "
         "that true?",
