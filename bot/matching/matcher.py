@@ -235,6 +235,10 @@ _NEVER_UNSTATED = frozenset(
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # "Can the sheriff help ICE? Does the new law say anything about that?": the second question
 # asks the first again, not a question of its own.
+_POINTS_AT_WHAT_WAS_SAID = re.compile(
+    r"\b(?:with|about|on|in|for) (?:this|that)(?= or not| too|$)"
+    r"|\b(?:con|en|sobre) (?:eso|esto)(?= o no| tambien|$)"
+)
 _ABOUT_THAT = re.compile(
     r"\b(?:about (?:that|this|it)|de eso|sobre eso|de esto|sobre esto|al respecto)\b"
 )
@@ -610,6 +614,13 @@ class Matcher:
                     if said is not None:
                         focus_text = f"{said} {focus_text}"
                         focus_tokens, focus = self._tokens_and_content(focus_text, language)
+            elif _POINTS_AT_WHAT_WAS_SAID.search(fold(focus_text)):
+                # "Trump say he deport millions people. LA city will cooperate with this or
+                # not?": what "this" is, is the sentence before that names something.
+                said = self._last_said_before(text, focus_text, language)
+                if said is not None:
+                    focus_text = f"{said} {focus_text}"
+                    focus_tokens, focus = self._tokens_and_content(focus_text, language)
             claim = self._claim_checked(text, focus_text, focus, language)
             if (
                 claim is not None

@@ -1443,6 +1443,12 @@ def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> No
             "o sea que si el trump manda hacer deportaciones en masa la ciudad no le va a ayudar?",
             "mass-deportations",
         ),
+        # "With this" is what the sentence before names.
+        (
+            "Trump say he deport millions people. Our members are very afraid. LA city will "
+            "cooperate with this or not?",
+            "mass-deportations",
+        ),
         (
             "Mi mamá vio en la tele la noticia. ¿Por qué la ciudad decidió hacer esa ley?",
             "why-la-passed-the-law",
