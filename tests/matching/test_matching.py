@@ -1443,6 +1443,9 @@ def test_more_look_alikes_are_not_a_crisis(matcher: Matcher, message: str) -> No
             "o sea que si el trump manda hacer deportaciones en masa la ciudad no le va a ayudar?",
             "mass-deportations",
         ),
+        # What the assistant can do, asked in other words.
+        ("que hace este chat. usted ayuda con que cosa", "what-can-this-bot-do"),
+        ("What kinds of questions is it actually able to help with?", "what-can-this-bot-do"),
         # "With this" is what the sentence before names.
         (
             "Trump say he deport millions people. Our members are very afraid. LA city will "
