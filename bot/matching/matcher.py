@@ -235,6 +235,9 @@ _NEVER_UNSTATED = frozenset(
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # "Can the sheriff help ICE? Does the new law say anything about that?": the second question
 # asks the first again, not a question of its own.
+# "Yo no tiene papel. ¿Migra saca a mi?" names a status and the agents, which the data-privacy
+# entry also names ("do you tell ICE I'm undocumented?"), but asks nothing about this chat.
+_WHO_AND_WHO_WOULD_TAKE = frozenset({"ice", "federal", "undocumented", "immigrationstatus"})
 _POINTS_AT_WHAT_WAS_SAID = re.compile(
     r"\b(?:with|about|on|in|for) (?:this|that)(?= or not| too|$)"
     r"|\b(?:con|en|sobre) (?:eso|esto)(?= o no| tambien|$)"
@@ -1196,7 +1199,14 @@ class Matcher:
         """
         stated = self._stated[entry_index]
         return any(
-            word in stated and word in self._idf and word not in self._outcome_words
+            word in stated
+            and word in self._idf
+            and (
+                # "If I tell you I have no papers, will you tell ICE?" asks about this chat.
+                word in _NAMES_THE_ASSISTANT
+                or word == "you"
+                or (word not in self._outcome_words and word not in _WHO_AND_WHO_WOULD_TAKE)
+            )
             for word in content
         )
 

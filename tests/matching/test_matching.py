@@ -1463,3 +1463,23 @@ def test_how_a_question_is_put_does_not_stop_its_answer(
 ) -> None:
     result = matcher.match(question)
     assert (result.outcome, result.entry_id) == ("answer", entry), result
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "yo no tiene papel. migra saca a mi?",
+        "dice mi abuela que si a ella ya mero la van a regresar a Mexico porque no tiene papeles",
+    ],
+)
+def test_whether_the_agents_will_take_someone_is_their_own_case(
+    matcher: Matcher, question: str
+) -> None:
+    """However it is put, and though the privacy entry names papers and ICE too."""
+    result = matcher.match(question)
+    assert (result.outcome, result.reason) == ("suggest", "personal")
+
+
+def test_telling_this_chat_a_status_still_asks_about_the_chat(matcher: Matcher) -> None:
+    result = matcher.match("if I tell you I have no papers will you tell ICE?")
+    assert (result.outcome, result.entry_id) == ("answer", "my-data-privacy")
