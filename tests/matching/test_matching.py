@@ -761,6 +761,16 @@ def test_how_the_law_works_in_practice_is_not_answered(matcher: Matcher, questio
         # The agents after the verb, as Spanish often puts them.
         ("¿Entonces qué puede hacer ICE todavía en la ciudad?", "ice_actions", None),
         ("what can ICE still do in LA?", "ice_actions", None),
+        (
+            "what ICE can do in LA now? they still can come in restaurant kitchen?",
+            "ice_actions",
+            None,
+        ),
+        (
+            "does the law stop ICE from doing worksite audits at businesses in LA?",
+            "ice_actions",
+            None,
+        ),
         # The law's bar on sharing says nothing of a court's order.
         (
             "can the city give my data to ICE if they have a court order?",
