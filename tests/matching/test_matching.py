@@ -305,6 +305,9 @@ def test_a_medical_emergency_is_read_as_one(matcher: Matcher) -> None:
         # "Sacar cita" without "una"; "yamar" written as it sounds.
         "como hago para sacar cita con la licenciada",
         "porfa alguien de la oficina me puede yamar",
+        # A reporter asking for one of the firm's lawyers.
+        "could i interview one of your attorneys for my article? my deadline is friday",
+        "¿puedo entrevistar a un abogado de ustedes para mi programa de radio?",
     ],
 )
 def test_colloquial_requests_for_a_person(matcher: Matcher, message: str) -> None:
