@@ -1234,6 +1234,9 @@ def test_a_framing_of_a_group_is_answered_and_of_oneself_is_not(
         "y q le pasa a un policia si ayuda a la migra? lo corren o le ponen multa?",
         "pero entonces ICE todavía puede arrestar gente en LA? o la ley los para a ellos también?",
         "this law start already or when it start? date pls",
+        # Where to complain about unpaid wages.
+        "el contratista me debe tres semanas y no me quiere pagar. Eso es legal? donde pongo "
+        "la queja",
     ],
 )
 def test_what_the_article_does_not_answer_stays_unanswered(
