@@ -233,15 +233,16 @@ _NEVER_UNSTATED = frozenset(
     | {"socialmedia", "arrive", "orders"}
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
-# "Can the sheriff help ICE? Does the new law say anything about that?": the second question
-# asks the first again, not a question of its own.
 # "Yo no tiene papel. ¿Migra saca a mi?" names a status and the agents, which the data-privacy
 # entry also names ("do you tell ICE I'm undocumented?"), but asks nothing about this chat.
 _WHO_AND_WHO_WOULD_TAKE = frozenset({"ice", "federal", "undocumented", "immigrationstatus"})
+# "LA city will cooperate with this or not?": "this" is what the sentence before names.
 _POINTS_AT_WHAT_WAS_SAID = re.compile(
     r"\b(?:with|about|on|in|for) (?:this|that)(?= or not| too|$)"
     r"|\b(?:con|en|sobre) (?:eso|esto)(?= o no| tambien|$)"
 )
+# "Can the sheriff help ICE? Does the new law say anything about that?": the second question
+# asks the first again, not a question of its own.
 _ABOUT_THAT = re.compile(
     r"\b(?:about (?:that|this|it)|de eso|sobre eso|de esto|sobre esto|al respecto)\b"
 )
