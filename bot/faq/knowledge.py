@@ -262,6 +262,7 @@ RULE_GROUPS = (
     "taken",
     "detained",
     "seized",
+    "seized_lately",
     "held",
     "presence",
     "door",

@@ -225,6 +225,10 @@ _TRAILING_PURPOSE = re.compile(
 )
 
 
+# "Will ICE arrest him today?" asks what is to come, however near.
+_FUTURE = frozenset({"will", "gonna", "going", "va", "van", "vaya", "vayan"})
+
+
 # "¿Puede entrar la migra?": the words between a verb of what agents do and the agents.
 _AGENTS_AFTER_THE_VERB = 1
 
@@ -688,6 +692,16 @@ class Reader:
                 and not (heard_of and not clause.has("self"))
             )
         )
+        # "One hour ago ICE arrest the son of our church member": the past told in the
+        # present, which only a time of the last hours tells from "will ICE arrest him?".
+        if (
+            clause.has("seized_lately")
+            and clause.has("federal")
+            and clause.has("recent")
+            and not _hypothetical(clause, "seized_lately")
+            and _FUTURE.isdisjoint(clause.tokens)
+        ):
+            return True
         # "She is now in detention and her hearing is in three months": held, not a crisis yet.
         if clause.has("held") and clause.has("later"):
             return False

@@ -1375,6 +1375,10 @@ def test_a_danger_to_life_in_other_words_is_medical(matcher: Matcher, message: s
         "Urgent please. One hour ago ICE officers arrest the son of our church member in front "
         "of his apartment. We do not know where they take him. We need lawyer call us now.",
         "ICE arrest my husband this morning",
+        "ICE take my brother at nail salon this afternoon. What we do tonight?",
+        "la migra agarra a mi hermano hace una hora",
+        # A deportation flight days away.
+        "dicen que el vuelo a la habana sale el martes y mi hermano esta en ese vuelo, ayudenme",
     ],
 )
 def test_a_crisis_in_other_words_is_urgent(matcher: Matcher, message: str) -> None:
@@ -1389,6 +1393,10 @@ def test_a_crisis_in_other_words_is_urgent(matcher: Matcher, message: str) -> No
         "el I-220A pueden sacar la residencia?",
         "A una compañera la agarraron hace año y medio, estuvo seis meses detenida. ¿Ustedes "
         "ven casos de gente que trabaja en casas?",
+        # What agents will do, or do as a rule, asked without a time of the last hours.
+        "will ICE arrest my husband?",
+        "will ICE arrest my husband today?",
+        "does ICE arrest the parents at schools?",
         # A video from another state; a season gone by, and the one detained then released.
         "Grandpa watched a WeChat video of ICE agents arresting people in some other state and "
         "now he won't go to the park. How do I explain to him what a raid is?",
@@ -1486,6 +1494,7 @@ def test_how_a_question_is_put_does_not_stop_its_answer(
     [
         "yo no tiene papel. migra saca a mi?",
         "dice mi abuela que si a ella ya mero la van a regresar a Mexico porque no tiene papeles",
+        "will ICE take my brother?",
     ],
 )
 def test_whether_the_agents_will_take_someone_is_their_own_case(
