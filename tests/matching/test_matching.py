@@ -1354,6 +1354,9 @@ def test_a_question_about_that_reads_the_last_sentence_naming_something(matcher:
         "a mi compa le dio un dolor en el pecho y se cayó al piso",
         "me chocaron en la moto y no siento la pierna",
         "hombre con cuchillo en la puerta de mi cuarto",
+        "mi pareja me está pegando ahorita, ayuda",
+        "mi amiga tomó un montón de pastillas y no se despierta",
+        "mi abuela tiene un dolor fuerte en el pecho, que hacemos",
     ],
 )
 def test_a_danger_to_life_in_other_words_is_medical(matcher: Matcher, message: str) -> None:
@@ -1379,6 +1382,9 @@ def test_a_danger_to_life_in_other_words_is_medical(matcher: Matcher, message: s
         "la migra agarra a mi hermano hace una hora",
         # A deportation flight days away.
         "dicen que el vuelo a la habana sale el martes y mi hermano esta en ese vuelo, ayudenme",
+        "ICE agents just walked into the kitchen of my parents' restaurant, asking for ID",
+        "me trasladan hoy a texas dice mi hermano desde el centro, ayuda",
+        "mi esposo llamó de la detención: hoy en la tarde lo van a poner en un vuelo a Guatemala",
     ],
 )
 def test_a_crisis_in_other_words_is_urgent(matcher: Matcher, message: str) -> None:
