@@ -603,24 +603,20 @@ class Matcher:
         asked_text = text
         if focus_text != text:
             focus_tokens, focus = self._tokens_and_content(focus_text, language)
+            # "Sus compañeros dicen que la ciudad va a ayudar en las deportaciones. Él no sabe
+            # si creerles. ¿Qué dijo la ciudad sobre eso?", "Trump say he deport millions
+            # people. LA city will cooperate with this or not?": what "eso" or "this" is, is
+            # the last sentence before the question that names something.
+            reads_what_was_said = _POINTS_AT_WHAT_WAS_SAID.search(fold(focus_text)) is not None
             if not self._says_what_it_asks(focus):
                 # "¿Usted sabe qué dijeron?" asks about the sentence just before it, not the
                 # whole story.
                 before_text = question_part(text, reach_back=True)
                 before_tokens, before = self._tokens_and_content(before_text, language)
-                if before_text != text and self._says_what_it_asks(before):
+                reads_what_was_said = not (before_text != text and self._says_what_it_asks(before))
+                if not reads_what_was_said:
                     focus_text, focus_tokens, focus = before_text, before_tokens, before
-                else:
-                    # "Sus compañeros dicen que la ciudad va a ayudar en las deportaciones. Él
-                    # no sabe si creerles. ¿Qué dijo la ciudad sobre eso?": the claim is the
-                    # last sentence that names something.
-                    said = self._last_said_before(text, focus_text, language)
-                    if said is not None:
-                        focus_text = f"{said} {focus_text}"
-                        focus_tokens, focus = self._tokens_and_content(focus_text, language)
-            elif _POINTS_AT_WHAT_WAS_SAID.search(fold(focus_text)):
-                # "Trump say he deport millions people. LA city will cooperate with this or
-                # not?": what "this" is, is the sentence before that names something.
+            if reads_what_was_said:
                 said = self._last_said_before(text, focus_text, language)
                 if said is not None:
                     focus_text = f"{said} {focus_text}"
