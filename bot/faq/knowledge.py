@@ -263,6 +263,7 @@ RULE_GROUPS = (
     "detained",
     "seized",
     "seized_lately",
+    "future",
     "held",
     "presence",
     "door",

@@ -225,10 +225,6 @@ _TRAILING_PURPOSE = re.compile(
 )
 
 
-# "Will ICE arrest him today?" asks what is to come, however near.
-_FUTURE = frozenset({"will", "gonna", "going", "va", "van", "vaya", "vayan"})
-
-
 # "¿Puede entrar la migra?": the words between a verb of what agents do and the agents.
 _AGENTS_AFTER_THE_VERB = 1
 
@@ -699,7 +695,7 @@ class Reader:
             and clause.has("federal")
             and clause.has("recent")
             and not _hypothetical(clause, "seized_lately")
-            and _FUTURE.isdisjoint(clause.tokens)
+            and not clause.has("future")
         ):
             return True
         # "She is now in detention and her hearing is in three months": held, not a crisis yet.
